@@ -1,0 +1,372 @@
+//! The service: callers, catalog, stores and randomness together, with one method per
+//! operation. Every method takes the time (`now`, Unix seconds) instead of reading a clock.
+//!
+//! ```
+//! use nox_authenticator::{Authenticator, Config, SeededRandom, SupplierLinkSessionInput};
+//! use std::sync::Arc;
+//!
+//! let config = Config::from_json(r#"{"suppliers": [{"id": "s1", "name": "Acme Energy",
+//!     "api_key": "k1", "redirect_urls": ["https://acme.example/cb"]}]}"#).unwrap();
+//! let auth = Authenticator::builder(config).random(Arc::new(SeededRandom::new(1))).build().unwrap();
+//! let input = SupplierLinkSessionInput {
+//!     user_id: Some("user-1".into()),
+//!     redirect_url: Some("https://acme.example/cb".into()),
+//!     asset_type: Some("hp".into()),
+//!     brand: Some("alpha innotec".into()),
+//!     ..Default::default()
+//! };
+//! let session = auth.create_supplier_link_session(Some("k1"), &input, 1_703_123_456).unwrap();
+//! assert_eq!(session.brand.as_deref(), Some("alpha-innotec"));
+//! assert_eq!(session.expires_at, 1_703_124_056);
+//! auth.complete_session(session.token.as_str(), 1_703_123_500).unwrap();
+//! ```
+
+use std::sync::{Arc, PoisonError, RwLock};
+
+use crate::catalog::{AssetType, Catalog};
+use crate::config::{CheckedConfig, Config, LinkBaseUrls};
+use crate::error::{Error, Result};
+use crate::language::Language;
+use crate::principal::{Callers, Manufacturer, Supplier};
+use crate::session::{LinkSession, SessionKind, expires_at};
+use crate::store::{
+    MarkCompleted, MemorySessionStore, MemorySubscriberStore, SessionStore, Subscriber,
+    SubscriberStore,
+};
+use crate::token::{LinkToken, RandomSource, SystemRandom};
+use crate::v1_connect::V1ConnectInput;
+use crate::v1_supplier::V1SupplierLinkInput;
+use crate::v2_manufacturer::ManufacturerLinkSessionInput;
+use crate::v2_supplier::SupplierLinkSessionInput;
+
+/// The NOX Authenticator: create, look up and complete link sessions, connect v1 subscribers,
+/// and serve all four endpoints through [`Authenticator::handle_http`]. Share it between
+/// threads freely (it is `Send + Sync`).
+#[derive(Debug)]
+pub struct Authenticator {
+    callers: Callers,
+    link_base_urls: LinkBaseUrls,
+    pub(crate) max_body_bytes: usize,
+    catalog: RwLock<Arc<Catalog>>,
+    sessions: Arc<dyn SessionStore>,
+    subscribers: Arc<dyn SubscriberStore>,
+    random: Arc<dyn RandomSource>,
+}
+
+/// Builds an [`Authenticator`] with other stores, catalog or randomness than the defaults
+/// (in-memory stores, the builtin catalog, the system CSPRNG).
+#[derive(Debug)]
+pub struct AuthenticatorBuilder {
+    config: Config,
+    catalog: Option<Catalog>,
+    sessions: Option<Arc<dyn SessionStore>>,
+    subscribers: Option<Arc<dyn SubscriberStore>>,
+    random: Option<Arc<dyn RandomSource>>,
+}
+
+impl AuthenticatorBuilder {
+    /// Uses this catalog instead of the builtin one.
+    pub fn catalog(mut self, catalog: Catalog) -> Self {
+        self.catalog = Some(catalog);
+        self
+    }
+    /// Keeps sessions in this store.
+    pub fn sessions(mut self, store: Arc<dyn SessionStore>) -> Self {
+        self.sessions = Some(store);
+        self
+    }
+    /// Keeps v1 subscribers in this store.
+    pub fn subscribers(mut self, store: Arc<dyn SubscriberStore>) -> Self {
+        self.subscribers = Some(store);
+        self
+    }
+    /// Draws tokens and ids from this source (for example [`crate::SeededRandom`] in tests).
+    pub fn random(mut self, random: Arc<dyn RandomSource>) -> Self {
+        self.random = Some(random);
+        self
+    }
+    /// Checks the configuration and builds.
+    pub fn build(self) -> Result<Authenticator> {
+        let CheckedConfig {
+            callers,
+            link_base_urls,
+            max_body_bytes,
+            session_retention_seconds,
+        } = self.config.check()?;
+        Ok(Authenticator {
+            callers,
+            link_base_urls,
+            max_body_bytes,
+            catalog: RwLock::new(Arc::new(
+                self.catalog.unwrap_or_else(|| Catalog::builtin().clone()),
+            )),
+            sessions: self
+                .sessions
+                .unwrap_or_else(|| Arc::new(MemorySessionStore::new(session_retention_seconds))),
+            subscribers: self
+                .subscribers
+                .unwrap_or_else(|| Arc::new(MemorySubscriberStore::default())),
+            random: self.random.unwrap_or_else(|| Arc::new(SystemRandom)),
+        })
+    }
+}
+
+impl Authenticator {
+    /// An authenticator with the default stores, catalog and randomness.
+    pub fn new(config: Config) -> Result<Authenticator> {
+        Authenticator::builder(config).build()
+    }
+
+    /// An authenticator from a JSON configuration (see [`Config`]).
+    pub fn from_json(json: &str) -> Result<Authenticator> {
+        Authenticator::new(Config::from_json(json)?)
+    }
+
+    /// A builder, to replace the stores, catalog or randomness.
+    pub fn builder(config: Config) -> AuthenticatorBuilder {
+        AuthenticatorBuilder {
+            config,
+            catalog: None,
+            sessions: None,
+            subscribers: None,
+            random: None,
+        }
+    }
+
+    /// The configured callers.
+    pub fn callers(&self) -> &Callers {
+        &self.callers
+    }
+
+    /// The catalog in use.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.catalog
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Replaces the catalog (for example with a newer one loaded at run time); returns the
+    /// previous one. Sessions already created keep their brand.
+    pub fn set_catalog(&self, catalog: Catalog) -> Arc<Catalog> {
+        let mut current = self.catalog.write().unwrap_or_else(PoisonError::into_inner);
+        std::mem::replace(&mut *current, Arc::new(catalog))
+    }
+
+    /// `POST /v2/supplier/link-sessions`.
+    pub fn create_supplier_link_session(
+        &self,
+        api_key: Option<&str>,
+        input: &SupplierLinkSessionInput,
+        now: i64,
+    ) -> Result<LinkSession> {
+        let supplier = self.callers.authenticate_supplier(api_key)?;
+        self.supplier_link_session_for(supplier, input, now)
+    }
+
+    pub(crate) fn supplier_link_session_for(
+        &self,
+        supplier: &Supplier,
+        input: &SupplierLinkSessionInput,
+        now: i64,
+    ) -> Result<LinkSession> {
+        let request = input.validate(&self.catalog())?;
+        supplier
+            .redirects
+            .check(&request.redirect_url)
+            .map_err(|r| Error::invalid("redirect_url", r.describe("redirect_url", "supplier")))?;
+        self.create_session(
+            SessionKind::V2Supplier,
+            (&supplier.id, &supplier.name),
+            request.user_id,
+            request.redirect_url,
+            request.language,
+            Some(request.asset_type),
+            request.brand,
+            now,
+        )
+    }
+
+    /// `POST /v2/manufacturer/link-sessions`.
+    pub fn create_manufacturer_link_session(
+        &self,
+        api_key: Option<&str>,
+        input: &ManufacturerLinkSessionInput,
+        now: i64,
+    ) -> Result<LinkSession> {
+        let manufacturer = self.callers.authenticate_manufacturer(api_key)?;
+        self.manufacturer_link_session_for(manufacturer, input, now)
+    }
+
+    pub(crate) fn manufacturer_link_session_for(
+        &self,
+        manufacturer: &Manufacturer,
+        input: &ManufacturerLinkSessionInput,
+        now: i64,
+    ) -> Result<LinkSession> {
+        let request = input.validate()?;
+        manufacturer
+            .redirects
+            .check(&request.redirect_url)
+            .map_err(|r| {
+                Error::invalid("redirect_url", r.describe("redirect_url", "manufacturer"))
+            })?;
+        self.create_session(
+            SessionKind::V2Manufacturer,
+            (&manufacturer.id, &manufacturer.name),
+            request.user_id,
+            request.redirect_url,
+            request.language,
+            None,
+            Some(manufacturer.brand_title()),
+            now,
+        )
+    }
+
+    /// `POST /users/{userId}/link` (deprecated v1).
+    pub fn create_v1_supplier_link(
+        &self,
+        api_key: Option<&str>,
+        input: &V1SupplierLinkInput,
+        now: i64,
+    ) -> Result<LinkSession> {
+        let supplier = self.callers.authenticate_supplier(api_key)?;
+        self.v1_supplier_link_for(supplier, input, now)
+    }
+
+    pub(crate) fn v1_supplier_link_for(
+        &self,
+        supplier: &Supplier,
+        input: &V1SupplierLinkInput,
+        now: i64,
+    ) -> Result<LinkSession> {
+        let request = input.validate(&self.catalog())?;
+        supplier
+            .redirects
+            .check(&request.redirect_uri)
+            .map_err(|r| Error::invalid("redirect_uri", r.describe("redirect_uri", "supplier")))?;
+        self.create_session(
+            SessionKind::V1Supplier,
+            (&supplier.id, &supplier.name),
+            request.user_id,
+            request.redirect_uri,
+            request.language,
+            None,
+            request.brand,
+            now,
+        )
+    }
+
+    /// `POST /manufacturers/nox` (deprecated v1): creates or updates the subscriber.
+    pub fn connect_v1_manufacturer(
+        &self,
+        api_key: Option<&str>,
+        input: &V1ConnectInput,
+    ) -> Result<Subscriber> {
+        let manufacturer = self.callers.authenticate_manufacturer(api_key)?;
+        self.v1_connect_for(manufacturer, input)
+    }
+
+    pub(crate) fn v1_connect_for(
+        &self,
+        manufacturer: &Manufacturer,
+        input: &V1ConnectInput,
+    ) -> Result<Subscriber> {
+        let request = input.validate()?;
+        // Drawn before the upsert so that the atomic section cannot fail; unused on updates.
+        let fresh_id = self.new_uuid()?;
+        let user_id = request.manufacturer_user_id;
+        self.subscribers
+            .upsert(&manufacturer.id, &user_id, &mut |existing| match existing {
+                Some(mut subscriber) => {
+                    subscriber.merge_device_ids(&request.device_ids);
+                    subscriber
+                }
+                None => Subscriber {
+                    manufacturer_id: manufacturer.id.clone(),
+                    manufacturer_user_id: user_id.clone(),
+                    nox_user_id: fresh_id.clone(),
+                    device_ids: request.device_ids.clone(),
+                },
+            })
+    }
+
+    /// The session with this token, in whatever state (`Error::SessionNotFound` if there is
+    /// none, or it was evicted).
+    pub fn session(&self, token: &str) -> Result<LinkSession> {
+        if LinkToken::parse(token).is_none() {
+            return Err(Error::SessionNotFound);
+        }
+        self.sessions.get(token)?.ok_or(Error::SessionNotFound)
+    }
+
+    /// Completes the session at `now`: once only, and only before it expires.
+    pub fn complete_session(&self, token: &str, now: i64) -> Result<LinkSession> {
+        self.session(token)?.check_completable(now)?;
+        match self.sessions.mark_completed(token, now)? {
+            MarkCompleted::Completed(session) => Ok(session),
+            MarkCompleted::AlreadyCompleted(session) => Err(Error::SessionAlreadyCompleted {
+                completed_at: session.completed_at.unwrap_or(now),
+            }),
+            MarkCompleted::NotFound => Err(Error::SessionNotFound),
+        }
+    }
+
+    /// Drops sessions whose retention after expiry has passed at `now`; returns how many.
+    pub fn evict_expired(&self, now: i64) -> Result<usize> {
+        self.sessions.evict_expired(now)
+    }
+
+    /// How many sessions the store holds.
+    pub fn session_count(&self) -> Result<usize> {
+        self.sessions.len()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn create_session(
+        &self,
+        kind: SessionKind,
+        (owner_id, owner_name): (&str, &str),
+        user_id: String,
+        redirect_url: String,
+        language: Language,
+        asset_type: Option<AssetType>,
+        brand: Option<String>,
+        now: i64,
+    ) -> Result<LinkSession> {
+        let token = LinkToken::generate(self.random.as_ref())?;
+        let link_url = match kind {
+            SessionKind::V1Supplier => format!("{}?token={token}", self.link_base_urls.v1),
+            _ => format!(
+                "{}?token={token}&language={language}",
+                self.link_base_urls.v2
+            ),
+        };
+        let session = LinkSession {
+            token,
+            kind,
+            owner_id: owner_id.to_owned(),
+            owner_name: owner_name.to_owned(),
+            user_id,
+            redirect_url,
+            language,
+            asset_type,
+            brand,
+            link_url,
+            created_at: now,
+            expires_at: expires_at(now),
+            completed_at: None,
+        };
+        self.sessions.insert(session.clone(), now)?;
+        Ok(session)
+    }
+
+    fn new_uuid(&self) -> Result<String> {
+        let mut bytes = [0u8; 16];
+        self.random.fill(&mut bytes)?;
+        Ok(uuid::Builder::from_random_bytes(bytes)
+            .into_uuid()
+            .hyphenated()
+            .to_string())
+    }
+}

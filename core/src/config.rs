@@ -1,0 +1,447 @@
+//! Configuration: the callers (suppliers and manufacturers with their keys and redirect URLs),
+//! the link base URLs and limits, as JSON.
+//!
+//! ```json
+//! {
+//!   "link_base_urls": {"v2": "https://auth.nox.energy/ui", "v1": "https://link.nox.com/connect"},
+//!   "suppliers": [{"id": "supplier_123", "name": "Acme Energy", "api_key": "…",
+//!                  "redirect_urls": ["https://app.acme.example/callback"]}],
+//!   "manufacturers": [{"id": "mfr_1", "name": "Acme Heat", "brand": "acme heat", "enabled": true,
+//!                      "api_key_sha256": "<64 hex digits>",
+//!                      "redirect_urls": ["https://heat.acme.example/done"]}]
+//! }
+//! ```
+//!
+//! A caller gives exactly one of `api_key` (kept only as its SHA-256 digest) and
+//! `api_key_sha256`. Every error names the field it is about, for example
+//! `suppliers[0].redirect_urls[1]`.
+
+use std::collections::HashSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::principal::{ApiKeyDigest, Callers, Manufacturer, Supplier};
+use crate::redirect::{RedirectPolicy, check_shape};
+
+/// The default v2 link base URL (spec decision 10).
+pub const DEFAULT_V2_LINK_BASE: &str = "https://auth.nox.energy/ui";
+/// The default v1 link base URL (spec decision 10).
+pub const DEFAULT_V1_LINK_BASE: &str = "https://link.nox.com/connect";
+/// The default limit on request bodies, in bytes.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
+/// The default time the in-memory store keeps a session after it expires, so that a late
+/// completion is told `expired` rather than `not found`.
+pub const DEFAULT_SESSION_RETENTION_SECONDS: i64 = 3600;
+/// The largest accepted `max_body_bytes`.
+pub const MAX_BODY_BYTES_LIMIT: usize = 16 * 1024 * 1024;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where link URLs point.
+    #[serde(default)]
+    pub link_base_urls: LinkBaseUrls,
+    /// The supplier accounts.
+    #[serde(default)]
+    pub suppliers: Vec<SupplierConfig>,
+    /// The manufacturer accounts.
+    #[serde(default)]
+    pub manufacturers: Vec<ManufacturerConfig>,
+    /// The largest request body the HTTP adapter reads (default 64 KiB).
+    #[serde(default = "default_max_body_bytes")]
+    pub max_body_bytes: usize,
+    /// How long the in-memory store keeps a session after it expired (default 3600 s).
+    #[serde(default = "default_retention")]
+    pub session_retention_seconds: i64,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            link_base_urls: LinkBaseUrls::default(),
+            suppliers: Vec::new(),
+            manufacturers: Vec::new(),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            session_retention_seconds: DEFAULT_SESSION_RETENTION_SECONDS,
+        }
+    }
+}
+
+fn default_max_body_bytes() -> usize {
+    DEFAULT_MAX_BODY_BYTES
+}
+fn default_retention() -> i64 {
+    DEFAULT_SESSION_RETENTION_SECONDS
+}
+fn default_true() -> bool {
+    true
+}
+
+/// The bases of `link_url`s: `{v2}?token=…&language=…` and `{v1}?token=…`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkBaseUrls {
+    /// Base of v2 link URLs.
+    #[serde(default = "default_v2")]
+    pub v2: String,
+    /// Base of v1 link URLs.
+    #[serde(default = "default_v1")]
+    pub v1: String,
+}
+
+fn default_v2() -> String {
+    DEFAULT_V2_LINK_BASE.to_owned()
+}
+fn default_v1() -> String {
+    DEFAULT_V1_LINK_BASE.to_owned()
+}
+
+impl Default for LinkBaseUrls {
+    fn default() -> LinkBaseUrls {
+        LinkBaseUrls {
+            v2: default_v2(),
+            v1: default_v1(),
+        }
+    }
+}
+
+/// One supplier account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SupplierConfig {
+    /// The supplier's id (`supplier_id` in v1 responses).
+    pub id: String,
+    /// The supplier's name (`supplier` in v2 responses).
+    pub name: String,
+    /// The API key in clear (kept only as its digest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
+    /// The SHA-256 of the API key, 64 hex digits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_sha256: Option<String>,
+    /// The registered redirect URLs, each in canonical form.
+    #[serde(default)]
+    pub redirect_urls: Vec<String>,
+}
+
+/// One manufacturer account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManufacturerConfig {
+    /// The manufacturer's id.
+    pub id: String,
+    /// The manufacturer's name (`manufacturer` in v2 responses).
+    pub name: String,
+    /// The brand name; responses carry it title-cased. Defaults to `name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brand: Option<String>,
+    /// Whether the manufacturer may create sessions (default true).
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// The API key in clear (kept only as its digest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
+    /// The SHA-256 of the API key, 64 hex digits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_sha256: Option<String>,
+    /// The registered redirect URLs, each in canonical form.
+    #[serde(default)]
+    pub redirect_urls: Vec<String>,
+}
+
+/// A configuration that passed every check, ready for an [`crate::Authenticator`].
+#[derive(Debug, Clone)]
+pub struct CheckedConfig {
+    pub(crate) callers: Callers,
+    pub(crate) link_base_urls: LinkBaseUrls,
+    pub(crate) max_body_bytes: usize,
+    pub(crate) session_retention_seconds: i64,
+}
+
+impl CheckedConfig {
+    /// The callers.
+    pub fn callers(&self) -> &Callers {
+        &self.callers
+    }
+}
+
+impl Config {
+    /// Reads a configuration from JSON; unknown fields are errors (they are usually typos).
+    pub fn from_json(json: &str) -> Result<Config> {
+        // serde would read a struct from an array too; a configuration is an object.
+        if !json.trim_start().starts_with('{') {
+            return Err(Error::config(
+                "$",
+                "the configuration must be a JSON object",
+            ));
+        }
+        let mut deserializer = serde_json::Deserializer::from_str(json);
+        serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+            let path = e.path().to_string();
+            let field = if path == "." { "$".to_owned() } else { path };
+            Error::config(field, e.into_inner())
+        })
+    }
+
+    /// Checks everything and digests the keys.
+    pub fn check(&self) -> Result<CheckedConfig> {
+        check_link_base("link_base_urls.v2", &self.link_base_urls.v2)?;
+        check_link_base("link_base_urls.v1", &self.link_base_urls.v1)?;
+        if self.max_body_bytes == 0 || self.max_body_bytes > MAX_BODY_BYTES_LIMIT {
+            return Err(Error::config(
+                "max_body_bytes",
+                format!("must be between 1 and {MAX_BODY_BYTES_LIMIT}"),
+            ));
+        }
+        if self.session_retention_seconds < 0 {
+            return Err(Error::config(
+                "session_retention_seconds",
+                "must not be negative",
+            ));
+        }
+        let mut keys = KeySet::default();
+        let mut suppliers = Vec::with_capacity(self.suppliers.len());
+        let mut supplier_ids = HashSet::new();
+        for (i, s) in self.suppliers.iter().enumerate() {
+            let at = format!("suppliers[{i}]");
+            check_name(&at, "id", &s.id)?;
+            check_name(&at, "name", &s.name)?;
+            if !supplier_ids.insert(s.id.as_str()) {
+                return Err(Error::config(
+                    format!("{at}.id"),
+                    format!("duplicate id {:?}", s.id),
+                ));
+            }
+            suppliers.push(Supplier {
+                id: s.id.clone(),
+                name: s.name.clone(),
+                key: keys.add(&at, s.api_key.as_deref(), s.api_key_sha256.as_deref())?,
+                redirects: redirect_policy(&at, &s.redirect_urls)?,
+            });
+        }
+        let mut manufacturers = Vec::with_capacity(self.manufacturers.len());
+        let mut manufacturer_ids = HashSet::new();
+        for (i, m) in self.manufacturers.iter().enumerate() {
+            let at = format!("manufacturers[{i}]");
+            check_name(&at, "id", &m.id)?;
+            check_name(&at, "name", &m.name)?;
+            if let Some(brand) = &m.brand {
+                check_name(&at, "brand", brand)?;
+            }
+            if !manufacturer_ids.insert(m.id.as_str()) {
+                return Err(Error::config(
+                    format!("{at}.id"),
+                    format!("duplicate id {:?}", m.id),
+                ));
+            }
+            manufacturers.push(Manufacturer {
+                id: m.id.clone(),
+                name: m.name.clone(),
+                brand: m.brand.clone().unwrap_or_else(|| m.name.clone()),
+                enabled: m.enabled,
+                key: keys.add(&at, m.api_key.as_deref(), m.api_key_sha256.as_deref())?,
+                redirects: redirect_policy(&at, &m.redirect_urls)?,
+            });
+        }
+        Ok(CheckedConfig {
+            callers: Callers {
+                suppliers,
+                manufacturers,
+            },
+            link_base_urls: self.link_base_urls.clone(),
+            max_body_bytes: self.max_body_bytes,
+            session_retention_seconds: self.session_retention_seconds,
+        })
+    }
+}
+
+fn check_name(at: &str, field: &str, value: &str) -> Result<()> {
+    if value.trim().is_empty() {
+        return Err(Error::config(format!("{at}.{field}"), "must not be empty"));
+    }
+    if value.len() > 255 || value.chars().any(char::is_control) {
+        return Err(Error::config(
+            format!("{at}.{field}"),
+            "must be at most 255 bytes without control characters",
+        ));
+    }
+    Ok(())
+}
+
+fn check_link_base(field: &str, base: &str) -> Result<()> {
+    let url = url::Url::parse(base)
+        .map_err(|e| Error::config(field, format!("not an absolute URL: {e}")))?;
+    if !matches!(url.scheme(), "https" | "http") {
+        return Err(Error::config(field, "must be an http or https URL"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::config(field, "must not have a query or a fragment"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::config(field, "must not contain user info"));
+    }
+    Ok(())
+}
+
+fn redirect_policy(at: &str, urls: &[String]) -> Result<RedirectPolicy> {
+    RedirectPolicy::new(urls).map_err(|(index, rejection)| {
+        let field = format!("{at}.redirect_urls[{index}]");
+        let reason = rejection.describe("redirect URL", "caller");
+        // Surface the shape problem first: it is what the operator has to fix.
+        let reason = match urls.get(index).map(|u| check_shape(u)) {
+            Some(Ok(_)) | None => reason,
+            Some(Err(shape)) => shape.describe("redirect URL", "caller"),
+        };
+        Error::config(field, reason)
+    })
+}
+
+/// Every key digest seen so far, so that no two callers share a key.
+#[derive(Default)]
+struct KeySet(Vec<ApiKeyDigest>);
+
+impl KeySet {
+    fn add(&mut self, at: &str, key: Option<&str>, digest: Option<&str>) -> Result<ApiKeyDigest> {
+        let digest = match (key, digest) {
+            (Some(_), Some(_)) => {
+                return Err(Error::config(
+                    format!("{at}.api_key"),
+                    "give either api_key or api_key_sha256, not both",
+                ));
+            }
+            (None, None) => {
+                return Err(Error::config(
+                    format!("{at}.api_key"),
+                    "one of api_key or api_key_sha256 is required",
+                ));
+            }
+            (Some(key), None) => {
+                if key.trim().is_empty() || key.trim() != key {
+                    return Err(Error::config(
+                        format!("{at}.api_key"),
+                        "must not be empty or have surrounding whitespace",
+                    ));
+                }
+                ApiKeyDigest::of_key(key)
+            }
+            (None, Some(hex)) => ApiKeyDigest::from_hex(hex).ok_or_else(|| {
+                Error::config(
+                    format!("{at}.api_key_sha256"),
+                    "must be 64 hexadecimal digits",
+                )
+            })?,
+        };
+        if self.0.iter().any(|d| d.ct_eq(&digest)) {
+            return Err(Error::config(
+                format!("{at}.api_key"),
+                "this key is already another caller's",
+            ));
+        }
+        self.0.push(digest);
+        Ok(digest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field_of(json: &str) -> String {
+        match Config::from_json(json).and_then(|c| c.check()) {
+            Err(Error::InvalidConfig { field, .. }) => field,
+            other => panic!("{json}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_full_config_checks() {
+        let json = r#"{
+            "suppliers": [{"id": "s1", "name": "Acme Energy", "api_key": "k1",
+                           "redirect_urls": ["https://acme.example/cb", "http://127.0.0.1/cb"]}],
+            "manufacturers": [{"id": "m1", "name": "Acme Heat", "enabled": false,
+                               "api_key_sha256": "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b",
+                               "redirect_urls": []}]
+        }"#;
+        let checked = Config::from_json(json).unwrap().check().unwrap();
+        let callers = checked.callers();
+        assert_eq!(
+            callers.authenticate_supplier(Some("k1")).unwrap().name,
+            "Acme Energy"
+        );
+        assert_eq!(
+            callers
+                .authenticate_manufacturer(Some("secret"))
+                .unwrap_err(),
+            Error::ManufacturerNotEnabled
+        );
+        assert_eq!(callers.manufacturers()[0].brand, "Acme Heat");
+        assert_eq!(checked.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let cases = [
+            (
+                r#"{"suppliers": [{"id": "s", "name": "n", "api_key": "k", "redirect_urls": ["https://a.example/", "http://a.example/"]}]}"#,
+                "suppliers[0].redirect_urls[1]",
+            ),
+            (
+                r#"{"suppliers": [{"id": "s", "name": "n"}]}"#,
+                "suppliers[0].api_key",
+            ),
+            (
+                r#"{"suppliers": [{"id": "s", "name": "n", "api_key": "k", "api_key_sha256": "00"}]}"#,
+                "suppliers[0].api_key",
+            ),
+            (
+                r#"{"suppliers": [{"id": "s", "name": "n", "api_key_sha256": "00"}]}"#,
+                "suppliers[0].api_key_sha256",
+            ),
+            (
+                r#"{"suppliers": [{"id": "s", "name": "", "api_key": "k"}]}"#,
+                "suppliers[0].name",
+            ),
+            (
+                r#"{"suppliers": [{"id": "s", "name": "a", "api_key": "k"}, {"id": "s", "name": "b", "api_key": "k2"}]}"#,
+                "suppliers[1].id",
+            ),
+            (
+                r#"{"suppliers": [{"id": "s", "name": "a", "api_key": "k"}], "manufacturers": [{"id": "m", "name": "b", "api_key": "k"}]}"#,
+                "manufacturers[0].api_key",
+            ),
+            (
+                r#"{"suppliers": [{"id": "s", "name": "a", "api_key": "k", "redirect": []}]}"#,
+                "suppliers[0].redirect",
+            ),
+            (
+                r#"{"manufacturers": [{"id": "m", "name": "b", "api_key": "k", "enabled": "yes"}]}"#,
+                "manufacturers[0].enabled",
+            ),
+            (
+                r#"{"link_base_urls": {"v2": "not a url"}}"#,
+                "link_base_urls.v2",
+            ),
+            (
+                r#"{"link_base_urls": {"v1": "https://x.example/c?a=b"}}"#,
+                "link_base_urls.v1",
+            ),
+            (r#"{"max_body_bytes": 0}"#, "max_body_bytes"),
+            (r#"[]"#, "$"),
+        ];
+        for (json, field) in cases {
+            assert_eq!(field_of(json), field, "{json}");
+        }
+    }
+
+    #[test]
+    fn non_canonical_registered_urls_say_the_canonical_form() {
+        let json = r#"{"suppliers": [{"id": "s", "name": "n", "api_key": "k", "redirect_urls": ["https://A.example"]}]}"#;
+        let err = Config::from_json(json).unwrap().check().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid configuration: suppliers[0].redirect_urls[0]: redirect URL must be written in canonical form: https://a.example/"
+        );
+    }
+}

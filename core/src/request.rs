@@ -1,0 +1,122 @@
+//! What every endpoint's request parsing shares: reading a JSON object, telling absent and null
+//! from wrong types, and the limits on free-text fields.
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::error::{Error, FieldName, Result};
+
+/// The longest user id, manufacturer user id or device id, in characters.
+pub const MAX_ID_CHARS: usize = 255;
+/// The most device ids one v1 connect request may carry.
+pub const MAX_DEVICE_IDS: usize = 100;
+
+/// Parses a body that must be a JSON object into `T` (whose fields are `Option<Value>`: absent
+/// and `null` both read as `None`). Duplicate keys are refused.
+pub(crate) fn parse_object<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'{') {
+        return Err(Error::invalid_body("Request body must be a JSON object"));
+    }
+    serde_json::from_slice(body).map_err(|e| Error::invalid_body(format!("Invalid JSON body: {e}")))
+}
+
+/// A string field: `Ok(None)` when absent or null, an error naming it when of another type.
+pub(crate) fn string_field(name: FieldName, value: Option<Value>) -> Result<Option<String>> {
+    match value {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(Error::invalid(name, format!("{name} must be a string"))),
+    }
+}
+
+/// Checks a free-text identifier: not empty, at most [`MAX_ID_CHARS`] characters, no control
+/// characters.
+pub(crate) fn check_id(name: &str, field: FieldName, value: &str) -> Result<()> {
+    if value.is_empty() {
+        return Err(Error::invalid(field, format!("{name} must not be empty")));
+    }
+    if value.len() > MAX_ID_CHARS * 4 || value.chars().count() > MAX_ID_CHARS {
+        return Err(Error::invalid(
+            field,
+            format!("{name} must be at most {MAX_ID_CHARS} characters"),
+        ));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            field,
+            format!("{name} must not contain control characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// `Missing required fields: a, b` (v2 supplier style, all at once).
+pub(crate) fn missing_all(missing: Vec<FieldName>) -> Result<()> {
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Validation {
+        message: format!("Missing required fields: {}", missing.join(", ")),
+        fields: missing,
+    })
+}
+
+/// `a is required` (v2 manufacturer and v1 style, one at a time).
+pub(crate) fn required<T>(name: FieldName, value: Option<T>) -> Result<T> {
+    value.ok_or_else(|| Error::invalid(name, format!("{name} is required")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    struct Probe {
+        a: Option<Value>,
+    }
+
+    #[test]
+    fn only_objects_are_bodies() {
+        for body in [&b""[..], b"  ", b"[]", b"\"a\"", b"null", b"1"] {
+            let err = parse_object::<Probe>(body).unwrap_err();
+            assert_eq!(err.message(), "Request body must be a JSON object");
+        }
+        assert!(
+            parse_object::<Probe>(b" {\"a\": null} ")
+                .unwrap()
+                .a
+                .is_none()
+        );
+        let dup = parse_object::<Probe>(br#"{"a": 1, "a": 2}"#).unwrap_err();
+        assert!(
+            dup.message()
+                .starts_with("Invalid JSON body: duplicate field `a`"),
+            "{dup}"
+        );
+        assert!(parse_object::<Probe>(b"{\"a\": \"\xff\"}").is_err());
+    }
+
+    #[test]
+    fn ids_are_bounded_and_printable() {
+        assert!(check_id("user_id", "user_id", "u-1 é").is_ok());
+        assert!(check_id("user_id", "user_id", &"é".repeat(255)).is_ok());
+        let cases = [
+            ("", "user_id must not be empty"),
+            ("a\u{0}b", "user_id must not contain control characters"),
+            ("a\nb", "user_id must not contain control characters"),
+        ];
+        for (value, message) in cases {
+            assert_eq!(
+                check_id("user_id", "user_id", value).unwrap_err().message(),
+                message
+            );
+        }
+        assert_eq!(
+            check_id("user_id", "user_id", &"x".repeat(256))
+                .unwrap_err()
+                .message(),
+            "user_id must be at most 255 characters"
+        );
+    }
+}

@@ -1,0 +1,133 @@
+//! `POST /users/{userId}/link` (deprecated v1): a supplier creates a link session for the user
+//! in the path.
+//!
+//! Required: `redirect_uri` (`redirect_uri is required`). Optional: `language` (default `en`)
+//! and `brand`, one of the 13 v1 brands ([`crate::catalog::V1_BRANDS`]) in any accepted
+//! spelling. Answers are wrapped in `{success, timestamp, data}`.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::catalog::Catalog;
+use crate::error::{Error, Result};
+use crate::language::Language;
+use crate::redirect::check_shape;
+use crate::request::{check_id, parse_object, required, string_field};
+
+/// The request as given, every field optional and unchecked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct V1SupplierLinkInput {
+    /// The supplier's id for the user (the `userId` path segment, percent-decoded).
+    pub user_id: Option<String>,
+    /// Where the user returns; must be registered.
+    pub redirect_uri: Option<String>,
+    /// A language code, or none for `en`.
+    pub language: Option<String>,
+    /// A v1 brand spelling, or none.
+    pub brand: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Raw {
+    redirect_uri: Option<Value>,
+    language: Option<Value>,
+    brand: Option<Value>,
+}
+
+/// A request that passed every check that needs no caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct V1SupplierLinkRequest {
+    /// The supplier's id for the user.
+    pub user_id: String,
+    /// Where the user returns (shape checked; registration is checked per caller).
+    pub redirect_uri: String,
+    /// The UI language.
+    pub language: Language,
+    /// The canonical v1 brand slug, if one was given.
+    pub brand: Option<String>,
+}
+
+impl V1SupplierLinkInput {
+    /// Reads a JSON body for the user in the path.
+    pub fn from_json(user_id: &str, body: &[u8]) -> Result<Self> {
+        let raw: Raw = parse_object(body)?;
+        required("redirect_uri", raw.redirect_uri.as_ref())?;
+        Ok(V1SupplierLinkInput {
+            user_id: Some(user_id.to_owned()),
+            redirect_uri: string_field("redirect_uri", raw.redirect_uri)?,
+            language: string_field("language", raw.language)?,
+            brand: string_field("brand", raw.brand)?,
+        })
+    }
+
+    /// Checks every field.
+    pub fn validate(&self, catalog: &Catalog) -> Result<V1SupplierLinkRequest> {
+        let user_id = required("userId", self.user_id.as_ref())?;
+        check_id("userId", "userId", user_id)?;
+        let redirect_uri = required("redirect_uri", self.redirect_uri.as_ref())?;
+        check_shape(redirect_uri)
+            .map_err(|r| Error::invalid("redirect_uri", r.describe("redirect_uri", "supplier")))?;
+        let language = match &self.language {
+            Some(code) => code.parse()?,
+            None => Language::V1_DEFAULT,
+        };
+        let brand = match &self.brand {
+            Some(spelling) => Some(catalog.resolve_v1(spelling)?.to_owned()),
+            None => None,
+        };
+        Ok(V1SupplierLinkRequest {
+            user_id: user_id.clone(),
+            redirect_uri: redirect_uri.clone(),
+            language,
+            brand,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(user: &str, body: &str) -> Result<V1SupplierLinkRequest> {
+        V1SupplierLinkInput::from_json(user, body.as_bytes())?.validate(Catalog::builtin())
+    }
+
+    #[test]
+    fn v1_defaults_to_english_and_v1_brands() {
+        let r = check(
+            "user_123",
+            r#"{"redirect_uri": "https://a.example/cb", "brand": "Alpha Innotec"}"#,
+        )
+        .unwrap();
+        assert_eq!(r.language, Language::En);
+        assert_eq!(r.brand.as_deref(), Some("alpha-innotec"));
+        let err = check(
+            "u",
+            r#"{"redirect_uri": "https://a.example/cb", "brand": "bosch"}"#,
+        )
+        .unwrap_err();
+        assert!(
+            err.message()
+                .starts_with("brand 'bosch' is not supported; use one of: daikin, "),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn v1_messages() {
+        assert_eq!(
+            check("u", "{}").unwrap_err().message(),
+            "redirect_uri is required"
+        );
+        assert_eq!(
+            check("", r#"{"redirect_uri": "https://a.example/"}"#)
+                .unwrap_err()
+                .message(),
+            "userId must not be empty"
+        );
+        assert_eq!(
+            check("u", r#"{"redirect_uri": ""}"#).unwrap_err().message(),
+            "redirect_uri must not be empty"
+        );
+    }
+}

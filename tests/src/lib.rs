@@ -1,0 +1,1 @@
+//! Conformance vector runner.
