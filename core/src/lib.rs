@@ -39,6 +39,7 @@
 
 pub mod authenticator;
 pub mod catalog;
+pub mod clock;
 pub mod config;
 pub mod error;
 pub mod http;
@@ -58,6 +59,7 @@ pub mod wire;
 
 pub use authenticator::{Authenticator, AuthenticatorBuilder};
 pub use catalog::{AssetType, Brand, Catalog, V1_BRANDS, normalize_spelling};
+pub use clock::system_now;
 pub use config::{Config, LinkBaseUrls, ManufacturerConfig, SupplierConfig};
 pub use error::{Error, Result};
 pub use http::{HttpRequest, HttpResponse};

@@ -55,6 +55,24 @@ pub enum RedirectRejection {
 }
 
 impl RedirectRejection {
+    /// A stable snake_case code: `empty`, `too_long`, `whitespace_or_control`, `not_absolute`,
+    /// `scheme_not_allowed`, `user_info`, `fragment`, `not_canonical`, `not_registered`,
+    /// `none_registered`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RedirectRejection::Empty => "empty",
+            RedirectRejection::TooLong => "too_long",
+            RedirectRejection::WhitespaceOrControl => "whitespace_or_control",
+            RedirectRejection::NotAbsolute => "not_absolute",
+            RedirectRejection::SchemeNotAllowed => "scheme_not_allowed",
+            RedirectRejection::UserInfo => "user_info",
+            RedirectRejection::Fragment => "fragment",
+            RedirectRejection::NotCanonical { .. } => "not_canonical",
+            RedirectRejection::NotRegistered => "not_registered",
+            RedirectRejection::NoneRegistered => "none_registered",
+        }
+    }
+
     /// The message for a request field (`redirect_url` or `redirect_uri`) of a caller
     /// (`supplier` or `manufacturer`).
     pub fn describe(&self, field: &str, account: &str) -> String {

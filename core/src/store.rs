@@ -177,6 +177,11 @@ pub struct Subscriber {
 }
 
 impl Subscriber {
+    /// The subscriber as the documented `data` of a v1 connect response.
+    pub fn to_wire_json(&self) -> serde_json::Value {
+        serde_json::to_value(crate::wire::V1ConnectData::new(self)).unwrap_or_default()
+    }
+
     /// Adds device ids not yet associated, keeping first-seen order; never removes any.
     pub fn merge_device_ids(&mut self, device_ids: &[String]) {
         let mut seen: std::collections::HashSet<String> = self.device_ids.iter().cloned().collect();

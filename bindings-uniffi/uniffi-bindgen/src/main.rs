@@ -1,0 +1,2 @@
+//! Placeholder: the binding lands with its issue.
+fn main() {}
