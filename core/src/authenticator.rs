@@ -133,6 +133,11 @@ impl Authenticator {
         }
     }
 
+    /// The largest request body [`Authenticator::handle_http`] reads, in bytes.
+    pub fn max_body_bytes(&self) -> usize {
+        self.max_body_bytes
+    }
+
     /// The configured callers.
     pub fn callers(&self) -> &Callers {
         &self.callers
