@@ -215,7 +215,10 @@ fn run_http_step(
     let text = String::from_utf8_lossy(&response.body);
     let status = int_of(expect, "status")?;
     if i64::from(response.status) != status {
-        return Err(format!("status {} != {status}; body {text}", response.status));
+        return Err(format!(
+            "status {} != {status}; body {text}",
+            response.status
+        ));
     }
     if let Some(Value::Object(expected)) = expect.get("headers") {
         for (name, value) in expected {
@@ -299,7 +302,10 @@ pub fn run_catalog_vectors() -> Result<Vec<String>, String> {
     }
     for case in cases(&file, "load")? {
         let name = str_of(case, "name")?;
-        match (Catalog::from_json(str_of(case, "json")?), case.get("error_field")) {
+        match (
+            Catalog::from_json(str_of(case, "json")?),
+            case.get("error_field"),
+        ) {
             (Err(Error::InvalidCatalog { field, .. }), Some(expected)) => {
                 if expected.as_str() != Some(field.as_str()) {
                     failures.push(format!("load {name}: field {field}"));
@@ -347,7 +353,11 @@ fn check_brand(
 pub fn run_language_vectors() -> Result<Vec<String>, String> {
     let file = load("language.json")?;
     let mut failures = Vec::new();
-    let expected_of = |case: &Value| case.get("expected").and_then(Value::as_str).map(str::to_owned);
+    let expected_of = |case: &Value| {
+        case.get("expected")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
     for case in cases(&file, "parse")? {
         let got = Language::parse(str_of(case, "code")?).map(|l| l.as_str().to_owned());
         if got != expected_of(case) {

@@ -47,6 +47,12 @@ fn the_runner_can_fail() {
     );
     assert_eq!(response.status, 405);
     assert!(!vectors::is_kind("token", "short"));
-    assert!(!vectors::is_kind("uuid", "8d0507f4-80e8-3f8b-8b8b-41366b5796a9"));
-    assert!(vectors::is_kind("uuid", "8d0507f4-80e8-4f8b-8b8b-41366b5796a9"));
+    assert!(!vectors::is_kind(
+        "uuid",
+        "8d0507f4-80e8-3f8b-8b8b-41366b5796a9"
+    ));
+    assert!(vectors::is_kind(
+        "uuid",
+        "8d0507f4-80e8-4f8b-8b8b-41366b5796a9"
+    ));
 }
