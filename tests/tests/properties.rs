@@ -197,3 +197,57 @@ fn a_newer_catalog_applies_to_new_sessions_only() {
         Some("daikin")
     );
 }
+
+fn vectors_authenticator() -> Authenticator {
+    nox_authenticator_conformance::authenticator().unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn the_http_adapter_answers_anything_with_json(
+        method in prop::sample::select(vec!["POST", "GET", "post", "PUT", ""]),
+        path in prop::sample::select(vec![
+            "/v2/supplier/link-sessions", "/v2/manufacturer/link-sessions", "/users/u%FF/link",
+            "/users/a/link", "/manufacturers/nox", "/v2/", "/", "/users//link"]),
+        key in prop::sample::select(vec!["supplier-key-acme", "manufacturer-key-acme", "manufacturer-key-disabled", "", "x"]),
+        content_type in prop::sample::select(vec!["application/json", "text/plain", ""]),
+        body in prop::collection::vec(any::<u8>(), 0..300),
+        json_body in prop::option::of(prop::collection::hash_map(
+            prop::sample::select(vec!["user_id", "redirect_url", "redirect_uri", "asset_type", "brand", "language", "manufacturer_user_id", "device_ids"]),
+            prop_oneof![
+                Just(serde_json::Value::Null),
+                any::<i64>().prop_map(serde_json::Value::from),
+                ".{0,40}".prop_map(serde_json::Value::from),
+                prop::sample::select(vec!["hp", "pv", "https://your-app.com/callback", "alpha innotec", "sma", "nl"]).prop_map(serde_json::Value::from),
+                prop::collection::vec(".{0,5}", 0..3).prop_map(serde_json::Value::from),
+            ],
+            0..8)),
+        now in any::<i64>(),
+    ) {
+        let auth = vectors_authenticator();
+        let body = match json_body {
+            Some(map) => serde_json::to_vec(&map).unwrap(),
+            None => body,
+        };
+        let response = auth.handle_http(
+            &nox_authenticator::HttpRequest {
+                method,
+                target: path,
+                headers: &[("x-api-key", key), ("content-type", content_type)],
+                body: &body,
+            },
+            now,
+        );
+        prop_assert!([201, 400, 401, 404, 405, 413, 415].contains(&response.status), "status {}", response.status);
+        let value: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
+        if response.status == 201 {
+            prop_assert!(value.get("link_token").is_some() || value.pointer("/data").is_some());
+        } else if path.starts_with("/v2/") {
+            prop_assert!(value.get("error").and_then(|e| e.as_str()).is_some_and(|e| !e.is_empty()));
+        } else {
+            prop_assert_eq!(value.get("success"), Some(&serde_json::Value::Bool(false)));
+        }
+    }
+}
