@@ -141,7 +141,7 @@ impl LinkSession {
     }
 
     /// The session as its endpoint's documented response body (for v1, the `data` object
-    /// without the envelope).
+    /// without the envelope), fields in the documented order.
     pub fn to_wire_json(&self) -> serde_json::Value {
         wire::session_body(self)
     }
@@ -183,6 +183,21 @@ mod tests {
             })
         );
         assert_eq!(s.seconds_left(1_703_123_456), 600);
+    }
+
+    #[test]
+    fn wire_json_keeps_the_documented_field_order() {
+        let keys: Vec<String> = match session(0).to_wire_json() {
+            serde_json::Value::Object(map) => map.keys().cloned().collect(),
+            other => panic!("{other}"),
+        };
+        assert_eq!(
+            keys,
+            [
+                "link_url", "link_token", "brand", "language", "asset_type", "redirect_url",
+                "supplier", "supplier_user_id", "completed_at", "created_at", "expires_at"
+            ]
+        );
     }
 
     #[test]
