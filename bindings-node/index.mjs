@@ -1,0 +1,24 @@
+// ES module entry: the same native binding as `index.js` (CommonJS), with named exports.
+import { createRequire } from 'node:module'
+
+const require = createRequire(import.meta.url)
+const binding = require('./index.js')
+
+export const {
+  Authenticator,
+  Catalog,
+  RedirectPolicy,
+  LINK_SESSION_TTL_SECONDS,
+  checkRedirectShape,
+  defaultLanguages,
+  languageFromLocale,
+  languages,
+  negotiateLanguage,
+  normalizeSpelling,
+  parseLanguage,
+  parseLinkUrl,
+  systemNow,
+  v1Brands,
+} = binding
+
+export default binding

@@ -1,0 +1,430 @@
+//! The `Authenticator` class: configuration, link sessions, v1 connect, lookup, completion,
+//! expiry, and sharing one authenticator between worker threads.
+
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError, Weak};
+
+use napi::bindgen_prelude::Object;
+use napi::{Env, Status};
+use napi_derive::napi;
+use nox_authenticator::{
+    ManufacturerLinkSessionInput, SeededRandom, SupplierLinkSessionInput, V1ConnectInput,
+    V1SupplierLinkInput,
+};
+use serde::Serialize;
+
+use crate::catalog::Catalog;
+use crate::error::OrThrow;
+use crate::now_or_system;
+use crate::wire::{session_to_js, subscriber_to_js};
+
+type Core = nox_authenticator::Authenticator;
+
+/// The configuration, as the core's JSON configuration file but with camelCase keys. Omitted
+/// fields take the core's defaults; the core checks everything (`INVALID_CONFIG`, naming the
+/// field in the file's snake_case spelling, for example `suppliers[0].redirect_urls[1]`).
+#[napi(object)]
+#[derive(Serialize)]
+pub struct AuthenticatorConfig {
+    /// Where link URLs point.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link_base_urls: Option<LinkBaseUrlsConfig>,
+    /// The supplier accounts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppliers: Option<Vec<SupplierConfig>>,
+    /// The manufacturer accounts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manufacturers: Option<Vec<ManufacturerConfig>>,
+    /// The largest request body `handleHttp` reads, in bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_body_bytes: Option<i64>,
+    /// How long a session is kept after it expired, in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_retention_seconds: Option<i64>,
+}
+
+/// The bases of link URLs.
+#[napi(object)]
+#[derive(Serialize)]
+pub struct LinkBaseUrlsConfig {
+    /// Base of v2 link URLs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub v2: Option<String>,
+    /// Base of v1 link URLs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub v1: Option<String>,
+}
+
+/// One supplier account.
+#[napi(object)]
+#[derive(Serialize)]
+pub struct SupplierConfig {
+    /// The supplier's id.
+    pub id: String,
+    /// The supplier's name.
+    pub name: String,
+    /// The API key in clear (the core keeps only its digest).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
+    /// The SHA-256 of the API key, 64 hex digits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_key_sha256: Option<String>,
+    /// The registered redirect URLs, each in canonical form.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirect_urls: Option<Vec<String>>,
+}
+
+/// One manufacturer account.
+#[napi(object)]
+#[derive(Serialize)]
+pub struct ManufacturerConfig {
+    /// The manufacturer's id.
+    pub id: String,
+    /// The manufacturer's name.
+    pub name: String,
+    /// The brand name (responses carry it title-cased).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub brand: Option<String>,
+    /// Whether the manufacturer may create sessions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// The API key in clear (the core keeps only its digest).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
+    /// The SHA-256 of the API key, 64 hex digits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_key_sha256: Option<String>,
+    /// The registered redirect URLs, each in canonical form.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirect_urls: Option<Vec<String>>,
+}
+
+/// How to build an authenticator.
+#[napi(object)]
+pub struct AuthenticatorOptions {
+    /// **Tests only.** Draw tokens and ids from the core's deterministic generator seeded with
+    /// this integer instead of the system CSPRNG: anyone who knows the seed knows every token.
+    pub seed: Option<i64>,
+}
+
+/// `{ now }`: the time of the operation in Unix seconds; the system clock when omitted.
+#[napi(object)]
+pub struct NowOptions {
+    /// Unix seconds.
+    pub now: Option<i64>,
+}
+
+/// `createSupplierLinkSession` input (`POST /v2/supplier/link-sessions`). Every field is
+/// checked by the core, which reports missing ones all at once.
+#[napi(object)]
+pub struct SupplierLinkSessionOptions {
+    /// The supplier's API key.
+    pub api_key: Option<String>,
+    /// The supplier's id for the end-user.
+    pub user_id: Option<String>,
+    /// A registered redirect URL.
+    pub redirect_url: Option<String>,
+    /// The device category.
+    #[napi(ts_type = "AssetType")]
+    pub asset_type: Option<String>,
+    /// A brand of that asset type, in any accepted spelling.
+    pub brand: Option<String>,
+    /// The UI language (the core's v2 default when omitted).
+    #[napi(ts_type = "Language")]
+    pub language: Option<String>,
+    /// Unix seconds; the system clock when omitted.
+    pub now: Option<i64>,
+}
+
+/// `createManufacturerLinkSession` input (`POST /v2/manufacturer/link-sessions`).
+#[napi(object)]
+pub struct ManufacturerLinkSessionOptions {
+    /// The manufacturer's API key.
+    pub api_key: Option<String>,
+    /// The manufacturer's id for the end-user.
+    pub user_id: Option<String>,
+    /// A registered redirect URL.
+    pub redirect_url: Option<String>,
+    /// The UI language (the core's v2 default when omitted).
+    #[napi(ts_type = "Language")]
+    pub language: Option<String>,
+    /// Unix seconds; the system clock when omitted.
+    pub now: Option<i64>,
+}
+
+/// `createV1SupplierLink` input (`POST /users/{userId}/link`, deprecated).
+#[napi(object)]
+pub struct V1SupplierLinkOptions {
+    /// The supplier's API key.
+    pub api_key: Option<String>,
+    /// The `userId` path segment (already decoded).
+    pub user_id: Option<String>,
+    /// A registered redirect URI.
+    pub redirect_uri: Option<String>,
+    /// The UI language (the core's v1 default when omitted).
+    #[napi(ts_type = "Language")]
+    pub language: Option<String>,
+    /// One of the 13 v1 brands, in any accepted spelling.
+    pub brand: Option<String>,
+    /// Unix seconds; the system clock when omitted.
+    pub now: Option<i64>,
+}
+
+/// `connectV1Manufacturer` input (`POST /manufacturers/nox`, deprecated).
+#[napi(object)]
+pub struct V1ConnectOptions {
+    /// The manufacturer's API key.
+    pub api_key: Option<String>,
+    /// The manufacturer's id for the user.
+    pub manufacturer_user_id: Option<String>,
+    /// Device ids to associate (merged with those already associated).
+    pub device_ids: Option<Vec<String>>,
+}
+
+/// Authenticators shared between worker threads, by handle. Weak: the registry never keeps one
+/// alive; every `Authenticator` object that uses it holds a strong reference.
+static SHARED: LazyLock<Mutex<HashMap<u32, Weak<Core>>>> = LazyLock::new(Mutex::default);
+static NEXT_HANDLE: AtomicU32 = AtomicU32::new(1);
+
+/// The NOX Authenticator: create, look up and complete link sessions, connect v1 subscribers,
+/// and serve all four endpoints with `handleHttp`. Result objects are the documented wire
+/// bodies: `JSON.stringify(result)` is exactly what the HTTP API answers.
+#[napi]
+pub struct Authenticator {
+    // The core is Send + Sync and holds no state a panic could leave half-updated in a way its
+    // own locks do not handle (they recover from poisoning).
+    pub(crate) inner: AssertUnwindSafe<Arc<Core>>,
+}
+
+fn build(
+    env: &Env,
+    config: nox_authenticator::Config,
+    options: Option<AuthenticatorOptions>,
+) -> napi::Result<Authenticator> {
+    let mut builder = Core::builder(config);
+    if let Some(seed) = options.and_then(|o| o.seed) {
+        builder = builder.random(Arc::new(SeededRandom::new(u64::from_ne_bytes(
+            seed.to_ne_bytes(),
+        ))));
+    }
+    let core = builder.build().or_throw(env)?;
+    Ok(Authenticator {
+        inner: AssertUnwindSafe(Arc::new(core)),
+    })
+}
+
+#[napi]
+impl Authenticator {
+    /// An authenticator from a configuration object; throws `INVALID_CONFIG`.
+    #[napi(constructor, catch_unwind)]
+    pub fn new(
+        env: Env,
+        config: AuthenticatorConfig,
+        options: Option<AuthenticatorOptions>,
+    ) -> napi::Result<Authenticator> {
+        // The core reads configurations as JSON: this keeps its defaults and checks in one place.
+        let json = serde_json::to_string(&config)
+            .map_err(|e| napi::Error::new(Status::InvalidArg, e.to_string()))?;
+        let config = nox_authenticator::Config::from_json(&json).or_throw(&env)?;
+        build(&env, config, options)
+    }
+
+    /// An authenticator from the JSON text of a configuration file (snake_case keys, as the
+    /// core documents it); throws `INVALID_CONFIG`.
+    #[napi(factory, catch_unwind)]
+    pub fn from_json(
+        env: Env,
+        json: String,
+        options: Option<AuthenticatorOptions>,
+    ) -> napi::Result<Authenticator> {
+        let config = nox_authenticator::Config::from_json(&json).or_throw(&env)?;
+        build(&env, config, options)
+    }
+
+    /// A handle (an integer) that `Authenticator.fromShared` accepts in any worker thread of
+    /// this process, to use this very authenticator (same sessions, same subscribers).
+    #[napi(catch_unwind)]
+    pub fn share(&self) -> u32 {
+        let handle = NEXT_HANDLE.fetch_add(1, Ordering::Relaxed);
+        SHARED
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(handle, Arc::downgrade(&self.inner));
+        handle
+    }
+
+    /// The authenticator behind a handle from `share()`, while any thread still holds it.
+    /// Throws (`code` `InvalidArg`) for an unknown or released handle.
+    #[napi(factory, catch_unwind)]
+    pub fn from_shared(handle: u32) -> napi::Result<Authenticator> {
+        let mut shared = SHARED.lock().unwrap_or_else(PoisonError::into_inner);
+        shared.retain(|_, weak| weak.strong_count() > 0);
+        let core = shared.get(&handle).and_then(Weak::upgrade).ok_or_else(|| {
+            napi::Error::new(
+                Status::InvalidArg,
+                format!("no live Authenticator is shared under handle {handle}"),
+            )
+        })?;
+        Ok(Authenticator {
+            inner: AssertUnwindSafe(core),
+        })
+    }
+
+    /// The catalog in use.
+    #[napi(getter, catch_unwind)]
+    pub fn catalog(&self) -> Catalog {
+        Catalog {
+            inner: self.inner.catalog(),
+        }
+    }
+
+    /// Replaces the catalog (for example with a newer one from `Catalog.fromJson`); returns the
+    /// previous one. Sessions already created keep their brand.
+    #[napi(catch_unwind)]
+    pub fn set_catalog(&self, catalog: &Catalog) -> Catalog {
+        Catalog {
+            inner: self.inner.set_catalog((*catalog.inner).clone()),
+        }
+    }
+
+    /// `POST /v2/supplier/link-sessions`: returns the 201 body.
+    #[napi(catch_unwind, ts_return_type = "V2SupplierLinkSession")]
+    pub fn create_supplier_link_session<'env>(
+        &self,
+        env: &'env Env,
+        options: SupplierLinkSessionOptions,
+    ) -> napi::Result<Object<'env>> {
+        let now = now_or_system(options.now);
+        let input = SupplierLinkSessionInput {
+            user_id: options.user_id,
+            redirect_url: options.redirect_url,
+            asset_type: options.asset_type,
+            brand: options.brand,
+            language: options.language,
+        };
+        let session = self
+            .inner
+            .create_supplier_link_session(options.api_key.as_deref(), &input, now)
+            .or_throw(env)?;
+        session_to_js(env, &session, now)
+    }
+
+    /// `POST /v2/manufacturer/link-sessions`: returns the 201 body.
+    #[napi(catch_unwind, ts_return_type = "V2ManufacturerLinkSession")]
+    pub fn create_manufacturer_link_session<'env>(
+        &self,
+        env: &'env Env,
+        options: ManufacturerLinkSessionOptions,
+    ) -> napi::Result<Object<'env>> {
+        let now = now_or_system(options.now);
+        let input = ManufacturerLinkSessionInput {
+            user_id: options.user_id,
+            redirect_url: options.redirect_url,
+            language: options.language,
+        };
+        let session = self
+            .inner
+            .create_manufacturer_link_session(options.api_key.as_deref(), &input, now)
+            .or_throw(env)?;
+        session_to_js(env, &session, now)
+    }
+
+    /// `POST /users/{userId}/link` (deprecated v1): returns the `data` of the 201 body.
+    #[napi(
+        js_name = "createV1SupplierLink",
+        catch_unwind,
+        ts_return_type = "V1SupplierLink"
+    )]
+    pub fn create_v1_supplier_link<'env>(
+        &self,
+        env: &'env Env,
+        options: V1SupplierLinkOptions,
+    ) -> napi::Result<Object<'env>> {
+        let now = now_or_system(options.now);
+        let input = V1SupplierLinkInput {
+            user_id: options.user_id,
+            redirect_uri: options.redirect_uri,
+            language: options.language,
+            brand: options.brand,
+        };
+        let session = self
+            .inner
+            .create_v1_supplier_link(options.api_key.as_deref(), &input, now)
+            .or_throw(env)?;
+        session_to_js(env, &session, now)
+    }
+
+    /// `POST /manufacturers/nox` (deprecated v1): creates or updates the subscriber and returns
+    /// the `data` of the 201 body.
+    #[napi(
+        js_name = "connectV1Manufacturer",
+        catch_unwind,
+        ts_return_type = "V1Subscriber"
+    )]
+    pub fn connect_v1_manufacturer<'env>(
+        &self,
+        env: &'env Env,
+        options: V1ConnectOptions,
+    ) -> napi::Result<Object<'env>> {
+        let input = V1ConnectInput {
+            manufacturer_user_id: options.manufacturer_user_id,
+            device_ids: options.device_ids,
+        };
+        let subscriber = self
+            .inner
+            .connect_v1_manufacturer(options.api_key.as_deref(), &input)
+            .or_throw(env)?;
+        subscriber_to_js(env, &subscriber)
+    }
+
+    /// The session with this token, in whatever state (its `state` is taken at `now`); throws
+    /// `NOT_FOUND`.
+    #[napi(
+        catch_unwind,
+        ts_return_type = "V2SupplierLinkSession | V2ManufacturerLinkSession | V1SupplierLink"
+    )]
+    pub fn session<'env>(
+        &self,
+        env: &'env Env,
+        token: String,
+        options: Option<NowOptions>,
+    ) -> napi::Result<Object<'env>> {
+        let now = now_or_system(options.and_then(|o| o.now));
+        let session = self.inner.session(&token).or_throw(env)?;
+        session_to_js(env, &session, now)
+    }
+
+    /// Completes the session at `now`: once only, and only before it expires. Throws
+    /// `NOT_FOUND`, `EXPIRED` or `ALREADY_COMPLETED`.
+    #[napi(
+        catch_unwind,
+        ts_return_type = "V2SupplierLinkSession | V2ManufacturerLinkSession | V1SupplierLink"
+    )]
+    pub fn complete_session<'env>(
+        &self,
+        env: &'env Env,
+        token: String,
+        options: Option<NowOptions>,
+    ) -> napi::Result<Object<'env>> {
+        let now = now_or_system(options.and_then(|o| o.now));
+        let session = self.inner.complete_session(&token, now).or_throw(env)?;
+        session_to_js(env, &session, now)
+    }
+
+    /// Drops sessions whose retention after expiry has passed at `now`; returns how many.
+    #[napi(catch_unwind)]
+    pub fn evict_expired(&self, env: Env, options: Option<NowOptions>) -> napi::Result<u32> {
+        let now = now_or_system(options.and_then(|o| o.now));
+        let evicted = self.inner.evict_expired(now).or_throw(&env)?;
+        Ok(u32::try_from(evicted).unwrap_or(u32::MAX))
+    }
+
+    /// How many sessions the store holds.
+    #[napi(catch_unwind)]
+    pub fn session_count(&self, env: Env) -> napi::Result<u32> {
+        let count = self.inner.session_count().or_throw(&env)?;
+        Ok(u32::try_from(count).unwrap_or(u32::MAX))
+    }
+}

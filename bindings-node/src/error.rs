@@ -1,0 +1,82 @@
+//! The one place where core errors become JavaScript errors.
+//!
+//! A core [`nox_authenticator::Error`] becomes an `Error` whose `message` is the core's message
+//! and which carries:
+//! - `code`: the core's stable code upper-cased (`MISSING_API_KEY`, `NOT_FOUND`, …);
+//! - `errorCode`: the core's code as is, which for the v1 API is the wire `error_code`;
+//! - `status`: the HTTP status the core answers this error with;
+//! - `fields`: the offending request fields, in the wire's names (`user_id`, …);
+//! - the variant's own data where it has any: `field` and `reason` (`INVALID_CONFIG`,
+//!   `INVALID_CATALOG`), `expiresAt` (`EXPIRED`), `completedAt` (`ALREADY_COMPLETED`), `limit`
+//!   (`PAYLOAD_TOO_LARGE`).
+//!
+//! A redirect URL refused at registration becomes an `Error` with `code` the rejection's code
+//! upper-cased (`NOT_CANONICAL`, …), `reason` the code as is, `index` and `canonical`.
+
+use napi::bindgen_prelude::{JsObjectValue, JsValue, Object};
+use napi::{Env, Status};
+use nox_authenticator::{Error, RedirectRejection};
+
+/// Converts a core error into a thrown JavaScript error.
+pub(crate) fn to_js(env: &Env, error: Error) -> napi::Error {
+    let build = || -> napi::Result<napi::Error> {
+        let mut object = new_error(env, error.message())?;
+        object.set_named_property("code", error.code().to_ascii_uppercase())?;
+        object.set_named_property("errorCode", error.code())?;
+        object.set_named_property("status", u32::from(error.status()))?;
+        object.set_named_property("fields", error.fields().to_vec())?;
+        match &error {
+            Error::InvalidConfig { field, reason } | Error::InvalidCatalog { field, reason } => {
+                object.set_named_property("field", field.as_str())?;
+                object.set_named_property("reason", reason.as_str())?;
+            }
+            Error::SessionExpired { expires_at } => {
+                object.set_named_property("expiresAt", *expires_at)?;
+            }
+            Error::SessionAlreadyCompleted { completed_at } => {
+                object.set_named_property("completedAt", *completed_at)?;
+            }
+            Error::PayloadTooLarge { limit } => {
+                object.set_named_property("limit", u32::try_from(*limit).unwrap_or(u32::MAX))?;
+            }
+            _ => {}
+        }
+        Ok(napi::Error::from(object.to_unknown()))
+    };
+    build().unwrap_or_else(|failure| failure)
+}
+
+/// Converts a refused redirect registration (the index of the URL and why) into a thrown error.
+pub(crate) fn rejection_to_js(
+    env: &Env,
+    index: usize,
+    rejection: &RedirectRejection,
+) -> napi::Error {
+    let build = || -> napi::Result<napi::Error> {
+        let mut object = new_error(env, rejection.to_string())?;
+        object.set_named_property("code", rejection.code().to_ascii_uppercase())?;
+        object.set_named_property("reason", rejection.code())?;
+        object.set_named_property("index", u32::try_from(index).unwrap_or(u32::MAX))?;
+        if let RedirectRejection::NotCanonical { canonical } = rejection {
+            object.set_named_property("canonical", canonical.as_str())?;
+        }
+        Ok(napi::Error::from(object.to_unknown()))
+    };
+    build().unwrap_or_else(|failure| failure)
+}
+
+fn new_error(env: &Env, message: String) -> napi::Result<Object<'_>> {
+    env.create_error(napi::Error::new(Status::GenericFailure, message))
+}
+
+/// Extension to convert core results at the call site: `core_call().or_throw(&env)?`.
+pub(crate) trait OrThrow<T> {
+    /// The value, or the core error converted by [`to_js`].
+    fn or_throw(self, env: &Env) -> napi::Result<T>;
+}
+
+impl<T> OrThrow<T> for Result<T, Error> {
+    fn or_throw(self, env: &Env) -> napi::Result<T> {
+        self.map_err(|error| to_js(env, error))
+    }
+}

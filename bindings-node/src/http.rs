@@ -1,0 +1,98 @@
+//! `Authenticator#handleHttp`: the core's pure HTTP adapter as one call.
+
+use napi::Env;
+use napi::bindgen_prelude::{Buffer, Either, Object};
+use napi_derive::napi;
+use nox_authenticator::HttpRequest as CoreRequest;
+
+use crate::authenticator::Authenticator;
+use crate::now_or_system;
+
+/// An HTTP request as a server received it.
+#[napi(object)]
+pub struct HttpRequest {
+    /// The method, as sent (`POST`; methods are case-sensitive).
+    pub method: String,
+    /// The request target: the path, optionally with a query string (ignored).
+    pub path: String,
+    /// The headers: an object (as `req.headers` of `node:http`; array values repeat the header)
+    /// or an array of `[name, value]` pairs. Names in any case.
+    #[napi(ts_type = "Record<string, string | string[] | undefined> | Array<[string, string]>")]
+    pub headers: Option<Either<Vec<(String, String)>, Object<'static>>>,
+    /// The body bytes, or a string sent as its UTF-8 bytes.
+    pub body: Option<Either<Buffer, String>>,
+    /// Unix seconds; the system clock when omitted.
+    pub now: Option<i64>,
+}
+
+/// The response to send.
+#[napi(object)]
+pub struct HttpResponse {
+    /// The status code.
+    pub status: u32,
+    /// The headers, lower-case names (`content-type`, `cache-control`, and `allow` on 405).
+    pub headers: std::collections::HashMap<String, String>,
+    /// The JSON body, as a `Buffer` (write it as is; `JSON.parse(body)` to read it).
+    pub body: Buffer,
+}
+
+/// Header pairs from either accepted shape.
+fn header_pairs(
+    headers: Option<Either<Vec<(String, String)>, Object<'static>>>,
+) -> napi::Result<Vec<(String, String)>> {
+    match headers {
+        None => Ok(Vec::new()),
+        Some(Either::A(pairs)) => Ok(pairs),
+        Some(Either::B(object)) => {
+            let mut pairs = Vec::new();
+            for name in Object::keys(&object)? {
+                match object.get::<Either<String, Vec<String>>>(&name)? {
+                    None => {}
+                    Some(Either::A(value)) => pairs.push((name, value)),
+                    Some(Either::B(values)) => {
+                        pairs.extend(values.into_iter().map(|value| (name.clone(), value)));
+                    }
+                }
+            }
+            Ok(pairs)
+        }
+    }
+}
+
+#[napi]
+impl Authenticator {
+    /// Answers one HTTP request for any of the four endpoints. Never throws for what a client
+    /// sent: errors are answered as the documented error bodies (v2 `{error}`, v1 envelope).
+    #[napi(catch_unwind)]
+    pub fn handle_http(&self, _env: Env, request: HttpRequest) -> napi::Result<HttpResponse> {
+        let now = now_or_system(request.now);
+        let pairs = header_pairs(request.headers)?;
+        let headers: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .collect();
+        let body: &[u8] = match &request.body {
+            None => &[],
+            Some(Either::A(buffer)) => buffer,
+            Some(Either::B(text)) => text.as_bytes(),
+        };
+        let response = self.inner.handle_http(
+            &CoreRequest {
+                method: &request.method,
+                target: &request.path,
+                headers: &headers,
+                body,
+            },
+            now,
+        );
+        Ok(HttpResponse {
+            status: u32::from(response.status),
+            headers: response
+                .headers
+                .into_iter()
+                .map(|(name, value)| (name.to_owned(), value))
+                .collect(),
+            body: response.body.into(),
+        })
+    }
+}

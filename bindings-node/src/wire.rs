@@ -1,0 +1,248 @@
+//! Results as JavaScript objects: the core's documented wire bodies, serialized by the core's
+//! own `wire` structs and handed to V8's `JSON.parse` (so `JSON.stringify(result)` is exactly
+//! the documented body, in its field order, and one parse is cheaper than building the object
+//! property by property through N-API), plus non-enumerable extras that are not in the body.
+//!
+//! The `#[napi(object)]` structs and string enums below only declare the TypeScript shapes of
+//! those bodies in `index.d.ts`; values are never built from them.
+
+use napi::bindgen_prelude::{Function, JsObjectValue, Object};
+use napi::{Env, Property, PropertyAttributes};
+use napi_derive::napi;
+use nox_authenticator::wire::{SessionBody, V1ConnectData};
+use nox_authenticator::{LinkSession, Subscriber};
+
+/// A session as its endpoint's documented body, with non-enumerable `state` (at `now`),
+/// `kind` and `completedAt`.
+pub(crate) fn session_to_js<'env>(
+    env: &'env Env,
+    session: &LinkSession,
+    now: i64,
+) -> napi::Result<Object<'env>> {
+    let mut object = parse_json(env, &SessionBody::new(session))?;
+    let hidden = PropertyAttributes::empty();
+    object.define_properties(&[
+        Property::new()
+            .with_utf8_name("state")?
+            .with_napi_value(env, session.state(now).as_str())?
+            .with_property_attributes(hidden),
+        Property::new()
+            .with_utf8_name("kind")?
+            .with_napi_value(env, session.kind.as_str())?
+            .with_property_attributes(hidden),
+        Property::new()
+            .with_utf8_name("completedAt")?
+            .with_napi_value(env, session.completed_at)?
+            .with_property_attributes(hidden),
+    ])?;
+    Ok(object)
+}
+
+/// A v1 subscriber as the documented `data` of a connect response.
+pub(crate) fn subscriber_to_js<'env>(
+    env: &'env Env,
+    subscriber: &Subscriber,
+) -> napi::Result<Object<'env>> {
+    parse_json(env, &V1ConnectData::new(subscriber))
+}
+
+/// `JSON.parse` of the serialized body.
+fn parse_json<'env>(env: &'env Env, body: &impl serde::Serialize) -> napi::Result<Object<'env>> {
+    let text = serde_json::to_string(body)
+        .map_err(|e| napi::Error::new(napi::Status::GenericFailure, e.to_string()))?;
+    let json: Object<'env> = env.get_global()?.get_named_property("JSON")?;
+    let parse: Function<'env, String, Object<'env>> = json.get_named_property("parse")?;
+    parse.call(text)
+}
+
+/// A device category: `hp` (heat pump) or `pv` (PV solar inverter).
+#[napi(string_enum)]
+pub enum AssetType {
+    /// Heat pump.
+    #[napi(value = "hp")]
+    HeatPump,
+    /// PV solar inverter.
+    #[napi(value = "pv")]
+    PvInverter,
+}
+
+/// A language of the Authenticator UI.
+#[napi(string_enum)]
+pub enum Language {
+    /// Dutch.
+    #[napi(value = "nl")]
+    Nl,
+    /// English.
+    #[napi(value = "en")]
+    En,
+    /// French.
+    #[napi(value = "fr")]
+    Fr,
+    /// Spanish.
+    #[napi(value = "es")]
+    Es,
+}
+
+/// The state of a link session at some moment.
+#[napi(string_enum)]
+pub enum SessionState {
+    /// Neither completed nor expired.
+    #[napi(value = "pending")]
+    Pending,
+    /// Completed (this wins over expiry).
+    #[napi(value = "completed")]
+    Completed,
+    /// Not completed, and `now >= expires_at`.
+    #[napi(value = "expired")]
+    Expired,
+}
+
+/// Which endpoint created a link session.
+#[napi(string_enum)]
+pub enum SessionKind {
+    /// `POST /v2/supplier/link-sessions`.
+    #[napi(value = "v2_supplier")]
+    V2Supplier,
+    /// `POST /v2/manufacturer/link-sessions`.
+    #[napi(value = "v2_manufacturer")]
+    V2Manufacturer,
+    /// `POST /users/{userId}/link` (deprecated v1).
+    #[napi(value = "v1_supplier")]
+    V1Supplier,
+}
+
+/// The body of `POST /v2/supplier/link-sessions` (201). Non-enumerable: `state`, `kind`,
+/// `completedAt`.
+#[napi(object, object_from_js = false, object_to_js = false)]
+pub struct V2SupplierLinkSession {
+    /// The URL to send the end-user to.
+    #[napi(js_name = "link_url")]
+    pub link_url: String,
+    /// The session token (a bearer secret).
+    #[napi(js_name = "link_token")]
+    pub link_token: String,
+    /// The canonical brand slug, `null` when none was pre-selected.
+    #[napi(ts_type = "string | null")]
+    pub brand: String,
+    /// The UI language.
+    #[napi(ts_type = "Language")]
+    pub language: String,
+    /// The device category.
+    #[napi(js_name = "asset_type", ts_type = "AssetType")]
+    pub asset_type: String,
+    /// Where the end-user goes after the flow.
+    #[napi(js_name = "redirect_url")]
+    pub redirect_url: String,
+    /// The supplier's name.
+    pub supplier: String,
+    /// The supplier's id for the end-user.
+    #[napi(js_name = "supplier_user_id")]
+    pub supplier_user_id: String,
+    /// Completion time (Unix seconds), `null` until completed.
+    #[napi(js_name = "completed_at", ts_type = "number | null")]
+    pub completed_at: i64,
+    /// Creation time (Unix seconds).
+    #[napi(js_name = "created_at")]
+    pub created_at: i64,
+    /// Expiry time: `created_at + 600`.
+    #[napi(js_name = "expires_at")]
+    pub expires_at: i64,
+    /// Non-enumerable: the state at the `now` of the call.
+    #[napi(readonly, ts_type = "SessionState")]
+    pub state: String,
+    /// Non-enumerable: always `v2_supplier`.
+    #[napi(readonly, ts_type = "'v2_supplier'")]
+    pub kind: String,
+    /// Non-enumerable: completion time, `null` until completed.
+    #[napi(readonly, js_name = "completedAt", ts_type = "number | null")]
+    pub completed_at_extra: i64,
+}
+
+/// The body of `POST /v2/manufacturer/link-sessions` (201). Non-enumerable: `state`, `kind`,
+/// `completedAt`.
+#[napi(object, object_from_js = false, object_to_js = false)]
+pub struct V2ManufacturerLinkSession {
+    /// The URL to send the end-user to.
+    #[napi(js_name = "link_url")]
+    pub link_url: String,
+    /// The session token (a bearer secret).
+    #[napi(js_name = "link_token")]
+    pub link_token: String,
+    /// The manufacturer's brand name, title-cased.
+    pub brand: Option<String>,
+    /// The UI language.
+    #[napi(ts_type = "Language")]
+    pub language: String,
+    /// Where the end-user goes after the flow.
+    #[napi(js_name = "redirect_url")]
+    pub redirect_url: String,
+    /// The manufacturer's name.
+    pub manufacturer: String,
+    /// The manufacturer's id for the end-user.
+    #[napi(js_name = "manufacturer_user_id")]
+    pub manufacturer_user_id: String,
+    /// Completion time (Unix seconds), `null` until completed.
+    #[napi(js_name = "completed_at", ts_type = "number | null")]
+    pub completed_at: i64,
+    /// Creation time (Unix seconds).
+    #[napi(js_name = "created_at")]
+    pub created_at: i64,
+    /// Expiry time: `created_at + 600`.
+    #[napi(js_name = "expires_at")]
+    pub expires_at: i64,
+    /// Non-enumerable: the state at the `now` of the call.
+    #[napi(readonly, ts_type = "SessionState")]
+    pub state: String,
+    /// Non-enumerable: always `v2_manufacturer`.
+    #[napi(readonly, ts_type = "'v2_manufacturer'")]
+    pub kind: String,
+    /// Non-enumerable: completion time, `null` until completed.
+    #[napi(readonly, js_name = "completedAt", ts_type = "number | null")]
+    pub completed_at_extra: i64,
+}
+
+/// The `data` of a `POST /users/{userId}/link` response (deprecated v1). Non-enumerable:
+/// `state`, `kind`, `completedAt`.
+#[napi(object, object_from_js = false, object_to_js = false)]
+pub struct V1SupplierLink {
+    /// The session token (a bearer secret).
+    #[napi(js_name = "link_token")]
+    pub link_token: String,
+    /// The URL to send the end-user to.
+    #[napi(js_name = "link_url")]
+    pub link_url: String,
+    /// Expiry time: creation + 600 (Unix seconds).
+    #[napi(js_name = "expires_at")]
+    pub expires_at: i64,
+    /// The supplier's id.
+    #[napi(js_name = "supplier_id")]
+    pub supplier_id: String,
+    /// The supplier's id for the end-user.
+    #[napi(js_name = "supplier_user_id")]
+    pub supplier_user_id: String,
+    /// The canonical brand slug, if one was pre-selected.
+    pub brand: Option<String>,
+    /// Non-enumerable: the state at the `now` of the call.
+    #[napi(readonly, ts_type = "SessionState")]
+    pub state: String,
+    /// Non-enumerable: always `v1_supplier`.
+    #[napi(readonly, ts_type = "'v1_supplier'")]
+    pub kind: String,
+    /// Non-enumerable: completion time, `null` until completed.
+    #[napi(readonly, js_name = "completedAt", ts_type = "number | null")]
+    pub completed_at_extra: i64,
+}
+
+/// The `data` of a `POST /manufacturers/nox` response (deprecated v1).
+#[napi(object, object_from_js = false, object_to_js = false)]
+pub struct V1Subscriber {
+    /// The manufacturer's id for the user.
+    #[napi(js_name = "manufacturer_user_id")]
+    pub manufacturer_user_id: String,
+    /// The NOX user id (a UUID), fixed at the first connect.
+    #[napi(js_name = "nox_user_id")]
+    pub nox_user_id: String,
+    /// Every device id ever associated, in first-seen order.
+    #[napi(js_name = "device_ids")]
+    pub device_ids: Vec<String>,
+}

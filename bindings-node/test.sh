@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The Node binding's single test entry point: install, build, check the generated files and the
+# TypeScript declarations, run the suite. Idempotent; a warm run skips `npm ci` and rebuilds
+# nothing that did not change. Exits non-zero on any failure.
+#
+# Needs Node >= 20 with npm, and a Rust toolchain. Respects CARGO_TARGET_DIR if set.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+step() { printf '\n== node: %s\n' "$*"; }
+
+# 1. Dependencies, from package-lock.json exactly; skipped when it has not changed since.
+lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
+stamp=node_modules/.nox-lock-sha256
+if [[ -f $stamp && "$(cat "$stamp")" == "$lock_sum" ]]; then
+  step "npm ci skipped (node_modules matches package-lock.json)"
+else
+  step "npm ci"
+  npm ci --no-audit --no-fund
+  echo "$lock_sum" > "$stamp"
+fi
+
+# 2. The addon, in release (the benchmark needs it; a warm rebuild is a few seconds). The build
+# regenerates index.js and index.d.ts: they must equal the committed ones.
+step "napi build --platform --release"
+saved=$(mktemp -d)
+trap 'rm -rf "$saved"' EXIT
+cp index.js index.d.ts "$saved"/
+npx --no-install napi build --platform --release
+if ! diff -u "$saved/index.d.ts" index.d.ts || ! diff -u "$saved/index.js" index.js; then
+  echo "node: the generated index.d.ts / index.js differ from the committed ones (diff above);" >&2
+  echo "node: commit the regenerated files if the change is intended." >&2
+  exit 1
+fi
+
+# 3. The TypeScript declarations, against a file that uses the whole API.
+step "tsc --noEmit"
+node_modules/.bin/tsc -p test/tsconfig.json
+
+# 4. The suite: shared vectors, API, errors, robustness, workers, ESM, the example server.
+step "node --test"
+node --test test/*.test.js test/*.test.mjs

@@ -1,0 +1,2 @@
+'use strict'
+throw new Error('WASI builds (@napi-rs/wasm-tools) are not set up for this package; build natively')
