@@ -1,5 +1,12 @@
 //! Property and concurrency tests over the public API.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code: a failure should stop the test loudly
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 

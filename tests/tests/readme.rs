@@ -1,6 +1,13 @@
 //! The README's configuration example is a valid configuration (its Rust example runs as a
 //! doctest of the core; its curl lines are exercised by the server test's requests).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code: a failure should stop the test loudly
+
 use nox_authenticator::{Authenticator, Config};
 
 #[test]

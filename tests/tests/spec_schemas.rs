@@ -7,6 +7,13 @@
 //! `format: uri`. It is strict where the documents are silent: a response may carry no property
 //! its schema does not declare, so "the documented shape" means exactly that.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code: a failure should stop the test loudly
+
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,13 @@
 //! Host-provided stores: the traits are enough to plug in another storage, failures become
 //! 500s that leak nothing, and the in-memory store evicts.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code: a failure should stop the test loudly
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 

@@ -1,5 +1,12 @@
 //! The shared conformance vectors, run against the core.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code: a failure should stop the test loudly
+
 use nox_authenticator_conformance as vectors;
 
 fn assert_none(name: &str, failures: Result<Vec<String>, String>) {
