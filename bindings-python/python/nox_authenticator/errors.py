@@ -1,0 +1,153 @@
+"""The exception hierarchy. Every failure of the library raises a subclass of
+:class:`NoxAuthenticatorError`, carrying the core's HTTP ``status``, stable ``code`` (the v1
+``error_code`` for the documented cases), ``message`` and offending ``fields``. Match on the class
+or on ``code``, never on the message text.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional, Sequence, Tuple, Type
+
+__all__ = [
+    "AuthenticationError",
+    "CatalogError",
+    "ConfigError",
+    "InternalError",
+    "NoxAuthenticatorError",
+    "ProtocolError",
+    "RedirectRejectedError",
+    "SessionAlreadyCompletedError",
+    "SessionExpiredError",
+    "SessionNotFoundError",
+    "ValidationError",
+]
+
+
+def _restore(
+    cls: Type[NoxAuthenticatorError], message: str, state: Dict[str, Any]
+) -> NoxAuthenticatorError:
+    # Unpickling: the keyword-only constructor arguments are restored as attributes.
+    error = cls.__new__(cls, message)
+    Exception.__init__(error, message)
+    error.__dict__.update(state)
+    return error
+
+
+class NoxAuthenticatorError(Exception):
+    """The base class of every error of this package."""
+
+    message: str
+    """The core's message (the wire message for 4xx errors)."""
+    public_message: str
+    """The message safe to send to an API client (internal details are not leaked)."""
+    status: int
+    """The HTTP status this error is answered with."""
+    code: str
+    """The stable machine-readable code (``validation_error``, ``not_found``, ...)."""
+    fields: Tuple[str, ...]
+    """The request fields the error is about (empty when not about a field)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        code: str,
+        fields: Sequence[str] = (),
+        public_message: Optional[str] = None,
+        **details: Any,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.public_message = message if public_message is None else public_message
+        self.status = status
+        self.code = code
+        self.fields = tuple(fields)
+        for name, value in details.items():
+            setattr(self, name, value)
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.message!r}, status={self.status}, "
+            f"code={self.code!r}, fields={self.fields!r})"
+        )
+
+    def __reduce__(self) -> Any:
+        return (_restore, (type(self), self.message, dict(self.__dict__)))
+
+
+class ValidationError(NoxAuthenticatorError, ValueError):
+    """400 ``validation_error``: a missing, mistyped, empty, oversized or invalid field."""
+
+
+class RedirectRejectedError(ValidationError):
+    """A redirect URL refused by :class:`RedirectPolicy`."""
+
+    reason: str
+    """The rejection code: ``empty``, ``too_long``, ``whitespace_or_control``,
+    ``not_absolute``, ``scheme_not_allowed``, ``user_info``, ``fragment``, ``not_canonical``,
+    ``not_registered`` or ``none_registered``."""
+    canonical: Optional[str]
+    """For ``not_canonical``: the canonical spelling of the URL."""
+    index: Optional[int]
+    """When registering several URLs: the index of the refused one."""
+
+
+class AuthenticationError(NoxAuthenticatorError):
+    """401: ``missing_api_key``, ``invalid_api_key`` or ``manufacturer_not_enabled``."""
+
+
+class SessionNotFoundError(NoxAuthenticatorError, LookupError):
+    """404 ``not_found``: no link session has this token (or it was evicted)."""
+
+
+class SessionExpiredError(NoxAuthenticatorError):
+    """410 ``expired``: the link session expired before it was completed."""
+
+    expires_at: int
+    """When it expired (Unix seconds)."""
+
+
+class SessionAlreadyCompletedError(NoxAuthenticatorError):
+    """409 ``already_completed``: a link session completes once only."""
+
+    completed_at: int
+    """When it was completed (Unix seconds)."""
+
+
+class ConfigError(NoxAuthenticatorError, ValueError):
+    """``invalid_config``: the configuration is invalid at ``field``."""
+
+    field: str
+    """Where in the configuration, for example ``suppliers[0].redirect_urls[1]``."""
+    reason: str
+    """What is wrong with it."""
+
+
+class CatalogError(NoxAuthenticatorError, ValueError):
+    """``invalid_catalog``: a brand catalog is invalid at ``field``."""
+
+    field: str
+    """Where in the catalog, for example ``brands[3].slug``."""
+    reason: str
+    """What is wrong with it."""
+
+
+class ProtocolError(NoxAuthenticatorError):
+    """An HTTP-level refusal (``route_not_found``, ``method_not_allowed``,
+    ``payload_too_large``, ``unsupported_media_type``). ``handle_http`` answers these as
+    responses; the class exists so that every core error has one."""
+
+    limit: int
+    """For ``payload_too_large``: the body limit in bytes."""
+
+
+class InternalError(NoxAuthenticatorError):
+    """500: a session store failed (``store_error``) or no secure randomness
+    (``internal_error``)."""
+
+    reason: str
+    """For ``store_error``: the store's description of the failure."""

@@ -1,0 +1,131 @@
+//! Type conversions shared by the wrappers: core enums to the package's `enum.Enum` classes,
+//! JSON values to Python objects, `now=None` to the system clock, and the inputs that Python
+//! may give in several shapes (headers as a dict or pairs, a body as bytes or str).
+
+use nox_authenticator::{AssetType, Language, SessionKind, SessionState};
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyByteArray, PyBytes, PyString, PyType};
+
+const TYPES_MODULE: &str = "nox_authenticator._types";
+
+fn enum_member<'py>(
+    py: Python<'py>,
+    cell: &'static PyOnceLock<Py<PyType>>,
+    class: &str,
+    value: &str,
+) -> PyResult<Bound<'py, PyAny>> {
+    cell.import(py, TYPES_MODULE, class)?.call1((value,))
+}
+
+/// `AssetType(value)`.
+pub(crate) fn asset_type(py: Python<'_>, value: AssetType) -> PyResult<Bound<'_, PyAny>> {
+    static CLASS: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    enum_member(py, &CLASS, "AssetType", value.as_str())
+}
+
+/// `Language(value)`.
+pub(crate) fn language(py: Python<'_>, value: Language) -> PyResult<Bound<'_, PyAny>> {
+    static CLASS: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    enum_member(py, &CLASS, "Language", value.as_str())
+}
+
+/// `SessionState(value)`.
+pub(crate) fn session_state(py: Python<'_>, value: SessionState) -> PyResult<Bound<'_, PyAny>> {
+    static CLASS: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    enum_member(py, &CLASS, "SessionState", value.as_str())
+}
+
+/// `SessionKind(value)`.
+pub(crate) fn session_kind(py: Python<'_>, value: SessionKind) -> PyResult<Bound<'_, PyAny>> {
+    static CLASS: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    enum_member(py, &CLASS, "SessionKind", value.as_str())
+}
+
+/// The given time, or the system clock's (`now=None`).
+pub(crate) fn now_or_system(now: Option<i64>) -> i64 {
+    now.unwrap_or_else(nox_authenticator::system_now)
+}
+
+/// JSON text as plain Python objects, by the standard library (which keeps key order).
+pub(crate) fn json_loads<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny>> {
+    static LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    LOADS.import(py, "json", "loads")?.call1((text,))
+}
+
+/// Request headers given as a mapping (`dict`, any object with `items()`) or as an iterable of
+/// `(name, value)` pairs of `str`.
+pub(crate) fn headers(value: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(String, String)>> {
+    let Some(value) = value.filter(|v| !v.is_none()) else {
+        return Ok(Vec::new());
+    };
+    if value.is_instance_of::<PyString>() || value.is_instance_of::<PyBytes>() {
+        return Err(PyTypeError::new_err(
+            "headers must be a mapping or an iterable of (name, value) pairs",
+        ));
+    }
+    let pairs = if value.hasattr("items")? {
+        value.call_method0("items")?
+    } else {
+        value.clone()
+    };
+    let mut headers = Vec::new();
+    for pair in pairs.try_iter().map_err(|_| {
+        PyTypeError::new_err("headers must be a mapping or an iterable of (name, value) pairs")
+    })? {
+        let (name, value): (String, String) = pair?
+            .extract()
+            .map_err(|_| PyTypeError::new_err("each header must be a (name, value) pair of str"))?;
+        headers.push((name, value));
+    }
+    Ok(headers)
+}
+
+/// A request body given as `bytes`, `bytearray`, `memoryview`-like buffer or `str` (sent as
+/// UTF-8), or `None` for no body.
+pub(crate) fn body(value: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<u8>> {
+    let Some(value) = value.filter(|v| !v.is_none()) else {
+        return Ok(Vec::new());
+    };
+    if let Ok(bytes) = value.cast::<PyBytes>() {
+        return Ok(bytes.as_bytes().to_vec());
+    }
+    if let Ok(array) = value.cast::<PyByteArray>() {
+        return Ok(array.to_vec());
+    }
+    if let Ok(text) = value.cast::<PyString>() {
+        return Ok(text.to_cow()?.as_bytes().to_vec());
+    }
+    // A memoryview (or any buffer-like object with `tobytes`).
+    if value.hasattr("tobytes")?
+        && let Ok(bytes) = value.call_method0("tobytes")?.cast_into::<PyBytes>()
+    {
+        return Ok(bytes.as_bytes().to_vec());
+    }
+    Err(PyTypeError::new_err(format!(
+        "body must be bytes, bytearray, memoryview or str, not {}",
+        value.get_type().name()?
+    )))
+}
+
+/// A string as Python's `repr` writes it (single quotes, escapes), for `__repr__`s.
+pub(crate) fn repr_str(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('\'');
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            c if c.is_control() => out.extend(c.escape_default()),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// An optional string as Python's `repr` writes it (`None` or a quoted string).
+pub(crate) fn repr_opt(text: Option<&str>) -> String {
+    text.map_or_else(|| "None".to_owned(), repr_str)
+}

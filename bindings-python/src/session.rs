@@ -1,0 +1,191 @@
+//! `LinkSession` and `Subscriber`: immutable results whose `to_dict()` is the wire JSON.
+
+use nox_authenticator::wire::{SessionBody, V1ConnectData};
+use nox_authenticator::{LinkSession as CoreSession, Subscriber as CoreSubscriber};
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+
+use crate::convert::{self, repr_opt, repr_str};
+
+/// One link session, as created or looked up. Immutable: look it up again to see a later
+/// state. `to_dict()` is the endpoint's documented response body (for v1, the `data` object).
+#[pyclass(frozen, eq, module = "nox_authenticator")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LinkSession {
+    pub(crate) inner: CoreSession,
+}
+
+#[pymethods]
+impl LinkSession {
+    /// The session's token (a bearer secret: keep it out of logs).
+    #[getter]
+    fn token(&self) -> &str {
+        self.inner.token.as_str()
+    }
+    /// Which endpoint created the session.
+    #[getter]
+    fn kind<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        convert::session_kind(py, self.inner.kind)
+    }
+    /// The id of the supplier or manufacturer that created it.
+    #[getter]
+    fn owner_id(&self) -> &str {
+        &self.inner.owner_id
+    }
+    /// The name of the supplier or manufacturer that created it.
+    #[getter]
+    fn owner_name(&self) -> &str {
+        &self.inner.owner_name
+    }
+    /// The caller's id for the end-user.
+    #[getter]
+    fn user_id(&self) -> &str {
+        &self.inner.user_id
+    }
+    /// Where the end-user goes after the flow.
+    #[getter]
+    fn redirect_url(&self) -> &str {
+        &self.inner.redirect_url
+    }
+    /// The UI language.
+    #[getter]
+    fn language<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        convert::language(py, self.inner.language)
+    }
+    /// The device category (v2 supplier sessions only).
+    #[getter]
+    fn asset_type<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.inner
+            .asset_type
+            .map(|a| convert::asset_type(py, a))
+            .transpose()
+    }
+    /// The brand slug (supplier sessions) or the manufacturer's brand name (v2 manufacturer).
+    #[getter]
+    fn brand(&self) -> Option<&str> {
+        self.inner.brand.as_deref()
+    }
+    /// The URL to send the end-user to.
+    #[getter]
+    fn link_url(&self) -> &str {
+        &self.inner.link_url
+    }
+    /// Creation time, Unix seconds.
+    #[getter]
+    fn created_at(&self) -> i64 {
+        self.inner.created_at
+    }
+    /// Expiry time, Unix seconds.
+    #[getter]
+    fn expires_at(&self) -> i64 {
+        self.inner.expires_at
+    }
+    /// Completion time, Unix seconds, or `None`.
+    #[getter]
+    fn completed_at(&self) -> Option<i64> {
+        self.inner.completed_at
+    }
+
+    /// The state at `now` (Unix seconds; `None` for the system clock).
+    #[pyo3(signature = (now=None))]
+    fn state<'py>(&self, py: Python<'py>, now: Option<i64>) -> PyResult<Bound<'py, PyAny>> {
+        convert::session_state(py, self.inner.state(convert::now_or_system(now)))
+    }
+
+    /// Whether the session is expired at `now` (and was not completed before).
+    #[pyo3(signature = (now=None))]
+    fn is_expired(&self, now: Option<i64>) -> bool {
+        self.inner.is_expired(convert::now_or_system(now))
+    }
+
+    /// Seconds left before expiry at `now` (0 once expired).
+    #[pyo3(signature = (now=None))]
+    fn seconds_left(&self, now: Option<i64>) -> i64 {
+        self.inner.seconds_left(convert::now_or_system(now))
+    }
+
+    /// The documented response body, as plain Python objects (keys in the documented order).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        convert::json_loads(py, &self.to_json())
+    }
+
+    /// The documented response body, as JSON text (keys in the documented order).
+    fn to_json(&self) -> String {
+        // `LinkSession::to_wire_json` gives a `serde_json::Value`, whose object keys come out
+        // sorted; serialising the core's wire struct keeps the documented field order.
+        serde_json::to_string(&SessionBody::new(&self.inner)).unwrap_or_default()
+    }
+
+    fn __repr__(&self) -> String {
+        let s = &self.inner;
+        // The token is a bearer secret: show only its start, as the core's Debug does.
+        let token_start = format!("{}…", s.token.as_str().get(..6).unwrap_or_default());
+        format!(
+            "LinkSession(kind={}, token={}, owner_id={}, user_id={}, language={}, \
+             asset_type={}, brand={}, created_at={}, expires_at={}, completed_at={})",
+            repr_str(s.kind.as_str()),
+            repr_str(&token_start),
+            repr_str(&s.owner_id),
+            repr_str(&s.user_id),
+            repr_str(s.language.as_str()),
+            repr_opt(s.asset_type.map(|a| a.as_str())),
+            repr_opt(s.brand.as_deref()),
+            s.created_at,
+            s.expires_at,
+            s.completed_at
+                .map_or_else(|| "None".to_owned(), |t| t.to_string()),
+        )
+    }
+}
+
+/// A v1 subscriber: one manufacturer's user connected to NOX. `to_dict()` is the documented
+/// `data` of the v1 connect response.
+#[pyclass(frozen, eq, module = "nox_authenticator")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Subscriber {
+    pub(crate) inner: CoreSubscriber,
+}
+
+#[pymethods]
+impl Subscriber {
+    /// The manufacturer's id.
+    #[getter]
+    fn manufacturer_id(&self) -> &str {
+        &self.inner.manufacturer_id
+    }
+    /// The manufacturer's id for the user.
+    #[getter]
+    fn manufacturer_user_id(&self) -> &str {
+        &self.inner.manufacturer_user_id
+    }
+    /// The NOX user id (a UUID), fixed at the first connect.
+    #[getter]
+    fn nox_user_id(&self) -> &str {
+        &self.inner.nox_user_id
+    }
+    /// Every device id ever associated, in first-seen order.
+    #[getter]
+    fn device_ids<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, &self.inner.device_ids)
+    }
+    /// The documented v1 `data` object, as plain Python objects (keys in the documented order).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        convert::json_loads(py, &self.to_json())
+    }
+    /// The documented v1 `data` object, as JSON text (keys in the documented order).
+    fn to_json(&self) -> String {
+        serde_json::to_string(&V1ConnectData::new(&self.inner)).unwrap_or_default()
+    }
+    fn __repr__(&self) -> String {
+        let device_ids: Vec<String> = self.inner.device_ids.iter().map(|d| repr_str(d)).collect();
+        format!(
+            "Subscriber(manufacturer_id={}, manufacturer_user_id={}, nox_user_id={}, \
+             device_ids=({}{}))",
+            repr_str(&self.inner.manufacturer_id),
+            repr_str(&self.inner.manufacturer_user_id),
+            repr_str(&self.inner.nox_user_id),
+            device_ids.join(", "),
+            if device_ids.len() == 1 { "," } else { "" }
+        )
+    }
+}

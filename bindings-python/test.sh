@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The Python binding's one test entry point: builds the abi3 wheel, installs it into a virtualenv
+# of its own (bindings-python/.venv, created if missing) and runs the pytest suite (conformance
+# vectors, API, errors, threads, examples over HTTP, README blocks, mypy.stubtest).
+#
+# Needs only Rust, Python 3.9+ (with venv) and pip; idempotent. Warm runs skip the tool install
+# and the wheel build when nothing they depend on changed. Respects CARGO_TARGET_DIR.
+# Extra arguments go to pytest.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/.." && pwd)"
+venv="$here/.venv"
+python_bin="${PYTHON:-python3}"
+cd "$here"
+
+log() { printf '[bindings-python] %s\n' "$*"; }
+
+if [ ! -x "$venv/bin/python" ]; then
+    log "creating virtualenv $venv"
+    "$python_bin" -m venv "$venv"
+fi
+py="$venv/bin/python"
+
+# Tools: reinstalled only when requirements-dev.txt changes.
+req_hash="$(sha256sum requirements-dev.txt | cut -d' ' -f1)"
+if [ "$(cat "$venv/.requirements-hash" 2>/dev/null || true)" != "$req_hash" ]; then
+    log "installing pinned tools"
+    "$py" -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+    echo "$req_hash" > "$venv/.requirements-hash"
+fi
+
+# The wheel: rebuilt only when a source it is made from changes (binding, core, lock file).
+src_hash="$(
+    cd "$repo" &&
+    find bindings-python/src bindings-python/python bindings-python/Cargo.toml \
+         bindings-python/pyproject.toml bindings-python/README.md core/src core/data \
+         core/Cargo.toml Cargo.toml Cargo.lock -type f 2>/dev/null |
+    LC_ALL=C sort | xargs sha256sum | sha256sum | cut -d' ' -f1
+)"
+if [ "$(cat "$venv/.wheel-hash" 2>/dev/null || true)" != "$src_hash" ] \
+    || ! "$py" -c 'import nox_authenticator._native' 2>/dev/null; then
+    log "building the abi3 wheel (maturin build --release)"
+    rm -rf "$here/dist"
+    "$venv/bin/maturin" build --release --quiet --out "$here/dist" --interpreter "$py"
+    "$py" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps \
+        "$here"/dist/nox_authenticator-*.whl
+    echo "$src_hash" > "$venv/.wheel-hash"
+else
+    log "wheel up to date"
+fi
+
+log "running pytest"
+# Run from tests/ so that the installed wheel (not python/ in the source tree) is imported.
+cd "$here/tests"
+"$py" -m pytest -p no:cacheprovider -q "$@" .
