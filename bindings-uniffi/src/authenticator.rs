@@ -1,0 +1,162 @@
+//! The whole service for apps that embed the flow: the core's
+//! [`Authenticator`](nox_authenticator::Authenticator) with its in-memory stores.
+
+use std::sync::Arc;
+
+use nox_authenticator as nox;
+
+use crate::catalog::Catalog;
+use crate::error::NoxError;
+use crate::http::{HttpRequest, HttpResponse};
+use crate::request::{
+    ManufacturerLinkSessionInput, SupplierLinkSessionInput, V1ConnectInput, V1SupplierLinkInput,
+};
+use crate::session::LinkSession;
+
+/// A v1 subscriber: one manufacturer's user connected to NOX.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Subscriber {
+    /// The manufacturer's id.
+    pub manufacturer_id: String,
+    /// The manufacturer's id for the user.
+    pub manufacturer_user_id: String,
+    /// The NOX user id (a UUID), fixed at the first connect.
+    pub nox_user_id: String,
+    /// Every device id ever associated, in first-seen order.
+    pub device_ids: Vec<String>,
+}
+
+impl From<nox::Subscriber> for Subscriber {
+    fn from(subscriber: nox::Subscriber) -> Subscriber {
+        Subscriber {
+            manufacturer_id: subscriber.manufacturer_id,
+            manufacturer_user_id: subscriber.manufacturer_user_id,
+            nox_user_id: subscriber.nox_user_id,
+            device_ids: subscriber.device_ids,
+        }
+    }
+}
+
+/// The NOX Authenticator: create, look up and complete link sessions, connect v1 subscribers,
+/// and answer the four endpoints through `handleHttp`. Every operation takes the time (`now`,
+/// Unix seconds). Safe to share between threads.
+#[derive(Debug, uniffi::Object)]
+pub struct Authenticator {
+    inner: nox::Authenticator,
+}
+
+#[uniffi::export]
+impl Authenticator {
+    /// An authenticator from a JSON configuration (callers, keys, redirect URLs, link base
+    /// URLs). `test_seed` makes tokens and ids deterministic: **tests only**, anyone who knows
+    /// the seed knows every token. A bad configuration is `NoxError.InvalidConfig`.
+    #[uniffi::constructor(default(test_seed = None))]
+    pub fn new(config_json: String, test_seed: Option<u64>) -> Result<Authenticator, NoxError> {
+        let config = nox::Config::from_json(&config_json)?;
+        let builder = nox::Authenticator::builder(config);
+        let builder = match test_seed {
+            Some(seed) => builder.random(Arc::new(nox::SeededRandom::new(seed))),
+            None => builder,
+        };
+        Ok(Authenticator {
+            inner: builder.build()?,
+        })
+    }
+
+    /// The brand catalog in use.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        Arc::new(Catalog {
+            inner: self.inner.catalog(),
+        })
+    }
+
+    /// Replaces the catalog (for example with a newer one loaded at run time). Sessions already
+    /// created keep their brand.
+    pub fn set_catalog(&self, catalog: Arc<Catalog>) {
+        self.inner.set_catalog(catalog.inner.as_ref().clone());
+    }
+
+    /// `POST /v2/supplier/link-sessions`.
+    pub fn create_supplier_link_session(
+        &self,
+        api_key: Option<String>,
+        input: SupplierLinkSessionInput,
+        now: i64,
+    ) -> Result<Arc<LinkSession>, NoxError> {
+        let session =
+            self.inner
+                .create_supplier_link_session(api_key.as_deref(), &input.into(), now)?;
+        Ok(LinkSession::shared(session))
+    }
+
+    /// `POST /v2/manufacturer/link-sessions`.
+    pub fn create_manufacturer_link_session(
+        &self,
+        api_key: Option<String>,
+        input: ManufacturerLinkSessionInput,
+        now: i64,
+    ) -> Result<Arc<LinkSession>, NoxError> {
+        let session =
+            self.inner
+                .create_manufacturer_link_session(api_key.as_deref(), &input.into(), now)?;
+        Ok(LinkSession::shared(session))
+    }
+
+    /// `POST /users/{userId}/link` (deprecated v1).
+    pub fn create_v1_supplier_link(
+        &self,
+        api_key: Option<String>,
+        input: V1SupplierLinkInput,
+        now: i64,
+    ) -> Result<Arc<LinkSession>, NoxError> {
+        let session = self
+            .inner
+            .create_v1_supplier_link(api_key.as_deref(), &input.into(), now)?;
+        Ok(LinkSession::shared(session))
+    }
+
+    /// `POST /manufacturers/nox` (deprecated v1): creates or updates the subscriber.
+    pub fn connect_v1_manufacturer(
+        &self,
+        api_key: Option<String>,
+        input: V1ConnectInput,
+    ) -> Result<Subscriber, NoxError> {
+        Ok(self
+            .inner
+            .connect_v1_manufacturer(api_key.as_deref(), &input.into())?
+            .into())
+    }
+
+    /// The session with this token, in whatever state (`NoxError.SessionNotFound` if none).
+    pub fn session(&self, token: String) -> Result<Arc<LinkSession>, NoxError> {
+        Ok(LinkSession::shared(self.inner.session(&token)?))
+    }
+
+    /// Completes the session at `now`: once only, and only before it expires
+    /// (`SessionAlreadyCompleted`, `SessionExpired`, `SessionNotFound` otherwise).
+    pub fn complete_session(&self, token: String, now: i64) -> Result<Arc<LinkSession>, NoxError> {
+        Ok(LinkSession::shared(
+            self.inner.complete_session(&token, now)?,
+        ))
+    }
+
+    /// Drops sessions whose retention after expiry has passed at `now`; returns how many.
+    pub fn evict_expired(&self, now: i64) -> Result<u64, NoxError> {
+        let evicted = self.inner.evict_expired(now)?;
+        Ok(u64::try_from(evicted).unwrap_or(u64::MAX))
+    }
+
+    /// How many sessions the store holds.
+    pub fn session_count(&self) -> Result<u64, NoxError> {
+        let count = self.inner.session_count()?;
+        Ok(u64::try_from(count).unwrap_or(u64::MAX))
+    }
+
+    /// Answers one HTTP request of any of the four endpoints at `now`, exactly as the server
+    /// would. Never fails: errors are answered as their documented JSON bodies.
+    pub fn handle_http(&self, request: HttpRequest, now: i64) -> HttpResponse {
+        request
+            .with_core(|core_request| self.inner.handle_http(core_request, now))
+            .into()
+    }
+}

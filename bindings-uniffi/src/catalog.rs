@@ -1,0 +1,168 @@
+//! Brands per asset type, for a brand picker and for resolving spellings: the core's
+//! [`Catalog`](nox_authenticator::Catalog), builtin or loaded from a newer JSON file.
+
+use std::sync::Arc;
+
+use nox_authenticator as nox;
+
+use crate::error::NoxError;
+
+/// The device category of a link session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum AssetType {
+    /// A heat pump, `hp` on the wire.
+    HeatPump,
+    /// A PV solar inverter, `pv` on the wire.
+    PvInverter,
+}
+
+#[uniffi::export]
+impl AssetType {
+    /// The wire value: `hp` or `pv`.
+    pub fn code(&self) -> String {
+        nox::AssetType::from(*self).as_str().to_owned()
+    }
+}
+
+/// Every asset type, in wire order.
+#[uniffi::export]
+pub fn all_asset_types() -> Vec<AssetType> {
+    nox::AssetType::ALL.into_iter().map(Into::into).collect()
+}
+
+/// Reads a wire value (exactly `hp` or `pv`); anything else is the server's validation error on
+/// `asset_type`.
+#[uniffi::export]
+pub fn parse_asset_type(code: String) -> Result<AssetType, NoxError> {
+    Ok(code.parse::<nox::AssetType>()?.into())
+}
+
+impl From<nox::AssetType> for AssetType {
+    fn from(asset_type: nox::AssetType) -> AssetType {
+        match asset_type {
+            nox::AssetType::HeatPump => AssetType::HeatPump,
+            nox::AssetType::PvInverter => AssetType::PvInverter,
+        }
+    }
+}
+
+impl From<AssetType> for nox::AssetType {
+    fn from(asset_type: AssetType) -> nox::AssetType {
+        match asset_type {
+            AssetType::HeatPump => nox::AssetType::HeatPump,
+            AssetType::PvInverter => nox::AssetType::PvInverter,
+        }
+    }
+}
+
+/// One brand: what a brand picker shows (`display_name`) and what requests carry (`slug`).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Brand {
+    /// The canonical slug, as carried in responses (`alpha-innotec`).
+    pub slug: String,
+    /// The name to show a person (`Alpha Innotec`).
+    pub display_name: String,
+    /// The asset type this brand belongs to.
+    pub asset_type: AssetType,
+    /// Extra accepted spellings beyond the slug and the display name.
+    pub aliases: Vec<String>,
+}
+
+impl From<&nox::Brand> for Brand {
+    fn from(brand: &nox::Brand) -> Brand {
+        Brand {
+            slug: brand.slug().to_owned(),
+            display_name: brand.display_name().to_owned(),
+            asset_type: brand.asset_type().into(),
+            aliases: brand.aliases().to_vec(),
+        }
+    }
+}
+
+/// A versioned set of brands per asset type. `Catalog.builtin()` is the one shipped with this
+/// release; `Catalog.fromJson(json)` loads a newer one without a new app release.
+#[derive(Debug, uniffi::Object)]
+#[uniffi::export(Debug, Eq)]
+pub struct Catalog {
+    pub(crate) inner: Arc<nox::Catalog>,
+}
+
+impl PartialEq for Catalog {
+    fn eq(&self, other: &Catalog) -> bool {
+        self.inner == other.inner
+    }
+}
+
+impl Eq for Catalog {}
+
+#[uniffi::export]
+impl Catalog {
+    /// The catalog shipped with this release.
+    #[uniffi::constructor]
+    pub fn builtin() -> Arc<Catalog> {
+        Arc::new(Catalog {
+            inner: Arc::new(nox::Catalog::builtin().clone()),
+        })
+    }
+
+    /// Loads a catalog from JSON: `{"version": "…", "brands": [{"slug", "display_name",
+    /// "asset_type", "aliases"}]}`. A bad file is `NoxError.InvalidCatalog` naming the field.
+    #[uniffi::constructor]
+    pub fn from_json(json: String) -> Result<Arc<Catalog>, NoxError> {
+        Ok(Arc::new(Catalog {
+            inner: Arc::new(nox::Catalog::from_json(&json)?),
+        }))
+    }
+
+    /// The catalog's version label.
+    pub fn version(&self) -> String {
+        self.inner.version().to_owned()
+    }
+
+    /// The brands of one asset type, in catalog order: what a brand picker shows.
+    pub fn brands(&self, asset_type: AssetType) -> Vec<Brand> {
+        self.inner
+            .brands(asset_type.into())
+            .map(Brand::from)
+            .collect()
+    }
+
+    /// Every brand, in catalog order.
+    pub fn all_brands(&self) -> Vec<Brand> {
+        self.inner.all_brands().iter().map(Brand::from).collect()
+    }
+
+    /// The brand a spelling names, of any asset type, or none.
+    pub fn find(&self, spelling: String) -> Option<Brand> {
+        self.inner.find(&spelling).map(Brand::from)
+    }
+
+    /// Resolves a spelling (`alpha innotec`, `Saunier_Duval`) to a brand of `asset_type`, or the
+    /// server's validation error on `brand`.
+    pub fn resolve(&self, asset_type: AssetType, spelling: String) -> Result<Brand, NoxError> {
+        Ok(self.inner.resolve(asset_type.into(), &spelling)?.into())
+    }
+
+    /// Resolves a spelling to the slug of one of the 13 v1 brands, or the server's validation
+    /// error on `brand`.
+    pub fn resolve_v1(&self, spelling: String) -> Result<String, NoxError> {
+        Ok(self.inner.resolve_v1(&spelling)?.to_owned())
+    }
+
+    /// The catalog as JSON, in the format `fromJson` reads.
+    pub fn to_json(&self) -> String {
+        self.inner.to_json()
+    }
+}
+
+/// The 13 brand slugs of the deprecated v1 API, all heat pumps.
+#[uniffi::export]
+pub fn v1_brands() -> Vec<String> {
+    nox::V1_BRANDS.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// The form brand spellings are compared in: lower case, spaces and underscores as hyphens.
+#[uniffi::export]
+pub fn normalize_spelling(spelling: String) -> String {
+    nox::normalize_spelling(&spelling)
+}

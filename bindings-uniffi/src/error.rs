@@ -1,0 +1,492 @@
+//! The one place where core errors become binding errors.
+//!
+//! [`NoxError`] mirrors the core's [`nox_authenticator::Error`] variant for variant, with named
+//! fields: Kotlin sees `NoxException.SessionExpired(expiresAt)` and friends, Swift sees
+//! `NoxError.sessionExpired(expiresAt:)`. Its text, HTTP status and stable code are always the
+//! core's: [`NoxError`] converts back to the core error to answer them, so no message is written
+//! here.
+//!
+//! [`RedirectError`] carries the core's [`RedirectRejection`](nox_authenticator::RedirectRejection)
+//! for the redirect-URL checks that an app runs on their own.
+//!
+//! A field may not be called `message` (the generated Kotlin exception already has that
+//! property), so the wire message of a validation error is `reason`.
+
+use nox_authenticator as nox;
+
+/// Every way an operation of the library can fail; the same cases as the core's error, with
+/// the same messages, HTTP statuses and stable codes.
+///
+/// In Kotlin each case is a subclass of `NoxException`; `toString()` is the core's message and
+/// `status()` / `code()` answer the HTTP status and the stable code (`validation_error`,
+/// `expired`, …). Match on the subclass or the code, never on the message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+#[uniffi::export(Display, Eq)]
+pub enum NoxError {
+    /// No API key was given. 401, `missing_api_key`.
+    #[error("{}", self.to_core())]
+    MissingApiKey,
+    /// The API key matches no caller of the required kind. 401, `invalid_api_key`.
+    #[error("{}", self.to_core())]
+    InvalidApiKey,
+    /// The manufacturer's account is disabled. 401, `manufacturer_not_enabled`.
+    #[error("{}", self.to_core())]
+    ManufacturerNotEnabled,
+    /// A request field is missing, mistyped, empty or invalid. 400, `validation_error`.
+    #[error("{}", self.to_core())]
+    Validation {
+        /// The wire message, for example `Missing required fields: user_id, redirect_url`.
+        reason: String,
+        /// The offending fields in schema order (empty when the body as a whole is wrong).
+        fields: Vec<String>,
+    },
+    /// No link session has this token. 404, `not_found`.
+    #[error("{}", self.to_core())]
+    SessionNotFound,
+    /// The link session expired before it was completed. 410, `expired`.
+    #[error("{}", self.to_core())]
+    SessionExpired {
+        /// When it expired (Unix seconds).
+        expires_at: i64,
+    },
+    /// The link session was already completed. 409, `already_completed`.
+    #[error("{}", self.to_core())]
+    SessionAlreadyCompleted {
+        /// When it was completed (Unix seconds).
+        completed_at: i64,
+    },
+    /// No HTTP route has this path. 404, `route_not_found`.
+    #[error("{}", self.to_core())]
+    RouteNotFound,
+    /// The route exists but not for this method. 405, `method_not_allowed`.
+    #[error("{}", self.to_core())]
+    MethodNotAllowed,
+    /// The request body is larger than the configured limit. 413, `payload_too_large`.
+    #[error("{}", self.to_core())]
+    PayloadTooLarge {
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// The request body is not declared as `application/json`. 415, `unsupported_media_type`.
+    #[error("{}", self.to_core())]
+    UnsupportedMediaType,
+    /// The configuration is invalid. `invalid_config`.
+    #[error("{}", self.to_core())]
+    InvalidConfig {
+        /// Where in the configuration, for example `suppliers[0].redirect_urls[1]`.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A brand catalog is invalid. `invalid_catalog`.
+    #[error("{}", self.to_core())]
+    InvalidCatalog {
+        /// Where in the catalog, for example `brands[3].slug`.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The session store failed. 500, `store_error`.
+    #[error("{}", self.to_core())]
+    Store {
+        /// The store's own description of the failure.
+        reason: String,
+    },
+    /// The system's secure random generator failed. 500, `internal_error`.
+    #[error("{}", self.to_core())]
+    Randomness,
+    /// A failure this version of the binding does not know by name (a newer core); its code,
+    /// status and message are passed on as they are.
+    #[error("{reason}")]
+    Other {
+        /// The core's stable code.
+        code: String,
+        /// The HTTP status.
+        status: u16,
+        /// The core's message.
+        reason: String,
+    },
+}
+
+#[uniffi::export]
+impl NoxError {
+    /// The HTTP status the server answers this error with (401, 400, 404, 410, 409, …).
+    pub fn status(&self) -> u16 {
+        match self {
+            NoxError::Other { status, .. } => *status,
+            known => known.to_core().status(),
+        }
+    }
+
+    /// The stable machine-readable code (`missing_api_key`, `validation_error`, `not_found`,
+    /// `expired`, `already_completed`, `invalid_config`, …).
+    pub fn code(&self) -> String {
+        match self {
+            NoxError::Other { code, .. } => code.clone(),
+            known => known.to_core().code().to_owned(),
+        }
+    }
+
+    /// The message safe to show to an API client (internal details replaced).
+    pub fn public_message(&self) -> String {
+        match self {
+            NoxError::Other { .. } => self.to_string(),
+            known => known.to_core().public_message(),
+        }
+    }
+}
+
+impl From<nox::Error> for NoxError {
+    fn from(error: nox::Error) -> NoxError {
+        match error {
+            nox::Error::MissingApiKey => NoxError::MissingApiKey,
+            nox::Error::InvalidApiKey => NoxError::InvalidApiKey,
+            nox::Error::ManufacturerNotEnabled => NoxError::ManufacturerNotEnabled,
+            nox::Error::Validation { message, fields } => NoxError::Validation {
+                reason: message,
+                fields: fields.into_iter().map(str::to_owned).collect(),
+            },
+            nox::Error::SessionNotFound => NoxError::SessionNotFound,
+            nox::Error::SessionExpired { expires_at } => NoxError::SessionExpired { expires_at },
+            nox::Error::SessionAlreadyCompleted { completed_at } => {
+                NoxError::SessionAlreadyCompleted { completed_at }
+            }
+            nox::Error::RouteNotFound => NoxError::RouteNotFound,
+            nox::Error::MethodNotAllowed => NoxError::MethodNotAllowed,
+            nox::Error::PayloadTooLarge { limit } => NoxError::PayloadTooLarge {
+                limit: u64::try_from(limit).unwrap_or(u64::MAX),
+            },
+            nox::Error::UnsupportedMediaType => NoxError::UnsupportedMediaType,
+            nox::Error::InvalidConfig { field, reason } => {
+                NoxError::InvalidConfig { field, reason }
+            }
+            nox::Error::InvalidCatalog { field, reason } => {
+                NoxError::InvalidCatalog { field, reason }
+            }
+            nox::Error::Store { reason } => NoxError::Store { reason },
+            nox::Error::Randomness => NoxError::Randomness,
+            other => NoxError::Other {
+                code: other.code().to_owned(),
+                status: other.status(),
+                reason: other.message(),
+            },
+        }
+    }
+}
+
+impl NoxError {
+    /// The core error this one mirrors, to ask it for its message, status and code. `Other`
+    /// has no core counterpart; it answers from its own fields and never reaches this.
+    fn to_core(&self) -> nox::Error {
+        match self {
+            NoxError::MissingApiKey => nox::Error::MissingApiKey,
+            NoxError::InvalidApiKey => nox::Error::InvalidApiKey,
+            NoxError::ManufacturerNotEnabled => nox::Error::ManufacturerNotEnabled,
+            NoxError::Validation { reason, .. } => nox::Error::Validation {
+                message: reason.clone(),
+                // The core's field names are static strings; the message does not use them.
+                fields: Vec::new(),
+            },
+            NoxError::SessionNotFound => nox::Error::SessionNotFound,
+            NoxError::SessionExpired { expires_at } => nox::Error::SessionExpired {
+                expires_at: *expires_at,
+            },
+            NoxError::SessionAlreadyCompleted { completed_at } => {
+                nox::Error::SessionAlreadyCompleted {
+                    completed_at: *completed_at,
+                }
+            }
+            NoxError::RouteNotFound => nox::Error::RouteNotFound,
+            NoxError::MethodNotAllowed => nox::Error::MethodNotAllowed,
+            NoxError::PayloadTooLarge { limit } => nox::Error::PayloadTooLarge {
+                limit: usize::try_from(*limit).unwrap_or(usize::MAX),
+            },
+            NoxError::UnsupportedMediaType => nox::Error::UnsupportedMediaType,
+            NoxError::InvalidConfig { field, reason } => nox::Error::InvalidConfig {
+                field: field.clone(),
+                reason: reason.clone(),
+            },
+            NoxError::InvalidCatalog { field, reason } => nox::Error::InvalidCatalog {
+                field: field.clone(),
+                reason: reason.clone(),
+            },
+            NoxError::Store { reason } => nox::Error::Store {
+                reason: reason.clone(),
+            },
+            NoxError::Randomness | NoxError::Other { .. } => nox::Error::Randomness,
+        }
+    }
+}
+
+/// Why a redirect URL was refused: the core's rejection, with its stable code.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+#[uniffi::export(Display, Eq)]
+pub enum RedirectRejection {
+    /// The URL is the empty string.
+    Empty,
+    /// The URL is longer than the limit (`max_redirect_url_len()`).
+    TooLong,
+    /// The URL contains whitespace or a control character.
+    WhitespaceOrControl,
+    /// The URL is not absolute (or not a URL at all).
+    NotAbsolute,
+    /// The scheme is not `https` (or `http` for a loopback IP literal).
+    SchemeNotAllowed,
+    /// The URL carries a user name or password.
+    UserInfo,
+    /// The URL has a fragment (`#…`).
+    Fragment,
+    /// A URL to register is not written in canonical form.
+    NotCanonical {
+        /// The canonical spelling of the same URL.
+        canonical: String,
+    },
+    /// The URL equals none of the registered ones.
+    NotRegistered,
+    /// No redirect URL is registered at all.
+    NoneRegistered,
+    /// A rejection this version of the binding does not know by name (a newer core).
+    Other {
+        /// The core's stable code.
+        code: String,
+        /// The core's description.
+        description: String,
+    },
+}
+
+#[uniffi::export]
+impl RedirectRejection {
+    /// The stable code: `empty`, `too_long`, `whitespace_or_control`, `not_absolute`,
+    /// `scheme_not_allowed`, `user_info`, `fragment`, `not_canonical`, `not_registered`,
+    /// `none_registered`.
+    pub fn code(&self) -> String {
+        match self {
+            RedirectRejection::Other { code, .. } => code.clone(),
+            known => known.to_core().map_or("", |r| r.code()).to_owned(),
+        }
+    }
+
+    /// The server's message for a request field (`redirect_url` or `redirect_uri`) of a caller
+    /// (`supplier` or `manufacturer`), for example
+    /// `redirect_url is not registered with your supplier account`.
+    pub fn describe(&self, field: String, account: String) -> String {
+        match self {
+            RedirectRejection::Other { description, .. } => description.clone(),
+            known => known
+                .to_core()
+                .map(|r| r.describe(&field, &account))
+                .unwrap_or_default(),
+        }
+    }
+}
+
+impl std::fmt::Display for RedirectRejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RedirectRejection::Other { description, .. } => f.write_str(description),
+            known => match known.to_core() {
+                Some(rejection) => rejection.fmt(f),
+                None => Ok(()),
+            },
+        }
+    }
+}
+
+impl From<nox::RedirectRejection> for RedirectRejection {
+    fn from(rejection: nox::RedirectRejection) -> RedirectRejection {
+        use nox::RedirectRejection as R;
+        match rejection {
+            R::Empty => RedirectRejection::Empty,
+            R::TooLong => RedirectRejection::TooLong,
+            R::WhitespaceOrControl => RedirectRejection::WhitespaceOrControl,
+            R::NotAbsolute => RedirectRejection::NotAbsolute,
+            R::SchemeNotAllowed => RedirectRejection::SchemeNotAllowed,
+            R::UserInfo => RedirectRejection::UserInfo,
+            R::Fragment => RedirectRejection::Fragment,
+            R::NotCanonical { canonical } => RedirectRejection::NotCanonical { canonical },
+            R::NotRegistered => RedirectRejection::NotRegistered,
+            R::NoneRegistered => RedirectRejection::NoneRegistered,
+            other => RedirectRejection::Other {
+                code: other.code().to_owned(),
+                description: other.to_string(),
+            },
+        }
+    }
+}
+
+impl RedirectRejection {
+    /// The core rejection this one mirrors (`None` for `Other`).
+    fn to_core(&self) -> Option<nox::RedirectRejection> {
+        use nox::RedirectRejection as R;
+        Some(match self {
+            RedirectRejection::Empty => R::Empty,
+            RedirectRejection::TooLong => R::TooLong,
+            RedirectRejection::WhitespaceOrControl => R::WhitespaceOrControl,
+            RedirectRejection::NotAbsolute => R::NotAbsolute,
+            RedirectRejection::SchemeNotAllowed => R::SchemeNotAllowed,
+            RedirectRejection::UserInfo => R::UserInfo,
+            RedirectRejection::Fragment => R::Fragment,
+            RedirectRejection::NotCanonical { canonical } => R::NotCanonical {
+                canonical: canonical.clone(),
+            },
+            RedirectRejection::NotRegistered => R::NotRegistered,
+            RedirectRejection::NoneRegistered => R::NoneRegistered,
+            RedirectRejection::Other { .. } => return None,
+        })
+    }
+}
+
+/// A redirect-URL check failed. Kotlin: `RedirectException.Refused` /
+/// `RedirectException.RegistrationRefused`, each with a `rejection`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+#[uniffi::export(Display, Eq)]
+pub enum RedirectError {
+    /// A candidate redirect URL was refused.
+    #[error("{rejection}")]
+    Refused {
+        /// Why.
+        rejection: RedirectRejection,
+    },
+    /// A URL to register was refused.
+    #[error("redirect_urls[{index}]: {rejection}")]
+    RegistrationRefused {
+        /// Its position in the list given.
+        index: u32,
+        /// Why.
+        rejection: RedirectRejection,
+    },
+}
+
+#[uniffi::export]
+impl RedirectError {
+    /// The rejection's stable code (`not_registered`, `not_canonical`, …).
+    pub fn code(&self) -> String {
+        self.rejection().code()
+    }
+
+    /// Why the URL was refused.
+    pub fn rejection(&self) -> RedirectRejection {
+        match self {
+            RedirectError::Refused { rejection }
+            | RedirectError::RegistrationRefused { rejection, .. } => rejection.clone(),
+        }
+    }
+}
+
+impl From<nox::RedirectRejection> for RedirectError {
+    fn from(rejection: nox::RedirectRejection) -> RedirectError {
+        RedirectError::Refused {
+            rejection: rejection.into(),
+        }
+    }
+}
+
+impl From<(usize, nox::RedirectRejection)> for RedirectError {
+    fn from((index, rejection): (usize, nox::RedirectRejection)) -> RedirectError {
+        RedirectError::RegistrationRefused {
+            index: u32::try_from(index).unwrap_or(u32::MAX),
+            rejection: rejection.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every core variant this binding knows, converted: the message, status and code must be
+    /// the core's own.
+    fn every_core_error() -> Vec<nox::Error> {
+        vec![
+            nox::Error::MissingApiKey,
+            nox::Error::InvalidApiKey,
+            nox::Error::ManufacturerNotEnabled,
+            nox::Error::Validation {
+                message: "Missing required fields: user_id, redirect_url".into(),
+                fields: vec!["user_id", "redirect_url"],
+            },
+            nox::Error::SessionNotFound,
+            nox::Error::SessionExpired { expires_at: 600 },
+            nox::Error::SessionAlreadyCompleted { completed_at: 5 },
+            nox::Error::RouteNotFound,
+            nox::Error::MethodNotAllowed,
+            nox::Error::PayloadTooLarge { limit: 4096 },
+            nox::Error::UnsupportedMediaType,
+            nox::Error::InvalidConfig {
+                field: "suppliers[0].id".into(),
+                reason: "must not be empty".into(),
+            },
+            nox::Error::InvalidCatalog {
+                field: "version".into(),
+                reason: "must not be empty".into(),
+            },
+            nox::Error::Store {
+                reason: "db down".into(),
+            },
+            nox::Error::Randomness,
+        ]
+    }
+
+    #[test]
+    fn every_error_keeps_the_core_message_status_and_code() {
+        for error in every_core_error() {
+            let converted = NoxError::from(error.clone());
+            assert!(
+                !matches!(converted, NoxError::Other { .. }),
+                "{error:?} has a named variant"
+            );
+            assert_eq!(converted.to_string(), error.message(), "{error:?}");
+            assert_eq!(converted.status(), error.status(), "{error:?}");
+            assert_eq!(converted.code(), error.code(), "{error:?}");
+            assert_eq!(converted.public_message(), error.public_message());
+        }
+    }
+
+    #[test]
+    fn validation_errors_carry_their_fields() {
+        let converted = NoxError::from(nox::Error::Validation {
+            message: "m".into(),
+            fields: vec!["user_id", "redirect_url"],
+        });
+        assert_eq!(
+            converted,
+            NoxError::Validation {
+                reason: "m".into(),
+                fields: vec!["user_id".into(), "redirect_url".into()]
+            }
+        );
+    }
+
+    #[test]
+    fn every_rejection_keeps_the_core_code_and_text() {
+        use nox::RedirectRejection as R;
+        let all = [
+            R::Empty,
+            R::TooLong,
+            R::WhitespaceOrControl,
+            R::NotAbsolute,
+            R::SchemeNotAllowed,
+            R::UserInfo,
+            R::Fragment,
+            R::NotCanonical {
+                canonical: "https://a.example/".into(),
+            },
+            R::NotRegistered,
+            R::NoneRegistered,
+        ];
+        for rejection in all {
+            let converted = RedirectRejection::from(rejection.clone());
+            assert!(!matches!(converted, RedirectRejection::Other { .. }));
+            assert_eq!(converted.code(), rejection.code());
+            assert_eq!(converted.to_string(), rejection.to_string());
+            assert_eq!(
+                converted.describe("redirect_url".into(), "supplier".into()),
+                rejection.describe("redirect_url", "supplier")
+            );
+            assert_eq!(
+                RedirectError::from(rejection.clone()).code(),
+                rejection.code()
+            );
+        }
+    }
+}

@@ -1,0 +1,297 @@
+// The binding's own API from Kotlin: what an app calls, and every error type it can see.
+
+package energy.nox.authenticator.test
+
+import energy.nox.authenticator.AssetType
+import energy.nox.authenticator.Authenticator
+import energy.nox.authenticator.Catalog
+import energy.nox.authenticator.HttpHeader
+import energy.nox.authenticator.HttpRequest
+import energy.nox.authenticator.Language
+import energy.nox.authenticator.ManufacturerLinkSessionInput
+import energy.nox.authenticator.NoxException
+import energy.nox.authenticator.RedirectException
+import energy.nox.authenticator.RedirectPolicy
+import energy.nox.authenticator.RedirectRejection
+import energy.nox.authenticator.SessionKind
+import energy.nox.authenticator.SessionState
+import energy.nox.authenticator.SupplierLinkSessionInput
+import energy.nox.authenticator.V1ConnectInput
+import energy.nox.authenticator.V1SupplierLinkInput
+import energy.nox.authenticator.allAssetTypes
+import energy.nox.authenticator.allLanguages
+import energy.nox.authenticator.checkRedirectShape
+import energy.nox.authenticator.languageFromLocale
+import energy.nox.authenticator.linkSessionTtlSeconds
+import energy.nox.authenticator.maxRedirectUrlLen
+import energy.nox.authenticator.negotiateLanguage
+import energy.nox.authenticator.normalizeSpelling
+import energy.nox.authenticator.parseAssetType
+import energy.nox.authenticator.parseLinkUrl
+import energy.nox.authenticator.requireLanguage
+import energy.nox.authenticator.systemNow
+import energy.nox.authenticator.v1DefaultLanguage
+import energy.nox.authenticator.v2DefaultLanguage
+
+private const val NOW = 1_703_123_456L
+private const val SUPPLIER_KEY = "supplier-key-acme"
+private const val MANUFACTURER_KEY = "manufacturer-key-acme"
+private const val CALLBACK = "https://your-app.com/callback"
+
+class ApiTests(private val configJson: String, private val harness: Harness) {
+    private fun auth(seed: ULong? = null) = Authenticator(configJson, seed)
+
+    private fun supplierInput(
+        userId: String? = "user-1",
+        redirectUrl: String? = CALLBACK,
+        assetType: String? = "hp",
+        brand: String? = null,
+        language: String? = null,
+    ) = SupplierLinkSessionInput(userId, redirectUrl, assetType, brand, language)
+
+    fun runAll() {
+        brandsAndLanguages()
+        validation()
+        redirects()
+        sessions()
+        everyErrorType()
+        http()
+    }
+
+    private fun brandsAndLanguages() {
+        harness.case("api: brand picker lists display names per asset type") {
+            val catalog = Catalog.builtin()
+            val hp = catalog.brands(AssetType.HEAT_PUMP)
+            checkEq(hp.size, 25, "hp brands")
+            checkEq(catalog.brands(AssetType.PV_INVERTER).size, 31, "pv brands")
+            check(hp.all { it.assetType == AssetType.HEAT_PUMP && it.displayName.isNotBlank() }) { "hp brand records" }
+            checkEq(catalog.resolve(AssetType.HEAT_PUMP, "Saunier_Duval").slug, "saunier-duval", "spelling")
+            checkEq(catalog.allBrands().size, 56, "all brands")
+            checkEq(Catalog.fromJson(catalog.toJson()), catalog, "JSON round trip")
+        }
+        harness.case("api: asset types and languages") {
+            checkEq(allAssetTypes().map { it.code() }, listOf("hp", "pv"), "asset types")
+            checkEq(parseAssetType("pv"), AssetType.PV_INVERTER, "parse pv")
+            checkEq(allLanguages().map { it.code() }, listOf("nl", "en", "fr", "es"), "languages")
+            checkEq(v2DefaultLanguage(), Language.NL, "v2 default")
+            checkEq(v1DefaultLanguage(), Language.EN, "v1 default")
+            checkEq(requireLanguage("FR"), Language.FR, "require")
+            checkEq(languageFromLocale(java.util.Locale("nl", "BE").toLanguageTag()), Language.NL, "device locale")
+            checkEq(negotiateLanguage("de-DE, fr;q=0.8", Language.NL), Language.FR, "negotiate")
+            checkEq(normalizeSpelling("Alpha Innotec"), "alpha-innotec", "normalize")
+        }
+        harness.case("api: an authenticator uses a newer catalog once set") {
+            val auth = auth()
+            val newer = Catalog.fromJson(
+                """{"version": "2099.1", "brands": [{"slug": "acme-heat", "display_name": "Acme Heat", "asset_type": "hp"}]}""",
+            )
+            auth.setCatalog(newer)
+            checkEq(auth.catalog().version(), "2099.1", "version")
+            val session = auth.createSupplierLinkSession(SUPPLIER_KEY, supplierInput(brand = "Acme Heat"), NOW)
+            checkEq(session.brand(), "acme-heat", "brand")
+        }
+    }
+
+    private fun validation() {
+        harness.case("api: supplier input is canonicalised before any network call") {
+            val request = supplierInput(brand = "alpha innotec", language = "FR").validate(null)
+            checkEq(request.brand, "alpha-innotec", "brand")
+            checkEq(request.language, Language.FR, "language")
+            checkEq(request.assetType, AssetType.HEAT_PUMP, "asset type")
+            checkEq(supplierInput().validate(Catalog.builtin()).language, Language.NL, "default language")
+        }
+        harness.case("api: missing supplier fields are reported at once, as the server does") {
+            val e = expectThrows<NoxException.Validation>("validate") { SupplierLinkSessionInput().validate(null) }
+            checkEq(e.reason, "Missing required fields: user_id, redirect_url, asset_type", "reason")
+            checkEq(e.fields, listOf("user_id", "redirect_url", "asset_type"), "fields")
+            checkEq(e.toString(), e.reason, "toString")
+        }
+        harness.case("api: manufacturer, v1 supplier and v1 connect inputs") {
+            val m = expectThrows<NoxException.Validation>("manufacturer") {
+                ManufacturerLinkSessionInput(userId = "u").validate()
+            }
+            checkEq(m.reason, "redirect_url is required", "manufacturer")
+            checkEq(ManufacturerLinkSessionInput("u", CALLBACK).validate().language, Language.NL, "manufacturer language")
+            val v1 = V1SupplierLinkInput(userId = "u", redirectUri = CALLBACK, brand = "Saunier Duval").validate(null)
+            checkEq(v1.brand, "saunier-duval", "v1 brand")
+            checkEq(v1.language, Language.EN, "v1 language")
+            val bosch = expectThrows<NoxException.Validation>("v1 bosch") {
+                V1SupplierLinkInput(userId = "u", redirectUri = CALLBACK, brand = "bosch").validate(null)
+            }
+            checkEq(bosch.fields, listOf("brand"), "v1 brand field")
+            val connect = V1ConnectInput("mu-1", listOf("d1", "d2", "d1")).validate()
+            checkEq(connect.deviceIds, listOf("d1", "d2"), "device ids deduplicated")
+            expectThrows<NoxException.Validation>("connect") { V1ConnectInput().validate() }
+        }
+        harness.case("api: hostile input gives errors, never a crash") {
+            val huge = "x".repeat(1_000_000)
+            expectThrows<NoxException.Validation>("huge brand") { Catalog.builtin().resolve(AssetType.HEAT_PUMP, huge) }
+            expectThrows<NoxException.Validation>("huge link url") { parseLinkUrl(huge) }
+            expectThrows<NoxException.Validation>("control chars") { supplierInput(userId = "a\u0000b").validate(null) }
+            expectThrows<NoxException.InvalidConfig>("garbage config") { Authenticator("\u0000{[", null) }
+            expectThrows<NoxException.InvalidCatalog>("garbage catalog") { Catalog.fromJson("[") }
+            expectThrows<RedirectException.Refused>("emoji url") { checkRedirectShape("https://\uD83D\uDE00 x") }
+        }
+    }
+
+    private fun redirects() {
+        harness.case("api: redirect policy accepts exact matches only") {
+            val policy = RedirectPolicy(listOf(CALLBACK, "http://127.0.0.1/cb"))
+            policy.check(CALLBACK)
+            policy.check("http://127.0.0.1:53682/cb")
+            val e = expectThrows<RedirectException.Refused>("look-alike") { policy.check("https://YOUR-app.com/callback") }
+            checkEq(e.rejection, RedirectRejection.NotRegistered, "rejection")
+            checkEq(e.rejection.describe("redirect_url", "supplier"), "redirect_url is not registered with your supplier account", "describe")
+            checkRedirectShape("https://anything.example/cb")
+            checkEq(maxRedirectUrlLen(), 2048u, "max length")
+        }
+        harness.case("api: registering a non-canonical URL says which and how") {
+            val e = expectThrows<RedirectException.RegistrationRefused>("register") {
+                RedirectPolicy(listOf(CALLBACK, "https://EXAMPLE.com/cb"))
+            }
+            checkEq(e.index, 1u, "index")
+            checkEq(e.rejection, RedirectRejection.NotCanonical("https://example.com/cb"), "rejection")
+            checkEq(e.code(), "not_canonical", "code")
+        }
+    }
+
+    private fun sessions() {
+        harness.case("api: a supplier session, its link URL and its expiry") {
+            val auth = auth()
+            val session = auth.createSupplierLinkSession(SUPPLIER_KEY, supplierInput(brand = "alpha innotec", language = "fr"), NOW)
+            checkEq(session.kind(), SessionKind.V2_SUPPLIER, "kind")
+            checkEq(session.ownerName(), "Acme Energy", "owner")
+            checkEq(session.brand(), "alpha-innotec", "brand")
+            checkEq(session.expiresAt(), NOW + linkSessionTtlSeconds(), "expires at")
+            val parts = parseLinkUrl(session.linkUrl())
+            checkEq(parts.token, session.token(), "token from link url")
+            checkEq(parts.language, Language.FR, "language from link url")
+            checkEq(session.state(NOW + 599), SessionState.PENDING, "pending at 599 s")
+            checkEq(session.state(NOW + 600), SessionState.EXPIRED, "expired at 600 s")
+            check(session.isExpired(NOW + 600)) { "isExpired" }
+            checkEq(session.secondsLeft(NOW + 100), 500L, "seconds left")
+            val wire = com.google.gson.JsonParser.parseString(session.toWireJson()).asJsonObject
+            checkEq(wire.get("link_token").asString, session.token(), "wire link_token")
+            checkEq(auth.session(session.token()), session, "lookup equals")
+            val done = auth.completeSession(session.token(), NOW + 10)
+            checkEq(done.completedAt(), NOW + 10, "completed at")
+            checkEq(done.state(NOW + 10_000), SessionState.COMPLETED, "completion wins over expiry")
+            check(systemNow() > 1_704_067_200L) { "system clock" }
+        }
+        harness.case("api: manufacturer and v1 sessions, v1 connect") {
+            val auth = auth()
+            val m = auth.createManufacturerLinkSession(
+                MANUFACTURER_KEY,
+                ManufacturerLinkSessionInput("u1", "https://heat.acme.example/nox/done"),
+                NOW,
+            )
+            checkEq(m.brand(), "Acme Heat-Pumps", "manufacturer brand title-cased")
+            val v1 = auth.createV1SupplierLink(SUPPLIER_KEY, V1SupplierLinkInput("u1", CALLBACK, null, "daikin"), NOW)
+            checkEq(parseLinkUrl(v1.linkUrl()).language, null, "v1 link url has no language")
+            val first = auth.connectV1Manufacturer(MANUFACTURER_KEY, V1ConnectInput("mu-1", listOf("d1")))
+            val again = auth.connectV1Manufacturer(MANUFACTURER_KEY, V1ConnectInput("mu-1", listOf("d2")))
+            checkEq(again.noxUserId, first.noxUserId, "idempotent nox_user_id")
+            checkEq(again.deviceIds, listOf("d1", "d2"), "merged device ids")
+            checkEq(auth.sessionCount(), 2uL, "session count")
+            checkEq(auth.evictExpired(NOW + 100_000), 2uL, "evicted")
+        }
+        harness.case("api: a test seed makes tokens reproducible") {
+            val a = auth(42u).createSupplierLinkSession(SUPPLIER_KEY, supplierInput(), NOW)
+            val b = auth(42u).createSupplierLinkSession(SUPPLIER_KEY, supplierInput(), NOW)
+            val c = auth(43u).createSupplierLinkSession(SUPPLIER_KEY, supplierInput(), NOW)
+            checkEq(a.token(), b.token(), "same seed")
+            check(a.token() != c.token()) { "different seeds give different tokens" }
+            check(Vectors.TOKEN.matches(a.token())) { "token shape" }
+        }
+    }
+
+    /** Every NoxException and RedirectException case an app can meet, with status and code. */
+    private fun everyErrorType() {
+        fun expectNox(name: String, status: Int, code: String, check: (NoxException) -> Unit = {}, body: () -> Unit) {
+            harness.case("error: $name") {
+                val e = expectThrows<NoxException>(name) { body() }
+                checkEq(e::class.simpleName, name, "class")
+                checkEq(e.status().toInt(), status, "status")
+                checkEq(e.code(), code, "code")
+                check(e.toString().isNotEmpty()) { "message" }
+                check(e)
+            }
+        }
+        expectNox("MissingApiKey", 401, "missing_api_key") {
+            auth().createSupplierLinkSession(null, supplierInput(), NOW)
+        }
+        expectNox("InvalidApiKey", 401, "invalid_api_key", { checkEq(it.toString(), "Invalid API key", "text") }) {
+            auth().createSupplierLinkSession("nope", supplierInput(), NOW)
+        }
+        expectNox("ManufacturerNotEnabled", 401, "manufacturer_not_enabled") {
+            auth().createManufacturerLinkSession("manufacturer-key-disabled", ManufacturerLinkSessionInput("u", "https://sleepy.example/callback"), NOW)
+        }
+        expectNox("Validation", 400, "validation_error", {
+            val v = it as NoxException.Validation
+            checkEq(v.fields, listOf("redirect_url"), "fields")
+            checkEq(v.reason, "redirect_url is not registered with your supplier account", "reason")
+        }) {
+            auth().createSupplierLinkSession(SUPPLIER_KEY, supplierInput(redirectUrl = "https://evil.example/callback"), NOW)
+        }
+        expectNox("SessionNotFound", 404, "not_found") { auth().session("A".repeat(43)) }
+        val auth = auth()
+        val token = auth.createSupplierLinkSession(SUPPLIER_KEY, supplierInput(), NOW).token()
+        expectNox("SessionExpired", 410, "expired", {
+            checkEq((it as NoxException.SessionExpired).expiresAt, NOW + 600, "expiresAt")
+        }) { auth.completeSession(token, NOW + 600) }
+        auth.completeSession(token, NOW + 1)
+        expectNox("SessionAlreadyCompleted", 409, "already_completed", {
+            checkEq((it as NoxException.SessionAlreadyCompleted).completedAt, NOW + 1, "completedAt")
+        }) { auth.completeSession(token, NOW + 2) }
+        expectNox("SessionAlreadyCompleted", 409, "already_completed") {
+            auth.session(token).checkCompletable(NOW + 3)
+        }
+        expectNox("InvalidConfig", 500, "invalid_config", {
+            checkEq((it as NoxException.InvalidConfig).field, "suppliers[0].redirect_urls[0]", "field")
+        }) {
+            Authenticator("""{"suppliers": [{"id": "s", "name": "S", "api_key": "k", "redirect_urls": ["https://A.example/"]}]}""", null)
+        }
+        expectNox("InvalidCatalog", 500, "invalid_catalog", {
+            checkEq((it as NoxException.InvalidCatalog).field, "version", "field")
+        }) { Catalog.fromJson("""{"version": "", "brands": []}""") }
+        harness.case("error: NoxException equality and subclasses") {
+            val a = expectThrows<NoxException>("a") { parseAssetType("ev") }
+            val b = expectThrows<NoxException>("b") { parseAssetType("ev") }
+            checkEq(a, b, "equal errors")
+            check(a is NoxException.Validation && a.fields == listOf("asset_type")) { "asset_type field" }
+        }
+        harness.case("error: RedirectException cases") {
+            val refused = expectThrows<RedirectException.Refused>("refused") { checkRedirectShape("javascript:alert(1)") }
+            checkEq(refused.rejection, RedirectRejection.SchemeNotAllowed, "scheme")
+            val none = expectThrows<RedirectException.Refused>("none") { RedirectPolicy(emptyList()).check(CALLBACK) }
+            checkEq(none.code(), "none_registered", "none registered")
+            val registration = expectThrows<RedirectException.RegistrationRefused>("registration") { RedirectPolicy(listOf("")) }
+            checkEq(registration.rejection, RedirectRejection.Empty, "empty")
+            checkEq(registration.index, 0u, "index")
+        }
+    }
+
+    private fun http() {
+        fun post(auth: Authenticator, path: String, body: String, vararg headers: Pair<String, String>) = auth.handleHttp(
+            HttpRequest("POST", path, headers.map { HttpHeader(it.first, it.second) }, body.toByteArray()),
+            NOW,
+        )
+        harness.case("api: handleHttp serves the documented answers and error statuses") {
+            val auth = auth()
+            val json = "content-type" to "application/json"
+            val ok = post(auth, "/v2/supplier/link-sessions", """{"user_id": "u", "redirect_url": "$CALLBACK", "asset_type": "pv"}""", "x-api-key" to SUPPLIER_KEY, json)
+            checkEq(ok.status.toInt(), 201, "created")
+            checkEq(ok.headers.first { it.name == "cache-control" }.value, "no-store", "cache-control")
+            checkEq(post(auth, "/nope", "{}").status.toInt(), 404, "route not found")
+            val get = auth.handleHttp(HttpRequest("GET", "/v2/supplier/link-sessions", emptyList(), ByteArray(0)), NOW)
+            checkEq(get.status.toInt(), 405, "method not allowed")
+            checkEq(post(auth, "/v2/supplier/link-sessions", "{}", "x-api-key" to SUPPLIER_KEY).status.toInt(), 415, "media type")
+            checkEq(post(auth, "/v2/supplier/link-sessions", " ".repeat(100_000), "x-api-key" to SUPPLIER_KEY, json).status.toInt(), 413, "too large")
+            val garbage = auth.handleHttp(
+                HttpRequest("POST", "/users/%FF/link", listOf(HttpHeader("x-api-key", SUPPLIER_KEY), HttpHeader("content-type", "application/json")), byteArrayOf(0xFF.toByte(), 0, 0x7B)),
+                NOW,
+            )
+            checkEq(garbage.status.toInt(), 400, "garbage body")
+        }
+    }
+}
