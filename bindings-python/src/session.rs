@@ -106,13 +106,11 @@ impl LinkSession {
 
     /// The documented response body, as plain Python objects (keys in the documented order).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        convert::json_loads(py, &self.to_json())
+        convert::json_to_py(py, &self.inner.to_wire_json())
     }
 
     /// The documented response body, as JSON text (keys in the documented order).
     fn to_json(&self) -> String {
-        // `LinkSession::to_wire_json` gives a `serde_json::Value`, whose object keys come out
-        // sorted; serialising the core's wire struct keeps the documented field order.
         serde_json::to_string(&SessionBody::new(&self.inner)).unwrap_or_default()
     }
 
@@ -170,7 +168,7 @@ impl Subscriber {
     }
     /// The documented v1 `data` object, as plain Python objects (keys in the documented order).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        convert::json_loads(py, &self.to_json())
+        convert::json_to_py(py, &self.inner.to_wire_json())
     }
     /// The documented v1 `data` object, as JSON text (keys in the documented order).
     fn to_json(&self) -> String {
