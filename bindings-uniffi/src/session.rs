@@ -65,6 +65,14 @@ impl From<nox::SessionState> for SessionState {
     }
 }
 
+/// The state at `now` of a session known only by its `expires_at` and `completed_at` (for
+/// example as an app's own backend reported them): completed wins, then expired from
+/// `expires_at` on, inclusive.
+#[uniffi::export]
+pub fn session_state_at(expires_at: i64, completed_at: Option<i64>, now: i64) -> SessionState {
+    nox::SessionState::at(expires_at, completed_at, now).into()
+}
+
 /// One link session. Its token is a bearer secret: keep it out of logs.
 #[derive(Debug, PartialEq, Eq, uniffi::Object)]
 #[uniffi::export(Eq)]

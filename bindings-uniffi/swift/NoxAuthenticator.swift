@@ -4677,6 +4677,21 @@ public func linkSessionTtlSeconds() -> Int64  {
 })
 }
 /**
+ * The state at `now` of a session known only by its `expires_at` and `completed_at` (for
+ * example as an app's own backend reported them): completed wins, then expired from
+ * `expires_at` on, inclusive.
+ */
+public func sessionStateAt(expiresAt: Int64, completedAt: Int64?, now: Int64) -> SessionState  {
+    return try!  FfiConverterTypeSessionState_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_nox_authenticator_uniffi_fn_func_session_state_at(
+        FfiConverterInt64.lower(expiresAt),
+        FfiConverterOptionInt64.lower(completedAt),
+        FfiConverterInt64.lower(now),uniffiCallStatus
+    )
+})
+}
+/**
  * The device's current Unix time in whole seconds, for the `now` arguments.
  */
 public func systemNow() -> Int64  {
@@ -4745,6 +4760,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_nox_authenticator_uniffi_checksum_func_link_session_ttl_seconds() != 55225) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_nox_authenticator_uniffi_checksum_func_session_state_at() != 38378) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_nox_authenticator_uniffi_checksum_func_system_now() != 37686) {

@@ -731,6 +731,11 @@ int64_t uniffi_nox_authenticator_uniffi_fn_func_link_session_ttl_seconds(RustCal
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NOX_AUTHENTICATOR_UNIFFI_FN_FUNC_SESSION_STATE_AT
+#define UNIFFI_FFIDEF_UNIFFI_NOX_AUTHENTICATOR_UNIFFI_FN_FUNC_SESSION_STATE_AT
+RustBuffer uniffi_nox_authenticator_uniffi_fn_func_session_state_at(int64_t expires_at, RustBuffer completed_at, int64_t now, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_NOX_AUTHENTICATOR_UNIFFI_FN_FUNC_SYSTEM_NOW
 #define UNIFFI_FFIDEF_UNIFFI_NOX_AUTHENTICATOR_UNIFFI_FN_FUNC_SYSTEM_NOW
 int64_t uniffi_nox_authenticator_uniffi_fn_func_system_now(RustCallStatus *_Nonnull out_status
@@ -1084,6 +1089,12 @@ uint16_t uniffi_nox_authenticator_uniffi_checksum_func_max_redirect_url_len(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_NOX_AUTHENTICATOR_UNIFFI_CHECKSUM_FUNC_LINK_SESSION_TTL_SECONDS
 #define UNIFFI_FFIDEF_UNIFFI_NOX_AUTHENTICATOR_UNIFFI_CHECKSUM_FUNC_LINK_SESSION_TTL_SECONDS
 uint16_t uniffi_nox_authenticator_uniffi_checksum_func_link_session_ttl_seconds(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NOX_AUTHENTICATOR_UNIFFI_CHECKSUM_FUNC_SESSION_STATE_AT
+#define UNIFFI_FFIDEF_UNIFFI_NOX_AUTHENTICATOR_UNIFFI_CHECKSUM_FUNC_SESSION_STATE_AT
+uint16_t uniffi_nox_authenticator_uniffi_checksum_func_session_state_at(void
     
 );
 #endif

@@ -59,6 +59,19 @@ pub enum SessionState {
 }
 
 impl SessionState {
+    /// The state at `now` of a session that expires at `expires_at` and was completed at
+    /// `completed_at` (if ever): completed wins, then expired from `expires_at` on (inclusive).
+    /// For session data held elsewhere (an app's backend) without the session itself.
+    pub fn at(expires_at: i64, completed_at: Option<i64>, now: i64) -> SessionState {
+        if completed_at.is_some() {
+            SessionState::Completed
+        } else if now >= expires_at {
+            SessionState::Expired
+        } else {
+            SessionState::Pending
+        }
+    }
+
     /// `pending`, `completed` or `expired`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -110,13 +123,7 @@ pub struct LinkSession {
 impl LinkSession {
     /// The state at `now`.
     pub fn state(&self, now: i64) -> SessionState {
-        if self.completed_at.is_some() {
-            SessionState::Completed
-        } else if now >= self.expires_at {
-            SessionState::Expired
-        } else {
-            SessionState::Pending
-        }
+        SessionState::at(self.expires_at, self.completed_at, now)
     }
 
     /// Whether the session is expired at `now` (and was not completed before).
@@ -194,8 +201,17 @@ mod tests {
         assert_eq!(
             keys,
             [
-                "link_url", "link_token", "brand", "language", "asset_type", "redirect_url",
-                "supplier", "supplier_user_id", "completed_at", "created_at", "expires_at"
+                "link_url",
+                "link_token",
+                "brand",
+                "language",
+                "asset_type",
+                "redirect_url",
+                "supplier",
+                "supplier_user_id",
+                "completed_at",
+                "created_at",
+                "expires_at"
             ]
         );
     }
@@ -220,6 +236,8 @@ mod tests {
             let expected = if offset >= 600 { SessionState::Expired } else { SessionState::Pending };
             prop_assert_eq!(s.state(now), expected);
             prop_assert_eq!(s.seconds_left(now), (600 - offset).max(0));
+            prop_assert_eq!(SessionState::at(s.expires_at, None, now), expected);
+            prop_assert_eq!(SessionState::at(s.expires_at, Some(created_at), now), SessionState::Completed);
         }
 
         #[test]

@@ -29,6 +29,7 @@ import energy.nox.authenticator.normalizeSpelling
 import energy.nox.authenticator.parseAssetType
 import energy.nox.authenticator.parseLinkUrl
 import energy.nox.authenticator.requireLanguage
+import energy.nox.authenticator.sessionStateAt
 import energy.nox.authenticator.systemNow
 import energy.nox.authenticator.v1DefaultLanguage
 import energy.nox.authenticator.v2DefaultLanguage
@@ -177,6 +178,9 @@ class ApiTests(private val configJson: String, private val harness: Harness) {
             checkEq(done.completedAt(), NOW + 10, "completed at")
             checkEq(done.state(NOW + 10_000), SessionState.COMPLETED, "completion wins over expiry")
             check(systemNow() > 1_704_067_200L) { "system clock" }
+            checkEq(sessionStateAt(NOW + 600, null, NOW + 599), SessionState.PENDING, "state from data: pending")
+            checkEq(sessionStateAt(NOW + 600, null, NOW + 600), SessionState.EXPIRED, "state from data: expired")
+            checkEq(sessionStateAt(NOW + 600, NOW + 10, NOW + 9_999), SessionState.COMPLETED, "state from data: completed")
         }
         harness.case("api: manufacturer and v1 sessions, v1 connect") {
             val auth = auth()
