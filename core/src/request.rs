@@ -1,6 +1,7 @@
 //! What every endpoint's request parsing shares: reading a JSON object, telling absent and null
 //! from wrong types, and the limits on free-text fields.
 
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -11,8 +12,8 @@ pub const MAX_ID_CHARS: usize = 255;
 /// The most device ids one v1 connect request may carry.
 pub const MAX_DEVICE_IDS: usize = 100;
 
-/// Parses a body that must be a JSON object into `T` (whose fields are `Option<Value>`: absent
-/// and `null` both read as `None`). Duplicate keys are refused.
+/// Parses a body that must be a JSON object into `T`, whose fields are `Option<Value>` read with
+/// [`present`]: `None` when absent, `Some(Value::Null)` when `null`. Duplicate keys are refused.
 pub(crate) fn parse_object<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
     if first != Some(&b'{') {
@@ -21,12 +22,44 @@ pub(crate) fn parse_object<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
     serde_json::from_slice(body).map_err(|e| Error::invalid_body(format!("Invalid JSON body: {e}")))
 }
 
-/// A string field: `Ok(None)` when absent or null, an error naming it when of another type.
+/// Reads a field that is present (possibly `null`); with `#[serde(default)]`, an absent field
+/// stays `None`. serde's own `Option` would read `null` as absent too.
+pub(crate) fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
+/// Whether a required field is missing: absent, or `null` (no required field is nullable).
+pub(crate) fn is_missing(value: &Option<Value>) -> bool {
+    matches!(value, None | Some(Value::Null))
+}
+
+/// A string field that is not nullable: `Ok(None)` when absent, an error naming it when `null`
+/// or of another type.
 pub(crate) fn string_field(name: FieldName, value: Option<Value>) -> Result<Option<String>> {
     match value {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
         Some(_) => Err(Error::invalid(name, format!("{name} must be a string"))),
+    }
+}
+
+/// A string field the schema makes nullable: `null` reads as absent.
+pub(crate) fn nullable_string_field(
+    name: FieldName,
+    value: Option<Value>,
+) -> Result<Option<String>> {
+    match value {
+        Some(Value::Null) => Ok(None),
+        other => string_field(name, other),
+    }
+}
+
+/// `a is required` when the field is absent or `null`.
+pub(crate) fn require_present(name: FieldName, value: &Option<Value>) -> Result<()> {
+    if is_missing(value) {
+        Err(Error::invalid(name, format!("{name} is required")))
+    } else {
+        Ok(())
     }
 }
 
@@ -73,6 +106,7 @@ mod tests {
 
     #[derive(serde::Deserialize, Debug)]
     struct Probe {
+        #[serde(default, deserialize_with = "present")]
         a: Option<Value>,
     }
 
@@ -82,12 +116,11 @@ mod tests {
             let err = parse_object::<Probe>(body).unwrap_err();
             assert_eq!(err.message(), "Request body must be a JSON object");
         }
-        assert!(
-            parse_object::<Probe>(b" {\"a\": null} ")
-                .unwrap()
-                .a
-                .is_none()
-        );
+        let null: Probe = parse_object(br#" {"a": null} "#).unwrap();
+        assert_eq!(null.a, Some(Value::Null));
+        assert_eq!(parse_object::<Probe>(b" {} ").unwrap().a, None);
+        assert!(string_field("a", Some(Value::Null)).is_err());
+        assert_eq!(nullable_string_field("a", Some(Value::Null)).unwrap(), None);
         let dup = parse_object::<Probe>(br#"{"a": 1, "a": 2}"#).unwrap_err();
         assert!(
             dup.message()

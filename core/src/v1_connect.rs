@@ -8,7 +8,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::request::{MAX_DEVICE_IDS, check_id, parse_object, required, string_field};
+use crate::request::{
+    MAX_DEVICE_IDS, check_id, parse_object, present, require_present, required, string_field,
+};
 
 /// The request as given, every field optional and unchecked.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -21,7 +23,9 @@ pub struct V1ConnectInput {
 
 #[derive(Deserialize)]
 struct Raw {
+    #[serde(default, deserialize_with = "present")]
     manufacturer_user_id: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     device_ids: Option<Value>,
 }
 
@@ -38,7 +42,7 @@ impl V1ConnectInput {
     /// Reads a JSON body.
     pub fn from_json(body: &[u8]) -> Result<Self> {
         let raw: Raw = parse_object(body)?;
-        required("manufacturer_user_id", raw.manufacturer_user_id.as_ref())?;
+        require_present("manufacturer_user_id", &raw.manufacturer_user_id)?;
         let device_ids = match raw.device_ids {
             None => None,
             Some(Value::Array(items)) => Some(
@@ -99,7 +103,7 @@ mod tests {
     fn device_ids_are_checked_and_deduplicated() {
         let r = check(r#"{"manufacturer_user_id": "m1", "device_ids": ["a", "b", "a"]}"#).unwrap();
         assert_eq!(r.device_ids, ["a", "b"]);
-        let r = check(r#"{"manufacturer_user_id": "m1", "device_ids": null}"#).unwrap();
+        let r = check(r#"{"manufacturer_user_id": "m1"}"#).unwrap();
         assert!(r.device_ids.is_empty());
         let cases = [
             (r#"{}"#, "manufacturer_user_id is required"),

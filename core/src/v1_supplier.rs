@@ -12,7 +12,7 @@ use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::language::Language;
 use crate::redirect::check_shape;
-use crate::request::{check_id, parse_object, required, string_field};
+use crate::request::{check_id, parse_object, present, require_present, required, string_field};
 
 /// The request as given, every field optional and unchecked.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -29,8 +29,11 @@ pub struct V1SupplierLinkInput {
 
 #[derive(Deserialize)]
 struct Raw {
+    #[serde(default, deserialize_with = "present")]
     redirect_uri: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     language: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     brand: Option<Value>,
 }
 
@@ -51,7 +54,7 @@ impl V1SupplierLinkInput {
     /// Reads a JSON body for the user in the path.
     pub fn from_json(user_id: &str, body: &[u8]) -> Result<Self> {
         let raw: Raw = parse_object(body)?;
-        required("redirect_uri", raw.redirect_uri.as_ref())?;
+        require_present("redirect_uri", &raw.redirect_uri)?;
         Ok(V1SupplierLinkInput {
             user_id: Some(user_id.to_owned()),
             redirect_uri: string_field("redirect_uri", raw.redirect_uri)?,

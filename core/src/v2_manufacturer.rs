@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::language::Language;
 use crate::redirect::check_shape;
-use crate::request::{check_id, parse_object, required, string_field};
+use crate::request::{check_id, parse_object, present, require_present, required, string_field};
 
 /// The request as given, every field optional and unchecked.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -26,8 +26,11 @@ pub struct ManufacturerLinkSessionInput {
 
 #[derive(Deserialize)]
 struct Raw {
+    #[serde(default, deserialize_with = "present")]
     user_id: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     redirect_url: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     language: Option<Value>,
 }
 
@@ -46,8 +49,8 @@ impl ManufacturerLinkSessionInput {
     /// Reads a JSON body: a missing field first, then wrong types.
     pub fn from_json(body: &[u8]) -> Result<Self> {
         let raw: Raw = parse_object(body)?;
-        required("user_id", raw.user_id.as_ref())?;
-        required("redirect_url", raw.redirect_url.as_ref())?;
+        require_present("user_id", &raw.user_id)?;
+        require_present("redirect_url", &raw.redirect_url)?;
         Ok(ManufacturerLinkSessionInput {
             user_id: string_field("user_id", raw.user_id)?,
             redirect_url: string_field("redirect_url", raw.redirect_url)?,

@@ -12,7 +12,9 @@ use crate::catalog::{AssetType, Catalog};
 use crate::error::{Error, Result};
 use crate::language::Language;
 use crate::redirect::check_shape;
-use crate::request::{check_id, missing_all, parse_object, string_field};
+use crate::request::{
+    check_id, is_missing, missing_all, nullable_string_field, parse_object, present, string_field,
+};
 
 /// The request as given: every field optional and unchecked, so that missing and invalid
 /// fields get the documented messages whether the request came as JSON or from code.
@@ -32,10 +34,15 @@ pub struct SupplierLinkSessionInput {
 
 #[derive(Deserialize)]
 struct Raw {
+    #[serde(default, deserialize_with = "present")]
     user_id: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     redirect_url: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     asset_type: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     brand: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     language: Option<Value>,
 }
 
@@ -64,7 +71,7 @@ impl SupplierLinkSessionInput {
             ("redirect_url", &raw.redirect_url),
             ("asset_type", &raw.asset_type),
         ] {
-            if value.is_none() {
+            if is_missing(value) {
                 missing.push(name);
             }
         }
@@ -73,7 +80,7 @@ impl SupplierLinkSessionInput {
             user_id: string_field("user_id", raw.user_id)?,
             redirect_url: string_field("redirect_url", raw.redirect_url)?,
             asset_type: string_field("asset_type", raw.asset_type)?,
-            brand: string_field("brand", raw.brand)?,
+            brand: nullable_string_field("brand", raw.brand)?,
             language: string_field("language", raw.language)?,
         })
     }
@@ -135,13 +142,20 @@ mod tests {
 
     #[test]
     fn defaults_and_nulls() {
+        // Only `brand` is nullable in the schema; `language` may be absent but not null.
         let request = check(
             r#"{"user_id": "u1", "redirect_url": "https://a.example/cb", "asset_type": "pv",
-                "brand": null, "language": null}"#,
+                "brand": null}"#,
         )
         .unwrap();
         assert_eq!(request.brand, None);
         assert_eq!(request.language, Language::Nl);
+        let err = check(
+            r#"{"user_id": "u1", "redirect_url": "https://a.example/cb", "asset_type": "pv",
+                "language": null}"#,
+        )
+        .unwrap_err();
+        assert_eq!(err.message(), "language must be a string");
     }
 
     #[test]
