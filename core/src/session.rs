@@ -154,27 +154,33 @@ impl LinkSession {
     }
 }
 
+/// A pending v2 supplier session for unit tests of this crate.
+#[cfg(test)]
+pub(crate) fn sample(token: LinkToken, created_at: i64) -> LinkSession {
+    LinkSession {
+        token,
+        kind: SessionKind::V2Supplier,
+        owner_id: "s".into(),
+        owner_name: "S".into(),
+        user_id: "u".into(),
+        redirect_url: "https://a.example/".into(),
+        language: Language::Nl,
+        asset_type: Some(AssetType::HeatPump),
+        brand: None,
+        link_url: "https://auth.nox.energy/ui?token=x&language=nl".into(),
+        created_at,
+        expires_at: expires_at(created_at),
+        completed_at: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
 
     fn session(created_at: i64) -> LinkSession {
-        LinkSession {
-            token: LinkToken::parse(&"a".repeat(43)).unwrap(),
-            kind: SessionKind::V2Supplier,
-            owner_id: "s".into(),
-            owner_name: "S".into(),
-            user_id: "u".into(),
-            redirect_url: "https://a.example/".into(),
-            language: Language::Nl,
-            asset_type: Some(AssetType::HeatPump),
-            brand: None,
-            link_url: "https://auth.nox.energy/ui?token=x&language=nl".into(),
-            created_at,
-            expires_at: expires_at(created_at),
-            completed_at: None,
-        }
+        sample(LinkToken::parse(&"a".repeat(43)).unwrap(), created_at)
     }
 
     #[test]

@@ -250,27 +250,10 @@ impl SubscriberStore for MemorySubscriberStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::AssetType;
-    use crate::language::Language;
-    use crate::session::{SessionKind, expires_at};
     use crate::token::{LinkToken, SeededRandom};
 
     fn session(random: &SeededRandom, created_at: i64) -> LinkSession {
-        LinkSession {
-            token: LinkToken::generate(random).unwrap(),
-            kind: SessionKind::V2Supplier,
-            owner_id: "s".into(),
-            owner_name: "S".into(),
-            user_id: "u".into(),
-            redirect_url: "https://a.example/".into(),
-            language: Language::Nl,
-            asset_type: Some(AssetType::HeatPump),
-            brand: None,
-            link_url: String::new(),
-            created_at,
-            expires_at: expires_at(created_at),
-            completed_at: None,
-        }
+        crate::session::sample(LinkToken::generate(random).unwrap(), created_at)
     }
 
     #[test]
