@@ -166,15 +166,16 @@ impl Authenticator {
         now: i64,
     ) -> Result<LinkSession> {
         let supplier = self.callers.authenticate_supplier(api_key)?;
-        self.supplier_link_session_for(supplier, input, now)
+        self.supplier_link_session_for(supplier, input, now, LinkSession::clone)
     }
 
-    pub(crate) fn supplier_link_session_for(
+    pub(crate) fn supplier_link_session_for<R>(
         &self,
         supplier: &Supplier,
         input: &SupplierLinkSessionInput,
         now: i64,
-    ) -> Result<LinkSession> {
+        respond: impl FnOnce(&LinkSession) -> R,
+    ) -> Result<R> {
         let request = input.validate(&self.catalog())?;
         supplier
             .redirects
@@ -189,6 +190,7 @@ impl Authenticator {
             Some(request.asset_type),
             request.brand,
             now,
+            respond,
         )
     }
 
@@ -200,15 +202,16 @@ impl Authenticator {
         now: i64,
     ) -> Result<LinkSession> {
         let manufacturer = self.callers.authenticate_manufacturer(api_key)?;
-        self.manufacturer_link_session_for(manufacturer, input, now)
+        self.manufacturer_link_session_for(manufacturer, input, now, LinkSession::clone)
     }
 
-    pub(crate) fn manufacturer_link_session_for(
+    pub(crate) fn manufacturer_link_session_for<R>(
         &self,
         manufacturer: &Manufacturer,
         input: &ManufacturerLinkSessionInput,
         now: i64,
-    ) -> Result<LinkSession> {
+        respond: impl FnOnce(&LinkSession) -> R,
+    ) -> Result<R> {
         let request = input.validate()?;
         manufacturer
             .redirects
@@ -225,6 +228,7 @@ impl Authenticator {
             None,
             Some(manufacturer.brand_title()),
             now,
+            respond,
         )
     }
 
@@ -236,15 +240,16 @@ impl Authenticator {
         now: i64,
     ) -> Result<LinkSession> {
         let supplier = self.callers.authenticate_supplier(api_key)?;
-        self.v1_supplier_link_for(supplier, input, now)
+        self.v1_supplier_link_for(supplier, input, now, LinkSession::clone)
     }
 
-    pub(crate) fn v1_supplier_link_for(
+    pub(crate) fn v1_supplier_link_for<R>(
         &self,
         supplier: &Supplier,
         input: &V1SupplierLinkInput,
         now: i64,
-    ) -> Result<LinkSession> {
+        respond: impl FnOnce(&LinkSession) -> R,
+    ) -> Result<R> {
         let request = input.validate(&self.catalog())?;
         supplier
             .redirects
@@ -259,6 +264,7 @@ impl Authenticator {
             None,
             request.brand,
             now,
+            respond,
         )
     }
 
@@ -327,8 +333,10 @@ impl Authenticator {
         self.sessions.len()
     }
 
+    /// Creates and stores a session. `respond` sees the session before the store takes it, so
+    /// the HTTP path serialises its body without copying the session.
     #[allow(clippy::too_many_arguments)]
-    fn create_session(
+    fn create_session<R>(
         &self,
         kind: SessionKind,
         (owner_id, owner_name): (&str, &str),
@@ -338,7 +346,8 @@ impl Authenticator {
         asset_type: Option<AssetType>,
         brand: Option<String>,
         now: i64,
-    ) -> Result<LinkSession> {
+        respond: impl FnOnce(&LinkSession) -> R,
+    ) -> Result<R> {
         let token = LinkToken::generate(self.random.as_ref())?;
         let link_url = match kind {
             SessionKind::V1Supplier => format!("{}?token={token}", self.link_base_urls.v1),
@@ -362,8 +371,9 @@ impl Authenticator {
             expires_at: expires_at(now),
             completed_at: None,
         };
-        self.sessions.insert(session.clone(), now)?;
-        Ok(session)
+        let response = respond(&session);
+        self.sessions.insert(session, now)?;
+        Ok(response)
     }
 
     fn new_uuid(&self) -> Result<String> {

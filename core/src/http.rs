@@ -140,14 +140,16 @@ impl Authenticator {
             Route::V2Supplier => {
                 let supplier = callers.authenticate_supplier(api_key)?;
                 let input = SupplierLinkSessionInput::from_json(self.json_body(request)?)?;
-                let session = self.supplier_link_session_for(supplier, &input, now)?;
-                Ok(HttpResponse::json(201, &SessionBody::new(&session)))
+                self.supplier_link_session_for(supplier, &input, now, |session| {
+                    HttpResponse::json(201, &SessionBody::new(session))
+                })
             }
             Route::V2Manufacturer => {
                 let manufacturer = callers.authenticate_manufacturer(api_key)?;
                 let input = ManufacturerLinkSessionInput::from_json(self.json_body(request)?)?;
-                let session = self.manufacturer_link_session_for(manufacturer, &input, now)?;
-                Ok(HttpResponse::json(201, &SessionBody::new(&session)))
+                self.manufacturer_link_session_for(manufacturer, &input, now, |session| {
+                    HttpResponse::json(201, &SessionBody::new(session))
+                })
             }
             Route::V1SupplierLink(segment) => {
                 let supplier = callers.authenticate_supplier(api_key)?;
@@ -156,9 +158,9 @@ impl Authenticator {
                     Error::invalid("userId", "userId must be valid UTF-8 once percent-decoded")
                 })?;
                 let input = V1SupplierLinkInput::from_json(&user_id, body)?;
-                let session = self.v1_supplier_link_for(supplier, &input, now)?;
-                let data = SessionBody::new(&session);
-                Ok(HttpResponse::json(201, &V1Envelope::new(data, now)))
+                self.v1_supplier_link_for(supplier, &input, now, |session| {
+                    HttpResponse::json(201, &V1Envelope::new(SessionBody::new(session), now))
+                })
             }
             Route::V1Connect => {
                 let manufacturer = callers.authenticate_manufacturer(api_key)?;
