@@ -45,11 +45,11 @@ for t in "${targets[@]}"; do
   else
     status=FAILED
     failed=1
-    grep -E 'panicked|SUMMARY|ERROR|Test unit written' "$logfile" >&2 || tail -n 30 "$logfile" >&2
+    grep -a -E 'panicked|SUMMARY|ERROR|Test unit written' "$logfile" >&2 || tail -n 30 "$logfile" >&2
   fi
-  runs="$(grep -m1 'stat::number_of_executed_units' "$logfile" | awk '{print $2}')"
-  rate="$(grep -m1 'stat::average_exec_per_sec' "$logfile" | awk '{print $2}')"
-  rss="$(grep -m1 'stat::peak_rss_mb' "$logfile" | awk '{print $2}')"
+  runs="$(grep -a 'stat::number_of_executed_units' "$logfile" | tail -n 1 | awk '{print $2}')"
+  rate="$(grep -a 'stat::average_exec_per_sec' "$logfile" | tail -n 1 | awk '{print $2}')"
+  rss="$(grep -a 'stat::peak_rss_mb' "$logfile" | tail -n 1 | awk '{print $2}')"
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$t" "${runs:-?}" "${rate:-?}" "${rss:-?}" "$status" \
     | tee -a "$OUT_DIR/fuzz-stats.tsv"
 done
