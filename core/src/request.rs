@@ -54,13 +54,9 @@ pub(crate) fn nullable_string_field(
     }
 }
 
-/// `a is required` when the field is absent or `null`.
+/// [`required`] for a raw JSON field: absent and `null` are both missing.
 pub(crate) fn require_present(name: FieldName, value: &Option<Value>) -> Result<()> {
-    if is_missing(value) {
-        Err(Error::invalid(name, format!("{name} is required")))
-    } else {
-        Ok(())
-    }
+    required(name, value.as_ref().filter(|v| !v.is_null())).map(drop)
 }
 
 /// Checks a free-text identifier: not empty, at most [`MAX_ID_CHARS`] characters, no control
