@@ -54,12 +54,12 @@ export declare class Authenticator {
    * The session with this token, in whatever state (its `state` is taken at `now`); throws
    * `NOT_FOUND`.
    */
-  session(token: string, options?: NowOptions | undefined | null): V2SupplierLinkSession | V2ManufacturerLinkSession | V1SupplierLink
+  session(token: string, options?: NowOptions | undefined | null): (V2SupplierLinkSession | V2ManufacturerLinkSession | V1SupplierLink) & SessionStatus
   /**
    * Completes the session at `now`: once only, and only before it expires. Throws
    * `NOT_FOUND`, `EXPIRED` or `ALREADY_COMPLETED`.
    */
-  completeSession(token: string, options?: NowOptions | undefined | null): V2SupplierLinkSession | V2ManufacturerLinkSession | V1SupplierLink
+  completeSession(token: string, options?: NowOptions | undefined | null): (V2SupplierLinkSession | V2ManufacturerLinkSession | V1SupplierLink) & SessionStatus
   /** Drops sessions whose retention after expiry has passed at `now`; returns how many. */
   evictExpired(options?: NowOptions | undefined | null): number
   /** How many sessions the store holds. */
@@ -193,7 +193,7 @@ export interface HttpRequest {
   headers?: Record<string, string | string[] | undefined> | Array<[string, string]>
   /** The body bytes, or a string sent as its UTF-8 bytes. */
   body?: Buffer | string
-  /** Unix seconds; the system clock when omitted. */
+  /** Unix seconds (a whole number); the system clock when omitted. */
   now?: number
 }
 
@@ -263,7 +263,7 @@ export interface ManufacturerLinkSessionOptions {
   redirectUrl?: string
   /** The UI language (the core's v2 default when omitted). */
   language?: Language
-  /** Unix seconds; the system clock when omitted. */
+  /** Unix seconds (a whole number); the system clock when omitted. */
   now?: number
 }
 
@@ -278,7 +278,7 @@ export declare function normalizeSpelling(spelling: string): string
 
 /** `{ now }`: the time of the operation in Unix seconds; the system clock when omitted. */
 export interface NowOptions {
-  /** Unix seconds. */
+  /** Unix seconds, a whole number. */
   now?: number
 }
 
@@ -303,6 +303,19 @@ export type SessionKind = 'v2_supplier' | 'v2_manufacturer' | 'v1_supplier'
 
 /** The state of a link session at some moment. */
 export type SessionState = 'pending' | 'completed' | 'expired'
+
+/**
+ * What `session()` and `completeSession()` add to a session's body: non-enumerable, so
+ * `JSON.stringify` still gives exactly the documented body.
+ */
+export interface SessionStatus {
+  /** The state at the `now` of the call. */
+  readonly state: SessionState
+  /** Which endpoint created the session. */
+  readonly kind: SessionKind
+  /** Completion time (Unix seconds), `null` until completed. */
+  readonly completedAt: number | null
+}
 
 /** One supplier account. */
 export interface SupplierConfig {
@@ -335,7 +348,7 @@ export interface SupplierLinkSessionOptions {
   brand?: string
   /** The UI language (the core's v2 default when omitted). */
   language?: Language
-  /** Unix seconds; the system clock when omitted. */
+  /** Unix seconds (a whole number); the system clock when omitted. */
   now?: number
 }
 
@@ -368,10 +381,7 @@ export interface V1Subscriber {
   device_ids: Array<string>
 }
 
-/**
- * The `data` of a `POST /users/{userId}/link` response (deprecated v1). Non-enumerable:
- * `state`, `kind`, `completedAt`.
- */
+/** The `data` of a `POST /users/{userId}/link` response (deprecated v1). */
 export interface V1SupplierLink {
   /** The session token (a bearer secret). */
   link_token: string
@@ -385,12 +395,6 @@ export interface V1SupplierLink {
   supplier_user_id: string
   /** The canonical brand slug, if one was pre-selected. */
   brand?: string
-  /** Non-enumerable: the state at the `now` of the call. */
-  readonly state: SessionState
-  /** Non-enumerable: always `v1_supplier`. */
-  readonly kind: 'v1_supplier'
-  /** Non-enumerable: completion time, `null` until completed. */
-  readonly completedAt: number | null
 }
 
 /** `createV1SupplierLink` input (`POST /users/{userId}/link`, deprecated). */
@@ -405,14 +409,11 @@ export interface V1SupplierLinkOptions {
   language?: Language
   /** One of the 13 v1 brands, in any accepted spelling. */
   brand?: string
-  /** Unix seconds; the system clock when omitted. */
+  /** Unix seconds (a whole number); the system clock when omitted. */
   now?: number
 }
 
-/**
- * The body of `POST /v2/manufacturer/link-sessions` (201). Non-enumerable: `state`, `kind`,
- * `completedAt`.
- */
+/** The body of `POST /v2/manufacturer/link-sessions` (201). */
 export interface V2ManufacturerLinkSession {
   /** The URL to send the end-user to. */
   link_url: string
@@ -434,18 +435,9 @@ export interface V2ManufacturerLinkSession {
   created_at: number
   /** Expiry time: `created_at + 600`. */
   expires_at: number
-  /** Non-enumerable: the state at the `now` of the call. */
-  readonly state: SessionState
-  /** Non-enumerable: always `v2_manufacturer`. */
-  readonly kind: 'v2_manufacturer'
-  /** Non-enumerable: completion time, `null` until completed. */
-  readonly completedAt: number | null
 }
 
-/**
- * The body of `POST /v2/supplier/link-sessions` (201). Non-enumerable: `state`, `kind`,
- * `completedAt`.
- */
+/** The body of `POST /v2/supplier/link-sessions` (201). */
 export interface V2SupplierLinkSession {
   /** The URL to send the end-user to. */
   link_url: string
@@ -469,10 +461,4 @@ export interface V2SupplierLinkSession {
   created_at: number
   /** Expiry time: `created_at + 600`. */
   expires_at: number
-  /** Non-enumerable: the state at the `now` of the call. */
-  readonly state: SessionState
-  /** Non-enumerable: always `v2_supplier`. */
-  readonly kind: 'v2_supplier'
-  /** Non-enumerable: completion time, `null` until completed. */
-  readonly completedAt: number | null
 }

@@ -6,19 +6,20 @@ use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError, Weak};
 
-use napi::bindgen_prelude::Object;
+use napi::bindgen_prelude::{Object, Unknown};
 use napi::{Env, Status};
 use napi_derive::napi;
+use nox_authenticator::wire::{SessionBody, V1ConnectData};
 use nox_authenticator::{
     ManufacturerLinkSessionInput, SeededRandom, SupplierLinkSessionInput, V1ConnectInput,
     V1SupplierLinkInput,
 };
 use serde::Serialize;
 
+use crate::args::Args;
 use crate::catalog::Catalog;
 use crate::error::OrThrow;
-use crate::now_or_system;
-use crate::wire::{session_to_js, subscriber_to_js};
+use crate::wire::{session_to_js, to_json};
 
 type Core = nox_authenticator::Authenticator;
 
@@ -112,13 +113,13 @@ pub struct AuthenticatorOptions {
 /// `{ now }`: the time of the operation in Unix seconds; the system clock when omitted.
 #[napi(object)]
 pub struct NowOptions {
-    /// Unix seconds.
-    pub now: Option<i64>,
+    /// Unix seconds, a whole number.
+    pub now: Option<f64>,
 }
 
 /// `createSupplierLinkSession` input (`POST /v2/supplier/link-sessions`). Every field is
 /// checked by the core, which reports missing ones all at once.
-#[napi(object)]
+#[napi(object, object_from_js = false, object_to_js = false)]
 pub struct SupplierLinkSessionOptions {
     /// The supplier's API key.
     pub api_key: Option<String>,
@@ -134,12 +135,12 @@ pub struct SupplierLinkSessionOptions {
     /// The UI language (the core's v2 default when omitted).
     #[napi(ts_type = "Language")]
     pub language: Option<String>,
-    /// Unix seconds; the system clock when omitted.
-    pub now: Option<i64>,
+    /// Unix seconds (a whole number); the system clock when omitted.
+    pub now: Option<f64>,
 }
 
 /// `createManufacturerLinkSession` input (`POST /v2/manufacturer/link-sessions`).
-#[napi(object)]
+#[napi(object, object_from_js = false, object_to_js = false)]
 pub struct ManufacturerLinkSessionOptions {
     /// The manufacturer's API key.
     pub api_key: Option<String>,
@@ -150,12 +151,12 @@ pub struct ManufacturerLinkSessionOptions {
     /// The UI language (the core's v2 default when omitted).
     #[napi(ts_type = "Language")]
     pub language: Option<String>,
-    /// Unix seconds; the system clock when omitted.
-    pub now: Option<i64>,
+    /// Unix seconds (a whole number); the system clock when omitted.
+    pub now: Option<f64>,
 }
 
 /// `createV1SupplierLink` input (`POST /users/{userId}/link`, deprecated).
-#[napi(object)]
+#[napi(object, object_from_js = false, object_to_js = false)]
 pub struct V1SupplierLinkOptions {
     /// The supplier's API key.
     pub api_key: Option<String>,
@@ -168,12 +169,12 @@ pub struct V1SupplierLinkOptions {
     pub language: Option<String>,
     /// One of the 13 v1 brands, in any accepted spelling.
     pub brand: Option<String>,
-    /// Unix seconds; the system clock when omitted.
-    pub now: Option<i64>,
+    /// Unix seconds (a whole number); the system clock when omitted.
+    pub now: Option<f64>,
 }
 
 /// `connectV1Manufacturer` input (`POST /manufacturers/nox`, deprecated).
-#[napi(object)]
+#[napi(object, object_from_js = false, object_to_js = false)]
 pub struct V1ConnectOptions {
     /// The manufacturer's API key.
     pub api_key: Option<String>,
@@ -290,70 +291,104 @@ impl Authenticator {
     }
 
     /// `POST /v2/supplier/link-sessions`: returns the 201 body.
-    #[napi(catch_unwind, ts_return_type = "V2SupplierLinkSession")]
-    pub fn create_supplier_link_session<'env>(
+    #[napi(
+        catch_unwind,
+        ts_args_type = "options: SupplierLinkSessionOptions",
+        ts_return_type = "V2SupplierLinkSession"
+    )]
+    // Positional, and the body as JSON text: `adapter.js` calls this with the option object's
+    // fields and parses the answer.
+    #[allow(clippy::too_many_arguments)]
+    pub fn create_supplier_link_session(
         &self,
-        env: &'env Env,
-        options: SupplierLinkSessionOptions,
-    ) -> napi::Result<Object<'env>> {
-        let now = now_or_system(options.now);
+        env: Env,
+        api_key: Unknown,
+        user_id: Unknown,
+        redirect_url: Unknown,
+        asset_type: Unknown,
+        brand: Unknown,
+        language: Unknown,
+        now: Unknown,
+    ) -> napi::Result<String> {
+        let args = Args::new(&env, "createSupplierLinkSession");
+        let api_key = args.string(api_key, "options.apiKey")?;
         let input = SupplierLinkSessionInput {
-            user_id: options.user_id,
-            redirect_url: options.redirect_url,
-            asset_type: options.asset_type,
-            brand: options.brand,
-            language: options.language,
+            user_id: args.string(user_id, "options.userId")?,
+            redirect_url: args.string(redirect_url, "options.redirectUrl")?,
+            asset_type: args.string(asset_type, "options.assetType")?,
+            brand: args.string(brand, "options.brand")?,
+            language: args.string(language, "options.language")?,
         };
+        let now = args.now(now, "options.now")?;
         let session = self
             .inner
-            .create_supplier_link_session(options.api_key.as_deref(), &input, now)
-            .or_throw(env)?;
-        session_to_js(env, &session, now)
+            .create_supplier_link_session(api_key.as_deref(), &input, now)
+            .or_throw(&env)?;
+        to_json(&SessionBody::new(&session))
     }
 
     /// `POST /v2/manufacturer/link-sessions`: returns the 201 body.
-    #[napi(catch_unwind, ts_return_type = "V2ManufacturerLinkSession")]
-    pub fn create_manufacturer_link_session<'env>(
+    #[napi(
+        catch_unwind,
+        ts_args_type = "options: ManufacturerLinkSessionOptions",
+        ts_return_type = "V2ManufacturerLinkSession"
+    )]
+    pub fn create_manufacturer_link_session(
         &self,
-        env: &'env Env,
-        options: ManufacturerLinkSessionOptions,
-    ) -> napi::Result<Object<'env>> {
-        let now = now_or_system(options.now);
+        env: Env,
+        api_key: Unknown,
+        user_id: Unknown,
+        redirect_url: Unknown,
+        language: Unknown,
+        now: Unknown,
+    ) -> napi::Result<String> {
+        let args = Args::new(&env, "createManufacturerLinkSession");
+        let api_key = args.string(api_key, "options.apiKey")?;
         let input = ManufacturerLinkSessionInput {
-            user_id: options.user_id,
-            redirect_url: options.redirect_url,
-            language: options.language,
+            user_id: args.string(user_id, "options.userId")?,
+            redirect_url: args.string(redirect_url, "options.redirectUrl")?,
+            language: args.string(language, "options.language")?,
         };
+        let now = args.now(now, "options.now")?;
         let session = self
             .inner
-            .create_manufacturer_link_session(options.api_key.as_deref(), &input, now)
-            .or_throw(env)?;
-        session_to_js(env, &session, now)
+            .create_manufacturer_link_session(api_key.as_deref(), &input, now)
+            .or_throw(&env)?;
+        to_json(&SessionBody::new(&session))
     }
 
     /// `POST /users/{userId}/link` (deprecated v1): returns the `data` of the 201 body.
     #[napi(
         js_name = "createV1SupplierLink",
         catch_unwind,
+        ts_args_type = "options: V1SupplierLinkOptions",
         ts_return_type = "V1SupplierLink"
     )]
-    pub fn create_v1_supplier_link<'env>(
+    #[allow(clippy::too_many_arguments)]
+    pub fn create_v1_supplier_link(
         &self,
-        env: &'env Env,
-        options: V1SupplierLinkOptions,
-    ) -> napi::Result<Object<'env>> {
-        let now = now_or_system(options.now);
+        env: Env,
+        api_key: Unknown,
+        user_id: Unknown,
+        redirect_uri: Unknown,
+        language: Unknown,
+        brand: Unknown,
+        now: Unknown,
+    ) -> napi::Result<String> {
+        let args = Args::new(&env, "createV1SupplierLink");
+        let api_key = args.string(api_key, "options.apiKey")?;
         let input = V1SupplierLinkInput {
-            user_id: options.user_id,
-            redirect_uri: options.redirect_uri,
-            language: options.language,
-            brand: options.brand,
+            user_id: args.string(user_id, "options.userId")?,
+            redirect_uri: args.string(redirect_uri, "options.redirectUri")?,
+            language: args.string(language, "options.language")?,
+            brand: args.string(brand, "options.brand")?,
         };
+        let now = args.now(now, "options.now")?;
         let session = self
             .inner
-            .create_v1_supplier_link(options.api_key.as_deref(), &input, now)
-            .or_throw(env)?;
-        session_to_js(env, &session, now)
+            .create_v1_supplier_link(api_key.as_deref(), &input, now)
+            .or_throw(&env)?;
+        to_json(&SessionBody::new(&session))
     }
 
     /// `POST /manufacturers/nox` (deprecated v1): creates or updates the subscriber and returns
@@ -361,29 +396,35 @@ impl Authenticator {
     #[napi(
         js_name = "connectV1Manufacturer",
         catch_unwind,
+        ts_args_type = "options: V1ConnectOptions",
         ts_return_type = "V1Subscriber"
     )]
-    pub fn connect_v1_manufacturer<'env>(
+    pub fn connect_v1_manufacturer(
         &self,
-        env: &'env Env,
-        options: V1ConnectOptions,
-    ) -> napi::Result<Object<'env>> {
+        env: Env,
+        api_key: Unknown,
+        manufacturer_user_id: Unknown,
+        device_ids: Unknown,
+    ) -> napi::Result<String> {
+        let args = Args::new(&env, "connectV1Manufacturer");
+        let api_key = args.string(api_key, "options.apiKey")?;
         let input = V1ConnectInput {
-            manufacturer_user_id: options.manufacturer_user_id,
-            device_ids: options.device_ids,
+            manufacturer_user_id: args
+                .string(manufacturer_user_id, "options.manufacturerUserId")?,
+            device_ids: args.strings(device_ids, "options.deviceIds")?,
         };
         let subscriber = self
             .inner
-            .connect_v1_manufacturer(options.api_key.as_deref(), &input)
-            .or_throw(env)?;
-        subscriber_to_js(env, &subscriber)
+            .connect_v1_manufacturer(api_key.as_deref(), &input)
+            .or_throw(&env)?;
+        to_json(&V1ConnectData::new(&subscriber))
     }
 
     /// The session with this token, in whatever state (its `state` is taken at `now`); throws
     /// `NOT_FOUND`.
     #[napi(
         catch_unwind,
-        ts_return_type = "V2SupplierLinkSession | V2ManufacturerLinkSession | V1SupplierLink"
+        ts_return_type = "(V2SupplierLinkSession | V2ManufacturerLinkSession | V1SupplierLink) & SessionStatus"
     )]
     pub fn session<'env>(
         &self,
@@ -391,7 +432,7 @@ impl Authenticator {
         token: String,
         options: Option<NowOptions>,
     ) -> napi::Result<Object<'env>> {
-        let now = now_or_system(options.and_then(|o| o.now));
+        let now = Args::new(env, "session").seconds(options.and_then(|o| o.now), "options.now")?;
         let session = self.inner.session(&token).or_throw(env)?;
         session_to_js(env, &session, now)
     }
@@ -400,7 +441,7 @@ impl Authenticator {
     /// `NOT_FOUND`, `EXPIRED` or `ALREADY_COMPLETED`.
     #[napi(
         catch_unwind,
-        ts_return_type = "V2SupplierLinkSession | V2ManufacturerLinkSession | V1SupplierLink"
+        ts_return_type = "(V2SupplierLinkSession | V2ManufacturerLinkSession | V1SupplierLink) & SessionStatus"
     )]
     pub fn complete_session<'env>(
         &self,
@@ -408,7 +449,8 @@ impl Authenticator {
         token: String,
         options: Option<NowOptions>,
     ) -> napi::Result<Object<'env>> {
-        let now = now_or_system(options.and_then(|o| o.now));
+        let now = Args::new(env, "completeSession")
+            .seconds(options.and_then(|o| o.now), "options.now")?;
         let session = self.inner.complete_session(&token, now).or_throw(env)?;
         session_to_js(env, &session, now)
     }
@@ -416,7 +458,8 @@ impl Authenticator {
     /// Drops sessions whose retention after expiry has passed at `now`; returns how many.
     #[napi(catch_unwind)]
     pub fn evict_expired(&self, env: Env, options: Option<NowOptions>) -> napi::Result<u32> {
-        let now = now_or_system(options.and_then(|o| o.now));
+        let now =
+            Args::new(&env, "evictExpired").seconds(options.and_then(|o| o.now), "options.now")?;
         let evicted = self.inner.evict_expired(now).or_throw(&env)?;
         Ok(u32::try_from(evicted).unwrap_or(u32::MAX))
     }

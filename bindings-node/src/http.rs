@@ -5,8 +5,8 @@ use napi::bindgen_prelude::{Buffer, Either, Object};
 use napi_derive::napi;
 use nox_authenticator::HttpRequest as CoreRequest;
 
+use crate::args::Args;
 use crate::authenticator::Authenticator;
-use crate::now_or_system;
 
 /// An HTTP request as a server received it.
 #[napi(object)]
@@ -21,8 +21,8 @@ pub struct HttpRequest {
     pub headers: Option<Either<Vec<(String, String)>, Object<'static>>>,
     /// The body bytes, or a string sent as its UTF-8 bytes.
     pub body: Option<Either<Buffer, String>>,
-    /// Unix seconds; the system clock when omitted.
-    pub now: Option<i64>,
+    /// Unix seconds (a whole number); the system clock when omitted.
+    pub now: Option<f64>,
 }
 
 /// The response to send.
@@ -64,8 +64,8 @@ impl Authenticator {
     /// Answers one HTTP request for any of the four endpoints. Never throws for what a client
     /// sent: errors are answered as the documented error bodies (v2 `{error}`, v1 envelope).
     #[napi(catch_unwind)]
-    pub fn handle_http(&self, _env: Env, request: HttpRequest) -> napi::Result<HttpResponse> {
-        let now = now_or_system(request.now);
+    pub fn handle_http(&self, env: Env, request: HttpRequest) -> napi::Result<HttpResponse> {
+        let now = Args::new(&env, "handleHttp").seconds(request.now, "request.now")?;
         let pairs = header_pairs(request.headers)?;
         let headers: Vec<(&str, &str)> = pairs
             .iter()

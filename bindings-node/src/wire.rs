@@ -1,7 +1,9 @@
 //! Results as JavaScript objects: the core's documented wire bodies, serialized by the core's
-//! own `wire` structs and handed to V8's `JSON.parse` (so `JSON.stringify(result)` is exactly
-//! the documented body, in its field order, and one parse is cheaper than building the object
-//! property by property through N-API), plus non-enumerable extras that are not in the body.
+//! own `wire` structs and handed to V8's `JSON.parse`, so `JSON.stringify(result)` is exactly
+//! the documented body, in its field order (one parse is cheaper than building the object
+//! property by property through N-API). The create calls answer the JSON text, which
+//! `adapter.js` parses; `session()` and `completeSession()` parse here and add the non-enumerable
+//! [`SessionStatus`].
 //!
 //! The `#[napi(object)]` structs and string enums below only declare the TypeScript shapes of
 //! those bodies in `index.d.ts`; values are never built from them.
@@ -9,11 +11,11 @@
 use napi::bindgen_prelude::{Function, JsObjectValue, Object};
 use napi::{Env, Property, PropertyAttributes};
 use napi_derive::napi;
-use nox_authenticator::wire::{SessionBody, V1ConnectData};
-use nox_authenticator::{LinkSession, Subscriber};
+use nox_authenticator::LinkSession;
+use nox_authenticator::wire::SessionBody;
 
-/// A session as its endpoint's documented body, with non-enumerable `state` (at `now`),
-/// `kind` and `completedAt`.
+/// A session as its endpoint's documented body, with the non-enumerable [`SessionStatus`]:
+/// `state` (at `now`), `kind` and `completedAt`.
 pub(crate) fn session_to_js<'env>(
     env: &'env Env,
     session: &LinkSession,
@@ -38,18 +40,15 @@ pub(crate) fn session_to_js<'env>(
     Ok(object)
 }
 
-/// A v1 subscriber as the documented `data` of a connect response.
-pub(crate) fn subscriber_to_js<'env>(
-    env: &'env Env,
-    subscriber: &Subscriber,
-) -> napi::Result<Object<'env>> {
-    parse_json(env, &V1ConnectData::new(subscriber))
+/// A body as JSON text (the create calls answer it so, and `adapter.js` parses it).
+pub(crate) fn to_json(body: &impl serde::Serialize) -> napi::Result<String> {
+    serde_json::to_string(body)
+        .map_err(|e| napi::Error::new(napi::Status::GenericFailure, e.to_string()))
 }
 
 /// `JSON.parse` of the serialized body.
 fn parse_json<'env>(env: &'env Env, body: &impl serde::Serialize) -> napi::Result<Object<'env>> {
-    let text = serde_json::to_string(body)
-        .map_err(|e| napi::Error::new(napi::Status::GenericFailure, e.to_string()))?;
+    let text = to_json(body)?;
     let json: Object<'env> = env.get_global()?.get_named_property("JSON")?;
     let parse: Function<'env, String, Object<'env>> = json.get_named_property("parse")?;
     parse.call(text)
@@ -111,8 +110,7 @@ pub enum SessionKind {
     V1Supplier,
 }
 
-/// The body of `POST /v2/supplier/link-sessions` (201). Non-enumerable: `state`, `kind`,
-/// `completedAt`.
+/// The body of `POST /v2/supplier/link-sessions` (201).
 #[napi(object, object_from_js = false, object_to_js = false)]
 pub struct V2SupplierLinkSession {
     /// The URL to send the end-user to.
@@ -147,19 +145,9 @@ pub struct V2SupplierLinkSession {
     /// Expiry time: `created_at + 600`.
     #[napi(js_name = "expires_at")]
     pub expires_at: i64,
-    /// Non-enumerable: the state at the `now` of the call.
-    #[napi(readonly, ts_type = "SessionState")]
-    pub state: String,
-    /// Non-enumerable: always `v2_supplier`.
-    #[napi(readonly, ts_type = "'v2_supplier'")]
-    pub kind: String,
-    /// Non-enumerable: completion time, `null` until completed.
-    #[napi(readonly, js_name = "completedAt", ts_type = "number | null")]
-    pub completed_at_extra: i64,
 }
 
-/// The body of `POST /v2/manufacturer/link-sessions` (201). Non-enumerable: `state`, `kind`,
-/// `completedAt`.
+/// The body of `POST /v2/manufacturer/link-sessions` (201).
 #[napi(object, object_from_js = false, object_to_js = false)]
 pub struct V2ManufacturerLinkSession {
     /// The URL to send the end-user to.
@@ -190,19 +178,9 @@ pub struct V2ManufacturerLinkSession {
     /// Expiry time: `created_at + 600`.
     #[napi(js_name = "expires_at")]
     pub expires_at: i64,
-    /// Non-enumerable: the state at the `now` of the call.
-    #[napi(readonly, ts_type = "SessionState")]
-    pub state: String,
-    /// Non-enumerable: always `v2_manufacturer`.
-    #[napi(readonly, ts_type = "'v2_manufacturer'")]
-    pub kind: String,
-    /// Non-enumerable: completion time, `null` until completed.
-    #[napi(readonly, js_name = "completedAt", ts_type = "number | null")]
-    pub completed_at_extra: i64,
 }
 
-/// The `data` of a `POST /users/{userId}/link` response (deprecated v1). Non-enumerable:
-/// `state`, `kind`, `completedAt`.
+/// The `data` of a `POST /users/{userId}/link` response (deprecated v1).
 #[napi(object, object_from_js = false, object_to_js = false)]
 pub struct V1SupplierLink {
     /// The session token (a bearer secret).
@@ -222,15 +200,21 @@ pub struct V1SupplierLink {
     pub supplier_user_id: String,
     /// The canonical brand slug, if one was pre-selected.
     pub brand: Option<String>,
-    /// Non-enumerable: the state at the `now` of the call.
+}
+
+/// What `session()` and `completeSession()` add to a session's body: non-enumerable, so
+/// `JSON.stringify` still gives exactly the documented body.
+#[napi(object, object_from_js = false, object_to_js = false)]
+pub struct SessionStatus {
+    /// The state at the `now` of the call.
     #[napi(readonly, ts_type = "SessionState")]
     pub state: String,
-    /// Non-enumerable: always `v1_supplier`.
-    #[napi(readonly, ts_type = "'v1_supplier'")]
+    /// Which endpoint created the session.
+    #[napi(readonly, ts_type = "SessionKind")]
     pub kind: String,
-    /// Non-enumerable: completion time, `null` until completed.
+    /// Completion time (Unix seconds), `null` until completed.
     #[napi(readonly, js_name = "completedAt", ts_type = "number | null")]
-    pub completed_at_extra: i64,
+    pub completed_at: i64,
 }
 
 /// The `data` of a `POST /manufacturers/nox` response (deprecated v1).

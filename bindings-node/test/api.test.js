@@ -61,7 +61,7 @@ test('the exports are exactly the documented API', () => {
   )
 })
 
-test('createSupplierLinkSession returns exactly the HTTP body, plus hidden state', () => {
+test('createSupplierLinkSession returns exactly the HTTP body, as a plain object', () => {
   const direct = Authenticator.fromJson(configJson(), { seed: 42 })
   const viaHttp = Authenticator.fromJson(configJson(), { seed: 42 })
   const session = direct.createSupplierLinkSession(SUPPLIER)
@@ -75,10 +75,15 @@ test('createSupplierLinkSession returns exactly the HTTP body, plus hidden state
   assert.equal(JSON.stringify(session), response.body.toString('utf8'))
   assert.equal(session.brand, 'alpha-innotec')
   assert.equal(session.expires_at, NOW + nox.LINK_SESSION_TTL_SECONDS)
-  assert.equal(session.state, 'pending')
-  assert.equal(session.kind, 'v2_supplier')
-  assert.equal(session.completedAt, null)
-  assert.deepEqual(Object.keys(session).includes('state'), false)
+  assert.equal(Object.getPrototypeOf(session), Object.prototype)
+  assert.deepEqual(Object.getOwnPropertyNames(session), Object.keys(session), 'nothing hidden')
+  // session() adds the status, non-enumerable: the body stays the body.
+  const found = direct.session(session.link_token, { now: NOW })
+  assert.equal(found.state, 'pending')
+  assert.equal(found.kind, 'v2_supplier')
+  assert.equal(found.completedAt, null)
+  assert.equal(JSON.stringify(found), JSON.stringify(session))
+  assert.deepEqual(Object.keys(found), Object.keys(session))
 })
 
 test('manufacturer and v1 results equal the HTTP bodies too', () => {
@@ -98,7 +103,7 @@ test('manufacturer and v1 results equal the HTTP bodies too', () => {
   })
   assert.equal(JSON.stringify(m), mHttp.body.toString())
   assert.equal(m.brand, 'Acme Heat-Pumps')
-  assert.equal(m.kind, 'v2_manufacturer')
+  assert.equal(a.session(m.link_token).kind, 'v2_manufacturer')
 
   const v1 = a.createV1SupplierLink({
     apiKey: 'supplier-key-acme',
@@ -112,7 +117,7 @@ test('manufacturer and v1 results equal the HTTP bodies too', () => {
     brand: 'Saunier Duval',
   })
   assert.equal(JSON.stringify(v1), JSON.stringify(JSON.parse(v1Http.body).data))
-  assert.equal(v1.kind, 'v1_supplier')
+  assert.equal(a.session(v1.link_token).kind, 'v1_supplier')
   assert.equal(nox.parseLinkUrl(v1.link_url).token, v1.link_token)
 
   const sub = a.connectV1Manufacturer({ apiKey: 'manufacturer-key-acme', manufacturerUserId: 'x', deviceIds: ['d1'] })

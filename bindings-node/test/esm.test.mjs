@@ -24,5 +24,5 @@ test('ESM usage works end to end', () => {
   assert.equal(parseLanguage('FR'), 'fr')
   const auth = new Authenticator({ suppliers: [{ id: 's', name: 'S', apiKey: 'k', redirectUrls: ['https://a.example/cb'] }] })
   const session = auth.createSupplierLinkSession({ apiKey: 'k', userId: 'u', redirectUrl: 'https://a.example/cb', assetType: 'pv' })
-  assert.equal(session.state, 'pending')
+  assert.equal(auth.session(session.link_token).state, 'pending')
 })

@@ -110,6 +110,81 @@ test('invalid UTF-8 bodies are answered 400, not thrown', () => {
   }
 })
 
+test('session calls check option types the way Node does: TypeError / RangeError naming the option', () => {
+  const KEY = 'supplier-key-acme'
+  const ok = { apiKey: KEY, userId: 'u', redirectUrl: 'https://your-app.com/callback', assetType: 'hp', now: 1_703_123_456 }
+  const typeError = (fn, message) =>
+    assert.throws(fn, (e) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG_TYPE' && e.message === message)
+  const rangeError = (fn, message) =>
+    assert.throws(fn, (e) => e instanceof RangeError && e.code === 'ERR_OUT_OF_RANGE' && e.message === message)
+
+  for (const [options, got] of [[undefined, 'undefined'], [null, 'null'], [5, 'number'], ['x', 'string']]) {
+    typeError(() => auth.createSupplierLinkSession(options), `createSupplierLinkSession: options must be an object, got ${got}`)
+  }
+  typeError(() => auth.createManufacturerLinkSession(), 'createManufacturerLinkSession: options must be an object, got undefined')
+  typeError(() => auth.createV1SupplierLink(null), 'createV1SupplierLink: options must be an object, got null')
+  typeError(() => auth.connectV1Manufacturer(true), 'connectV1Manufacturer: options must be an object, got boolean')
+
+  typeError(() => auth.createSupplierLinkSession({ ...ok, apiKey: 42 }), 'createSupplierLinkSession: options.apiKey must be a string, got number')
+  typeError(() => auth.createSupplierLinkSession({ ...ok, userId: null }), 'createSupplierLinkSession: options.userId must be a string, got null')
+  typeError(() => auth.createSupplierLinkSession({ ...ok, brand: ['x'] }), 'createSupplierLinkSession: options.brand must be a string, got object')
+  typeError(() => auth.createSupplierLinkSession({ ...ok, now: '1703123456' }), 'createSupplierLinkSession: options.now must be a number, got string')
+  typeError(() => auth.createV1SupplierLink({ apiKey: KEY, redirectUri: Symbol('s') }), 'createV1SupplierLink: options.redirectUri must be a string, got symbol')
+  typeError(
+    () => auth.connectV1Manufacturer({ apiKey: 'manufacturer-key-acme', manufacturerUserId: 'm', deviceIds: 'd1' }),
+    'connectV1Manufacturer: options.deviceIds must be an array of strings, got string',
+  )
+  typeError(
+    () => auth.connectV1Manufacturer({ apiKey: 'manufacturer-key-acme', manufacturerUserId: 'm', deviceIds: ['d1', 2] }),
+    'connectV1Manufacturer: options.deviceIds[1] must be a string, got number',
+  )
+  typeError(
+    () => auth.connectV1Manufacturer({ apiKey: 'manufacturer-key-acme', manufacturerUserId: 'm', deviceIds: ['d1', undefined] }),
+    'connectV1Manufacturer: options.deviceIds[1] must be a string, got undefined',
+  )
+
+  // now: a whole number of seconds within Number.MAX_SAFE_INTEGER, never rounded or clamped.
+  for (const now of [1.5, NaN, Infinity, -Infinity, 2 ** 53]) {
+    rangeError(
+      () => auth.createSupplierLinkSession({ ...ok, now }),
+      `createSupplierLinkSession: options.now must be a whole number of Unix seconds (a safe integer), got ${now}`,
+    )
+  }
+  rangeError(() => auth.session('a'.repeat(43), { now: 0.5 }), 'session: options.now must be a whole number of Unix seconds (a safe integer), got 0.5')
+  rangeError(() => auth.completeSession('a'.repeat(43), { now: NaN }), 'completeSession: options.now must be a whole number of Unix seconds (a safe integer), got NaN')
+  rangeError(() => auth.evictExpired({ now: 1e300 }), 'evictExpired: options.now must be a whole number of Unix seconds (a safe integer), got 1e+300')
+  rangeError(
+    () => auth.handleHttp({ method: 'POST', path: '/manufacturers/nox', now: -0.25 }),
+    'handleHttp: request.now must be a whole number of Unix seconds (a safe integer), got -0.25',
+  )
+  const edge = auth.createSupplierLinkSession({ ...ok, now: -(2 ** 53 - 1) })
+  assert.equal(edge.created_at, -(2 ** 53 - 1))
+
+  // Nothing a wrong type caused reached the core: no session was stored.
+  const before = auth.sessionCount()
+  assert.throws(() => auth.createSupplierLinkSession({ ...ok, language: 7 }), TypeError)
+  assert.equal(auth.sessionCount(), before)
+})
+
+test('the session calls installed in JavaScript stay methods of Authenticator', () => {
+  const proto = Authenticator.prototype
+  for (const name of ['createSupplierLinkSession', 'createManufacturerLinkSession', 'createV1SupplierLink', 'connectV1Manufacturer']) {
+    const descriptor = Object.getOwnPropertyDescriptor(proto, name)
+    assert.equal(typeof descriptor.value, 'function', name)
+    assert.equal(descriptor.value.name, name)
+    const native = Object.getOwnPropertyDescriptor(proto, 'session')
+    for (const flag of ['enumerable', 'writable', 'configurable']) assert.equal(descriptor[flag], native[flag], `${name} ${flag}`)
+    assert.equal(descriptor.value.length, 1, `${name}(options)`)
+  }
+  // Called on something that is not an Authenticator: a thrown Error, not a crash.
+  const stray = { apiKey: 'supplier-key-acme', userId: 'u', redirectUrl: 'https://your-app.com/callback', assetType: 'hp' }
+  assert.throws(() => proto.createSupplierLinkSession.call({}, stray), Error)
+  assert.throws(() => proto.createSupplierLinkSession.call(Catalog.builtin(), stray), Error)
+  // Option getters run once each, in JavaScript; a throwing getter's error comes through as is.
+  const trap = new Error('getter')
+  assert.throws(() => auth.createSupplierLinkSession({ get apiKey() { throw trap } }), (e) => e === trap)
+})
+
 test('wrong argument types throw Errors before reaching the core', () => {
   assert.throws(() => auth.createSupplierLinkSession(), Error)
   assert.throws(() => auth.createSupplierLinkSession({ apiKey: 42 }), Error)

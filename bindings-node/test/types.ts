@@ -24,6 +24,7 @@ import {
   type LinkUrlParts,
   type RedirectRejection,
   type SessionKind,
+  type SessionStatus,
   type SessionState,
   type V1Subscriber,
   type V1SupplierLink,
@@ -53,14 +54,17 @@ const supplier: V2SupplierLinkSession = auth.createSupplierLinkSession({
   language,
   now: systemNow(),
 })
-const state: SessionState = supplier.state
 const brandOrNull: string | null = supplier.brand
-const completedAt: number | null = supplier.completed_at ?? supplier.completedAt
 const manufacturer: V2ManufacturerLinkSession = auth.createManufacturerLinkSession({ apiKey: 'k', userId: 'u', redirectUrl: 'x' })
 const v1: V1SupplierLink = auth.createV1SupplierLink({ apiKey: 'k', userId: 'u', redirectUri: 'x', brand: 'daikin', language: 'en' })
 const subscriber: V1Subscriber = auth.connectV1Manufacturer({ apiKey: 'k', manufacturerUserId: 'x', deviceIds: ['d'] })
 const found = auth.session(supplier.link_token, { now: 0 })
 const kind: SessionKind = found.kind
+const state: SessionState = found.state
+const completedAt: number | null = found.completedAt
+const sessionStatus: SessionStatus = found
+// @ts-expect-error: a create result is the documented body only
+const noState = supplier.state
 const completed = shared.completeSession(supplier.link_token)
 const evicted: number = auth.evictExpired({ now: 1 }) + auth.evictExpired() + auth.sessionCount()
 
@@ -99,5 +103,5 @@ negotiateLanguage('fr', 'de')
 
 export const used = [
   state, kind, brandOrNull, completedAt, manufacturer, v1, subscriber, completed, evicted, brands, resolved, maybe,
-  v1Slug, rejection, urls, parts, langs, negotiated, fromLocale, ttl, status, header,
+  v1Slug, rejection, urls, parts, langs, negotiated, fromLocale, ttl, status, header, sessionStatus, noState,
 ]

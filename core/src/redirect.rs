@@ -163,10 +163,12 @@ impl RedirectPolicy {
         if self.registered.is_empty() {
             return Err(RedirectRejection::NoneRegistered);
         }
-        let url = check_shape(candidate)?;
+        // A registered URL passed `check_shape` when it was registered, so a byte-equal
+        // candidate passes it too: the common case needs no parsing.
         if self.registered.iter().any(|r| r.text == candidate) {
             return Ok(());
         }
+        let url = check_shape(candidate)?;
         // The loopback exception: only a canonical candidate, compared without its port.
         if url.as_str() == candidate
             && let Some(portless) = loopback_portless(url)

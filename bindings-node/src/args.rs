@@ -1,0 +1,162 @@
+//! Reading the arguments of the session calls: what the JavaScript half of each call
+//! (`adapter.js`) took out of the option object, one positional value per option.
+//!
+//! Only types are checked here, as Node's own APIs check them: a wrong type throws a `TypeError`
+//! with `code` `ERR_INVALID_ARG_TYPE`, a `now` that is not a whole number of seconds a
+//! `RangeError` with `code` `ERR_OUT_OF_RANGE`, each naming the option (`options.userId`).
+//! Whether a value is acceptable is the core's business.
+
+use napi::bindgen_prelude::{Array, FromNapiValue, JsValue, Unknown};
+use napi::{Env, Status, ValueType};
+
+/// The largest integer a JavaScript number holds exactly (`Number.MAX_SAFE_INTEGER`).
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+
+/// The arguments of one call: where errors come from.
+pub(crate) struct Args<'env> {
+    env: &'env Env,
+    method: &'static str,
+}
+
+impl<'env> Args<'env> {
+    /// Arguments of `method` (its JavaScript name, for messages).
+    pub(crate) fn new(env: &'env Env, method: &'static str) -> Args<'env> {
+        Args { env, method }
+    }
+
+    /// An optional string option: `undefined` is absent; anything but a string is refused.
+    pub(crate) fn string(&self, value: Unknown, option: &str) -> napi::Result<Option<String>> {
+        match value.get_type()? {
+            ValueType::Undefined => Ok(None),
+            ValueType::String => String::from_unknown(value).map(Some),
+            other => Err(self.type_error(option, "a string", other)),
+        }
+    }
+
+    /// An optional array of strings.
+    pub(crate) fn strings(
+        &self,
+        value: Unknown,
+        option: &str,
+    ) -> napi::Result<Option<Vec<String>>> {
+        let kind = value.get_type()?;
+        if kind == ValueType::Undefined {
+            return Ok(None);
+        }
+        if kind != ValueType::Object || !value.is_array()? {
+            return Err(self.type_error(option, "an array of strings", kind));
+        }
+        let array = Array::from_unknown(value)?;
+        let mut strings = Vec::with_capacity(array.len().min(1024) as usize);
+        for index in 0..array.len() {
+            let item: Unknown = array.get(index)?.ok_or_else(|| {
+                napi::Error::new(Status::GenericFailure, "array element vanished")
+            })?;
+            match self.string(item, &format!("{option}[{index}]"))? {
+                Some(string) => strings.push(string),
+                None => {
+                    return Err(self.type_error(
+                        &format!("{option}[{index}]"),
+                        "a string",
+                        ValueType::Undefined,
+                    ));
+                }
+            }
+        }
+        Ok(Some(strings))
+    }
+
+    /// `now` in Unix seconds: a whole number (a safe integer), or the system clock when
+    /// `undefined`.
+    pub(crate) fn now(&self, value: Unknown, option: &str) -> napi::Result<i64> {
+        match value.get_type()? {
+            ValueType::Undefined => Ok(nox_authenticator::system_now()),
+            ValueType::Number => self.seconds(Some(f64::from_unknown(value)?), option),
+            other => Err(self.type_error(option, "a number", other)),
+        }
+    }
+
+    /// `now` already read as a number (from a `{ now }` option object), checked as [`Args::now`].
+    pub(crate) fn seconds(&self, now: Option<f64>, option: &str) -> napi::Result<i64> {
+        let Some(number) = now else {
+            return Ok(nox_authenticator::system_now());
+        };
+        // A safe integer converts to i64 exactly: no rounding, no saturation.
+        if number.is_finite() && number.fract() == 0.0 && number.abs() <= MAX_SAFE_INTEGER {
+            return Ok(number as i64);
+        }
+        let message = format!(
+            "{}: {option} must be a whole number of Unix seconds (a safe integer), got {}",
+            self.method,
+            js_number(number)
+        );
+        Err(thrown(
+            self.env
+                .throw_range_error(&message, Some("ERR_OUT_OF_RANGE")),
+            message,
+        ))
+    }
+
+    fn type_error(&self, option: &str, expected: &str, got: ValueType) -> napi::Error {
+        let message = format!(
+            "{}: {option} must be {expected}, got {}",
+            self.method,
+            type_name(got)
+        );
+        thrown(
+            self.env
+                .throw_type_error(&message, Some("ERR_INVALID_ARG_TYPE")),
+            message,
+        )
+    }
+}
+
+/// The error to return once an exception is pending: napi-rs then leaves the pending one alone.
+/// If throwing itself failed, the message still reaches JavaScript as a plain `Error`.
+fn thrown(throw: napi::Result<()>, message: String) -> napi::Error {
+    match throw {
+        Ok(()) => napi::Error::new(Status::PendingException, message),
+        Err(_) => napi::Error::new(Status::InvalidArg, message),
+    }
+}
+
+/// A number as JavaScript's `String(number)` spells it, for messages.
+fn js_number(number: f64) -> String {
+    if number.is_nan() {
+        "NaN".to_owned()
+    } else if number.is_infinite() {
+        if number > 0.0 {
+            "Infinity"
+        } else {
+            "-Infinity"
+        }
+        .to_owned()
+    } else if number != 0.0 && !(1e-6..1e21).contains(&number.abs()) {
+        let text = format!("{number:e}");
+        match text.split_once('e') {
+            Some((mantissa, exponent)) if !exponent.starts_with('-') => {
+                format!("{mantissa}e+{exponent}")
+            }
+            _ => text,
+        }
+    } else {
+        number.to_string()
+    }
+}
+
+/// `typeof`, as JavaScript spells it (with `null` named apart).
+fn type_name(kind: ValueType) -> &'static str {
+    match kind {
+        ValueType::Undefined => "undefined",
+        ValueType::Null => "null",
+        ValueType::Boolean => "boolean",
+        ValueType::Number => "number",
+        ValueType::String => "string",
+        ValueType::Symbol => "symbol",
+        ValueType::Object => "object",
+        ValueType::Function => "function",
+        ValueType::External => "external",
+        ValueType::BigInt => "bigint",
+        _ => "unknown",
+    }
+}
