@@ -192,3 +192,18 @@ test('wrong argument types throw Errors before reaching the core', () => {
   assert.throws(() => auth.session(), Error)
   assert.throws(() => new Authenticator(), Error)
 })
+
+test('the addon loads and works under --disallow-code-generation-from-strings', () => {
+  // The JavaScript half of the session calls is compiled by the addon through N-API, not by
+  // eval, so hardened processes can use the package.
+  const { execFileSync } = require('node:child_process')
+  const script = `
+    const { Authenticator } = require(${JSON.stringify(require.resolve('..'))})
+    const auth = new Authenticator({ suppliers: [{ id: 's', name: 'S', apiKey: 'k', redirectUrls: ['https://a.example/cb'] }] })
+    const s = auth.createSupplierLinkSession({ apiKey: 'k', userId: 'u', redirectUrl: 'https://a.example/cb', assetType: 'hp' })
+    let evalRefused = false
+    try { eval('1') } catch { evalRefused = true }
+    process.stdout.write(JSON.stringify({ keys: Object.keys(s).length, evalRefused }))`
+  const out = execFileSync(process.execPath, ['--disallow-code-generation-from-strings', '-e', script], { encoding: 'utf8' })
+  assert.deepEqual(JSON.parse(out), { keys: 11, evalRefused: true })
+})
