@@ -50,3 +50,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
+
+// The extension's own allocations (the core's session records and strings) go to mimalloc
+// rather than glibc's malloc, which the interpreter shares (docs/performance/python.md).
+// Python objects are CPython's and unaffected.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
