@@ -219,7 +219,7 @@ fn build(
 #[napi]
 impl Authenticator {
     /// An authenticator from a configuration object; throws `INVALID_CONFIG`.
-    #[napi(constructor, catch_unwind)]
+    #[napi(constructor, catch_unwind, strict)]
     pub fn new(
         env: Env,
         config: AuthenticatorConfig,
@@ -234,7 +234,7 @@ impl Authenticator {
 
     /// An authenticator from the JSON text of a configuration file (snake_case keys, as the
     /// core documents it); throws `INVALID_CONFIG`.
-    #[napi(factory, catch_unwind)]
+    #[napi(factory, catch_unwind, strict)]
     pub fn from_json(
         env: Env,
         json: String,
@@ -246,7 +246,7 @@ impl Authenticator {
 
     /// A handle (an integer) that `Authenticator.fromShared` accepts in any worker thread of
     /// this process, to use this very authenticator (same sessions, same subscribers).
-    #[napi(catch_unwind)]
+    #[napi(catch_unwind, strict)]
     pub fn share(&self) -> u32 {
         let handle = NEXT_HANDLE.fetch_add(1, Ordering::Relaxed);
         SHARED
@@ -258,7 +258,7 @@ impl Authenticator {
 
     /// The authenticator behind a handle from `share()`, while any thread still holds it.
     /// Throws (`code` `InvalidArg`) for an unknown or released handle.
-    #[napi(factory, catch_unwind)]
+    #[napi(factory, catch_unwind, strict)]
     pub fn from_shared(handle: u32) -> napi::Result<Authenticator> {
         let mut shared = SHARED.lock().unwrap_or_else(PoisonError::into_inner);
         shared.retain(|_, weak| weak.strong_count() > 0);
@@ -274,7 +274,7 @@ impl Authenticator {
     }
 
     /// The catalog in use.
-    #[napi(getter, catch_unwind)]
+    #[napi(getter, catch_unwind, strict)]
     pub fn catalog(&self) -> Catalog {
         Catalog {
             inner: self.inner.catalog(),
@@ -283,7 +283,7 @@ impl Authenticator {
 
     /// Replaces the catalog (for example with a newer one from `Catalog.fromJson`); returns the
     /// previous one. Sessions already created keep their brand.
-    #[napi(catch_unwind)]
+    #[napi(catch_unwind, strict)]
     pub fn set_catalog(&self, catalog: &Catalog) -> Catalog {
         Catalog {
             inner: self.inner.set_catalog((*catalog.inner).clone()),
@@ -293,6 +293,7 @@ impl Authenticator {
     /// `POST /v2/supplier/link-sessions`: returns the 201 body.
     #[napi(
         catch_unwind,
+        strict,
         ts_args_type = "options: SupplierLinkSessionOptions",
         ts_return_type = "V2SupplierLinkSession"
     )]
@@ -330,6 +331,7 @@ impl Authenticator {
     /// `POST /v2/manufacturer/link-sessions`: returns the 201 body.
     #[napi(
         catch_unwind,
+        strict,
         ts_args_type = "options: ManufacturerLinkSessionOptions",
         ts_return_type = "V2ManufacturerLinkSession"
     )]
@@ -361,6 +363,7 @@ impl Authenticator {
     #[napi(
         js_name = "createV1SupplierLink",
         catch_unwind,
+        strict,
         ts_args_type = "options: V1SupplierLinkOptions",
         ts_return_type = "V1SupplierLink"
     )]
@@ -396,6 +399,7 @@ impl Authenticator {
     #[napi(
         js_name = "connectV1Manufacturer",
         catch_unwind,
+        strict,
         ts_args_type = "options: V1ConnectOptions",
         ts_return_type = "V1Subscriber"
     )]
@@ -424,6 +428,7 @@ impl Authenticator {
     /// `NOT_FOUND`.
     #[napi(
         catch_unwind,
+        strict,
         ts_return_type = "(V2SupplierLinkSession | V2ManufacturerLinkSession | V1SupplierLink) & SessionStatus"
     )]
     pub fn session<'env>(
@@ -441,6 +446,7 @@ impl Authenticator {
     /// `NOT_FOUND`, `EXPIRED` or `ALREADY_COMPLETED`.
     #[napi(
         catch_unwind,
+        strict,
         ts_return_type = "(V2SupplierLinkSession | V2ManufacturerLinkSession | V1SupplierLink) & SessionStatus"
     )]
     pub fn complete_session<'env>(
@@ -456,7 +462,7 @@ impl Authenticator {
     }
 
     /// Drops sessions whose retention after expiry has passed at `now`; returns how many.
-    #[napi(catch_unwind)]
+    #[napi(catch_unwind, strict)]
     pub fn evict_expired(&self, env: Env, options: Option<NowOptions>) -> napi::Result<u32> {
         let now =
             Args::new(&env, "evictExpired").seconds(options.and_then(|o| o.now), "options.now")?;
@@ -465,7 +471,7 @@ impl Authenticator {
     }
 
     /// How many sessions the store holds.
-    #[napi(catch_unwind)]
+    #[napi(catch_unwind, strict)]
     pub fn session_count(&self, env: Env) -> napi::Result<u32> {
         let count = self.inner.session_count().or_throw(&env)?;
         Ok(u32::try_from(count).unwrap_or(u32::MAX))

@@ -49,7 +49,7 @@ pub(crate) fn asset_type(env: &Env, value: &str) -> napi::Result<AssetType> {
 #[napi]
 impl Catalog {
     /// The catalog shipped with this release.
-    #[napi(factory, catch_unwind)]
+    #[napi(factory, catch_unwind, strict)]
     pub fn builtin() -> Catalog {
         Catalog {
             inner: Arc::new(nox_authenticator::Catalog::builtin().clone()),
@@ -57,7 +57,7 @@ impl Catalog {
     }
 
     /// Loads a catalog from its JSON text; throws `INVALID_CATALOG` naming the bad field.
-    #[napi(factory, catch_unwind)]
+    #[napi(factory, catch_unwind, strict)]
     pub fn from_json(env: Env, json: String) -> napi::Result<Catalog> {
         let catalog = nox_authenticator::Catalog::from_json(&json).or_throw(&env)?;
         Ok(Catalog {
@@ -66,26 +66,26 @@ impl Catalog {
     }
 
     /// The catalog's version label.
-    #[napi(getter, catch_unwind)]
+    #[napi(getter, catch_unwind, strict)]
     pub fn version(&self) -> String {
         self.inner.version().to_owned()
     }
 
     /// The brands of one asset type, in catalog order: what a brand picker shows.
-    #[napi(catch_unwind, ts_args_type = "assetType: AssetType")]
+    #[napi(catch_unwind, strict, ts_args_type = "assetType: AssetType")]
     pub fn brands(&self, env: Env, asset_type_value: String) -> napi::Result<Vec<Brand>> {
         let asset_type = asset_type(&env, &asset_type_value)?;
         Ok(self.inner.brands(asset_type).map(Brand::from).collect())
     }
 
     /// Every brand, in catalog order.
-    #[napi(catch_unwind)]
+    #[napi(catch_unwind, strict)]
     pub fn all_brands(&self) -> Vec<Brand> {
         self.inner.all_brands().iter().map(Brand::from).collect()
     }
 
     /// The brand a spelling names, of any asset type, or `null`.
-    #[napi(catch_unwind)]
+    #[napi(catch_unwind, strict)]
     pub fn find(&self, spelling: String) -> Option<Brand> {
         self.inner.find(&spelling).map(Brand::from)
     }
@@ -93,7 +93,11 @@ impl Catalog {
     /// Resolves a spelling (any case, spaces or underscores for hyphens) to a brand of the
     /// asset type; throws `VALIDATION_ERROR` on `brand` saying whether it is unknown or of the
     /// other asset type.
-    #[napi(catch_unwind, ts_args_type = "assetType: AssetType, spelling: string")]
+    #[napi(
+        catch_unwind,
+        strict,
+        ts_args_type = "assetType: AssetType, spelling: string"
+    )]
     pub fn resolve(
         &self,
         env: Env,
@@ -107,26 +111,26 @@ impl Catalog {
 
     /// Resolves a spelling to one of the 13 v1 brands and returns its slug; throws
     /// `VALIDATION_ERROR` on `brand` otherwise.
-    #[napi(js_name = "resolveV1", catch_unwind)]
+    #[napi(js_name = "resolveV1", catch_unwind, strict)]
     pub fn resolve_v1(&self, env: Env, spelling: String) -> napi::Result<String> {
         Ok(self.inner.resolve_v1(&spelling).or_throw(&env)?.to_owned())
     }
 
     /// The catalog as JSON, in the format `Catalog.fromJson` reads.
-    #[napi(catch_unwind)]
+    #[napi(catch_unwind, strict)]
     pub fn to_json(&self) -> String {
         self.inner.to_json()
     }
 }
 
 /// The 13 brand slugs of the deprecated v1 API, all heat pumps.
-#[napi(js_name = "v1Brands", catch_unwind)]
+#[napi(js_name = "v1Brands", catch_unwind, strict)]
 pub fn v1_brands() -> Vec<&'static str> {
     V1_BRANDS.to_vec()
 }
 
 /// The form a brand spelling is compared in: lower case, spaces and underscores as hyphens.
-#[napi(catch_unwind)]
+#[napi(catch_unwind, strict)]
 pub fn normalize_spelling(spelling: String) -> String {
     nox_authenticator::normalize_spelling(&spelling)
 }

@@ -63,7 +63,7 @@ fn header_pairs(
 impl Authenticator {
     /// Answers one HTTP request for any of the four endpoints. Never throws for what a client
     /// sent: errors are answered as the documented error bodies (v2 `{error}`, v1 envelope).
-    #[napi(catch_unwind)]
+    #[napi(catch_unwind, strict)]
     pub fn handle_http(&self, env: Env, request: HttpRequest) -> napi::Result<HttpResponse> {
         let now = Args::new(&env, "handleHttp").seconds(request.now, "request.now")?;
         let pairs = header_pairs(request.headers)?;

@@ -7,13 +7,17 @@ use nox_authenticator::Language;
 use crate::error::OrThrow;
 
 /// The languages of the Authenticator UI, in the order of the documented enum.
-#[napi(catch_unwind, ts_return_type = "Language[]")]
+#[napi(catch_unwind, strict, ts_return_type = "Language[]")]
 pub fn languages() -> Vec<&'static str> {
     Language::ALL.iter().map(|l| l.as_str()).collect()
 }
 
 /// The default language of v2 requests (`nl`) and of v1 requests (`en`).
-#[napi(catch_unwind, ts_return_type = "{ v2: Language; v1: Language }")]
+#[napi(
+    catch_unwind,
+    strict,
+    ts_return_type = "{ v2: Language; v1: Language }"
+)]
 pub fn default_languages() -> DefaultLanguages {
     DefaultLanguages {
         v2: Language::V2_DEFAULT.as_str().to_owned(),
@@ -31,7 +35,7 @@ pub struct DefaultLanguages {
 }
 
 /// Parses a language code in any case (`EN` is `en`); `null` when it is not one of ours.
-#[napi(catch_unwind, ts_return_type = "Language | null")]
+#[napi(catch_unwind, strict, ts_return_type = "Language | null")]
 pub fn parse_language(code: String) -> Option<&'static str> {
     Language::parse(&code).map(Language::as_str)
 }
@@ -53,7 +57,7 @@ pub fn negotiate_language(
 }
 
 /// The language of a BCP 47 tag or POSIX locale (`fr-BE`, `nl_NL.UTF-8`), or `null`.
-#[napi(catch_unwind, ts_return_type = "Language | null")]
+#[napi(catch_unwind, strict, ts_return_type = "Language | null")]
 pub fn language_from_locale(locale: String) -> Option<&'static str> {
     Language::from_locale(&locale).map(Language::as_str)
 }

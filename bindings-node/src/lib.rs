@@ -4,7 +4,9 @@
 //! converts back. Validation, defaults and messages all come from `nox-authenticator`; core
 //! errors become JavaScript `Error`s in one place ([`error`]). Every exported function and
 //! method is compiled with `catch_unwind`, so a panic surfaces as a thrown error instead of
-//! aborting the Node process.
+//! aborting the Node process, and with `strict`, so an argument of the wrong type is refused
+//! before it is converted (a number is never read as an empty option object). The session calls
+//! have a JavaScript half ([`adapter`]) and check their options in [`args`].
 
 pub mod adapter;
 mod args;
@@ -24,7 +26,7 @@ pub const LINK_SESSION_TTL_SECONDS: i64 = nox_authenticator::LINK_SESSION_TTL_SE
 
 /// The current Unix time in whole seconds, as the core reads it. Every operation that takes an
 /// optional `now` uses this when it is omitted.
-#[napi(catch_unwind)]
+#[napi(catch_unwind, strict)]
 pub fn system_now() -> i64 {
     nox_authenticator::system_now()
 }

@@ -44,7 +44,7 @@ impl RedirectPolicy {
     /// Registers URLs, each of which must be safe and written in canonical form. Throws an
     /// `Error` whose `code` is the rejection upper-cased (`NOT_CANONICAL`, `SCHEME_NOT_ALLOWED`,
     /// …), with `reason`, `index` (of the bad URL) and, for `NOT_CANONICAL`, `canonical`.
-    #[napi(constructor, catch_unwind)]
+    #[napi(constructor, catch_unwind, strict)]
     pub fn new(env: Env, urls: Vec<String>) -> napi::Result<RedirectPolicy> {
         nox_authenticator::RedirectPolicy::new(&urls)
             .map(|inner| RedirectPolicy { inner })
@@ -52,14 +52,14 @@ impl RedirectPolicy {
     }
 
     /// The registered URLs, as given.
-    #[napi(getter, catch_unwind)]
+    #[napi(getter, catch_unwind, strict)]
     pub fn urls(&self) -> Vec<String> {
         self.inner.urls().map(str::to_owned).collect()
     }
 
     /// `null` if `url` may be redirected to (byte-equal to a registered URL, or differing from a
     /// loopback IP entry only in its port), else why not.
-    #[napi(catch_unwind)]
+    #[napi(catch_unwind, strict)]
     pub fn check(&self, url: String) -> Option<RedirectRejection> {
         self.inner
             .check(&url)
@@ -70,7 +70,7 @@ impl RedirectPolicy {
 
 /// `null` if `url` has a safe shape for a redirect (absolute https, or http on a loopback IP;
 /// no user-info, no fragment, …), registered or not; else why not.
-#[napi(catch_unwind)]
+#[napi(catch_unwind, strict)]
 pub fn check_redirect_shape(url: String) -> Option<RedirectRejection> {
     nox_authenticator::check_shape(&url)
         .err()
@@ -88,7 +88,7 @@ pub struct LinkUrlParts {
 }
 
 /// Reads the `token` and `language` of a link URL; throws `VALIDATION_ERROR` on `link_url`.
-#[napi(catch_unwind)]
+#[napi(catch_unwind, strict)]
 pub fn parse_link_url(env: Env, link_url: String) -> napi::Result<LinkUrlParts> {
     let parts = nox_authenticator::parse_link_url(&link_url).or_throw(&env)?;
     Ok(LinkUrlParts {

@@ -191,6 +191,19 @@ test('wrong argument types throw Errors before reaching the core', () => {
   assert.throws(() => auth.handleHttp({ method: 'POST' }), Error)
   assert.throws(() => auth.session(), Error)
   assert.throws(() => new Authenticator(), Error)
+  // Every export validates its arguments before converting them (napi's `strict`): a primitive
+  // is never read as an empty option object.
+  const invalidArg = (fn) => assert.throws(fn, (e) => e instanceof Error && e.code === 'InvalidArg')
+  invalidArg(() => new Authenticator(5))
+  invalidArg(() => Authenticator.fromJson(configJson(), 'seed'))
+  invalidArg(() => auth.evictExpired(5))
+  invalidArg(() => auth.session('a'.repeat(43), 'now'))
+  invalidArg(() => auth.completeSession(42))
+  invalidArg(() => auth.setCatalog({}))
+  invalidArg(() => auth.handleHttp('GET /'))
+  invalidArg(() => Catalog.builtin().find(5))
+  invalidArg(() => nox.parseLanguage(null))
+  invalidArg(() => new RedirectPolicy('https://a.example/'))
 })
 
 test('the addon loads and works under --disallow-code-generation-from-strings', () => {
