@@ -6,7 +6,7 @@
 //! method is compiled with `catch_unwind`, so a panic surfaces as a thrown error instead of
 //! aborting the Node process, and with `strict`, so an argument of the wrong type is refused
 //! before it is converted (a number is never read as an empty option object). The session calls
-//! have a JavaScript half ([`adapter`]) and check their options in [`args`].
+//! have a JavaScript half ([`adapter`]) and check their options in `args.rs`.
 
 pub mod adapter;
 mod args;
