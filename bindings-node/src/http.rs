@@ -1,7 +1,7 @@
 //! `Authenticator#handleHttp`: the core's pure HTTP adapter as one call.
 
 use napi::Env;
-use napi::bindgen_prelude::{Buffer, Either, Object};
+use napi::bindgen_prelude::{Buffer, BufferSlice, Either, Object};
 use napi_derive::napi;
 use nox_authenticator::HttpRequest as CoreRequest;
 
@@ -26,14 +26,16 @@ pub struct HttpRequest {
 }
 
 /// The response to send.
-#[napi(object)]
-pub struct HttpResponse {
+#[napi(object, object_from_js = false)]
+pub struct HttpResponse<'env> {
     /// The status code.
     pub status: u32,
     /// The headers, lower-case names (`content-type`, `cache-control`, and `allow` on 405).
     pub headers: std::collections::HashMap<String, String>,
     /// The JSON body, as a `Buffer` (write it as is; `JSON.parse(body)` to read it).
-    pub body: Buffer,
+    // A copy in V8's memory: cheaper for a body this small than handing V8 the core's bytes,
+    // which needs a finalizer per response (about 12.5 µs → 10.5 µs per request).
+    pub body: BufferSlice<'env>,
 }
 
 /// Header pairs from either accepted shape.
@@ -64,8 +66,12 @@ impl Authenticator {
     /// Answers one HTTP request for any of the four endpoints. Never throws for what a client
     /// sent: errors are answered as the documented error bodies (v2 `{error}`, v1 envelope).
     #[napi(catch_unwind, strict)]
-    pub fn handle_http(&self, env: Env, request: HttpRequest) -> napi::Result<HttpResponse> {
-        let now = Args::new(&env, "handleHttp").seconds(request.now, "request.now")?;
+    pub fn handle_http<'env>(
+        &self,
+        env: &'env Env,
+        request: HttpRequest,
+    ) -> napi::Result<HttpResponse<'env>> {
+        let now = Args::new(env, "handleHttp").seconds(request.now, "request.now")?;
         let pairs = header_pairs(request.headers)?;
         let headers: Vec<(&str, &str)> = pairs
             .iter()
@@ -92,7 +98,7 @@ impl Authenticator {
                 .into_iter()
                 .map(|(name, value)| (name.to_owned(), value))
                 .collect(),
-            body: response.body.into(),
+            body: BufferSlice::copy_from(env, &response.body)?,
         })
     }
 }
