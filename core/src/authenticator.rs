@@ -24,16 +24,28 @@
 use std::sync::{Arc, PoisonError, RwLock};
 
 use crate::catalog::{AssetType, Catalog};
-use crate::config::{CheckedConfig, Config, LinkBaseUrls};
+use crate::config::{CheckedConfig, Config, Limits, LinkBaseUrls};
 use crate::error::{Error, Result};
 use crate::language::Language;
-use crate::principal::{Callers, Manufacturer, Supplier};
+use crate::principal::{ApiKeyDigest, Callers, Manufacturer, Supplier};
 use crate::session::{LinkSession, SessionKind, expires_at};
 use crate::store::{
-    MarkCompleted, MemorySessionStore, MemorySubscriberStore, SessionStore, Subscriber,
-    SubscriberStore,
+    Completion, MarkCompleted, MemorySessionStore, MemorySubscriberStore, PendingCaps,
+    SessionStore, Subscriber, SubscriberStore,
 };
 use crate::token::{LinkToken, RandomSource, SystemRandom};
+
+/// How many sessions [`Authenticator::evict_expired`] deletes per store call.
+const EVICTION_BATCH: usize = 1000;
+
+/// What a validated request contributes to a new session.
+struct Draft {
+    user_id: String,
+    redirect_url: String,
+    language: Language,
+    asset_type: Option<AssetType>,
+    brand: Option<String>,
+}
 use crate::v1_connect::V1ConnectInput;
 use crate::v1_supplier::V1SupplierLinkInput;
 use crate::v2_manufacturer::ManufacturerLinkSessionInput;
@@ -47,6 +59,8 @@ pub struct Authenticator {
     callers: Callers,
     link_base_urls: LinkBaseUrls,
     pub(crate) max_body_bytes: usize,
+    limits: Limits,
+    admin_key: Option<ApiKeyDigest>,
     catalog: RwLock<Arc<Catalog>>,
     sessions: Arc<dyn SessionStore>,
     subscribers: Arc<dyn SubscriberStore>,
@@ -92,11 +106,15 @@ impl AuthenticatorBuilder {
             link_base_urls,
             max_body_bytes,
             session_retention_seconds,
+            limits,
+            admin_key,
         } = self.config.check()?;
         Ok(Authenticator {
             callers,
             link_base_urls,
             max_body_bytes,
+            limits,
+            admin_key,
             catalog: RwLock::new(Arc::new(
                 self.catalog.unwrap_or_else(|| Catalog::builtin().clone()),
             )),
@@ -166,31 +184,34 @@ impl Authenticator {
         now: i64,
     ) -> Result<LinkSession> {
         let supplier = self.callers.authenticate_supplier(api_key)?;
-        self.supplier_link_session_for(supplier, input, now, LinkSession::clone)
+        let session = self.new_supplier_link_session(supplier, input, now)?;
+        self.store_new_session(session.clone(), now)?;
+        Ok(session)
     }
 
-    pub(crate) fn supplier_link_session_for<R>(
+    /// A validated, not yet stored v2 supplier session.
+    pub(crate) fn new_supplier_link_session(
         &self,
         supplier: &Supplier,
         input: &SupplierLinkSessionInput,
         now: i64,
-        respond: impl FnOnce(&LinkSession) -> R,
-    ) -> Result<R> {
+    ) -> Result<LinkSession> {
         let request = input.validate(&self.catalog())?;
         supplier
             .redirects
             .check(&request.redirect_url)
             .map_err(|r| Error::invalid("redirect_url", r.describe("redirect_url", "supplier")))?;
-        self.create_session(
+        self.new_session(
             SessionKind::V2Supplier,
             (&supplier.id, &supplier.name),
-            request.user_id,
-            request.redirect_url,
-            request.language,
-            Some(request.asset_type),
-            request.brand,
+            Draft {
+                user_id: request.user_id,
+                redirect_url: request.redirect_url,
+                language: request.language,
+                asset_type: Some(request.asset_type),
+                brand: request.brand,
+            },
             now,
-            respond,
         )
     }
 
@@ -202,16 +223,18 @@ impl Authenticator {
         now: i64,
     ) -> Result<LinkSession> {
         let manufacturer = self.callers.authenticate_manufacturer(api_key)?;
-        self.manufacturer_link_session_for(manufacturer, input, now, LinkSession::clone)
+        let session = self.new_manufacturer_link_session(manufacturer, input, now)?;
+        self.store_new_session(session.clone(), now)?;
+        Ok(session)
     }
 
-    pub(crate) fn manufacturer_link_session_for<R>(
+    /// A validated, not yet stored v2 manufacturer session.
+    pub(crate) fn new_manufacturer_link_session(
         &self,
         manufacturer: &Manufacturer,
         input: &ManufacturerLinkSessionInput,
         now: i64,
-        respond: impl FnOnce(&LinkSession) -> R,
-    ) -> Result<R> {
+    ) -> Result<LinkSession> {
         let request = input.validate()?;
         manufacturer
             .redirects
@@ -219,16 +242,17 @@ impl Authenticator {
             .map_err(|r| {
                 Error::invalid("redirect_url", r.describe("redirect_url", "manufacturer"))
             })?;
-        self.create_session(
+        self.new_session(
             SessionKind::V2Manufacturer,
             (&manufacturer.id, &manufacturer.name),
-            request.user_id,
-            request.redirect_url,
-            request.language,
-            None,
-            Some(manufacturer.brand_title()),
+            Draft {
+                user_id: request.user_id,
+                redirect_url: request.redirect_url,
+                language: request.language,
+                asset_type: None,
+                brand: Some(manufacturer.brand_title()),
+            },
             now,
-            respond,
         )
     }
 
@@ -240,31 +264,34 @@ impl Authenticator {
         now: i64,
     ) -> Result<LinkSession> {
         let supplier = self.callers.authenticate_supplier(api_key)?;
-        self.v1_supplier_link_for(supplier, input, now, LinkSession::clone)
+        let session = self.new_v1_supplier_link(supplier, input, now)?;
+        self.store_new_session(session.clone(), now)?;
+        Ok(session)
     }
 
-    pub(crate) fn v1_supplier_link_for<R>(
+    /// A validated, not yet stored v1 supplier session.
+    pub(crate) fn new_v1_supplier_link(
         &self,
         supplier: &Supplier,
         input: &V1SupplierLinkInput,
         now: i64,
-        respond: impl FnOnce(&LinkSession) -> R,
-    ) -> Result<R> {
+    ) -> Result<LinkSession> {
         let request = input.validate(&self.catalog())?;
         supplier
             .redirects
             .check(&request.redirect_uri)
             .map_err(|r| Error::invalid("redirect_uri", r.describe("redirect_uri", "supplier")))?;
-        self.create_session(
+        self.new_session(
             SessionKind::V1Supplier,
             (&supplier.id, &supplier.name),
-            request.user_id,
-            request.redirect_uri,
-            request.language,
-            None,
-            request.brand,
+            Draft {
+                user_id: request.user_id,
+                redirect_url: request.redirect_uri,
+                language: request.language,
+                asset_type: None,
+                brand: request.brand,
+            },
             now,
-            respond,
         )
     }
 
@@ -287,18 +314,17 @@ impl Authenticator {
         // Drawn before the upsert so that the atomic section cannot fail; unused on updates.
         let fresh_id = self.new_uuid()?;
         let user_id = request.manufacturer_user_id;
+        let cap = self.limits.device_ids_per_subscriber;
         self.subscribers
-            .upsert(&manufacturer.id, &user_id, &mut |existing| match existing {
-                Some(mut subscriber) => {
-                    subscriber.merge_device_ids(&request.device_ids);
-                    subscriber
-                }
-                None => Subscriber {
+            .upsert(&manufacturer.id, &user_id, &mut |existing| {
+                let mut subscriber = existing.unwrap_or_else(|| Subscriber {
                     manufacturer_id: manufacturer.id.clone(),
                     manufacturer_user_id: user_id.clone(),
                     nox_user_id: fresh_id.clone(),
-                    device_ids: request.device_ids.clone(),
-                },
+                    device_ids: Vec::new(),
+                });
+                subscriber.merge_device_ids(&request.device_ids, cap)?;
+                Ok(subscriber)
             })
     }
 
@@ -313,8 +339,23 @@ impl Authenticator {
 
     /// Completes the session at `now`: once only, and only before it expires.
     pub fn complete_session(&self, token: &str, now: i64) -> Result<LinkSession> {
+        self.complete_session_with(token, None, now)
+    }
+
+    /// Completes the session at `now`, recording the brand the end-user picked if the session
+    /// had none (the hosted flow's pick step). Once only, and only before it expires.
+    pub fn complete_session_with(
+        &self,
+        token: &str,
+        picked_brand: Option<&str>,
+        now: i64,
+    ) -> Result<LinkSession> {
         self.session(token)?.check_completable(now)?;
-        match self.sessions.mark_completed(token, now)? {
+        let completion = Completion {
+            completed_at: now,
+            brand: picked_brand,
+        };
+        match self.sessions.mark_completed(token, completion)? {
             MarkCompleted::Completed(session) => Ok(session),
             MarkCompleted::AlreadyCompleted(session) => Err(Error::SessionAlreadyCompleted {
                 completed_at: session.completed_at.unwrap_or(now),
@@ -325,7 +366,20 @@ impl Authenticator {
 
     /// Drops sessions whose retention after expiry has passed at `now`; returns how many.
     pub fn evict_expired(&self, now: i64) -> Result<usize> {
-        self.sessions.evict_expired(now)
+        let mut total = 0;
+        loop {
+            let evicted = self.sessions.evict_expired(now, EVICTION_BATCH)?;
+            total += evicted;
+            if evicted < EVICTION_BATCH {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// Drops at most `limit` sessions whose retention after expiry has passed at `now`; a
+    /// host's background task calls it in a loop, so no request waits for a large sweep.
+    pub fn evict_expired_batch(&self, now: i64, limit: usize) -> Result<usize> {
+        self.sessions.evict_expired(now, limit)
     }
 
     /// How many sessions the store holds.
@@ -333,47 +387,67 @@ impl Authenticator {
         self.sessions.len()
     }
 
-    /// Creates and stores a session. `respond` sees the session before the store takes it, so
-    /// the HTTP path serialises its body without copying the session.
-    #[allow(clippy::too_many_arguments)]
-    fn create_session<R>(
+    /// How many v1 subscribers the store holds.
+    pub fn subscriber_count(&self) -> Result<usize> {
+        self.subscribers.len()
+    }
+
+    /// Whether both stores answer (for a readiness check); `Err` says which does not and why.
+    pub fn ping_stores(&self) -> Result<()> {
+        self.sessions.ping()?;
+        self.subscribers.ping()
+    }
+
+    /// The limits in force (spec decision 12).
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The admin key's digest, if the configuration has one (spec decision 13).
+    pub fn admin_key(&self) -> Option<&ApiKeyDigest> {
+        self.admin_key.as_ref()
+    }
+
+    /// Stores a new session under the pending caps; the host may answer 201 once this returns.
+    pub(crate) fn store_new_session(&self, session: LinkSession, now: i64) -> Result<()> {
+        let caps = PendingCaps {
+            per_caller: self.limits.pending_sessions_per_caller,
+            total: self.limits.pending_sessions_total,
+        };
+        self.sessions.insert(session, caps, now)
+    }
+
+    /// A new session for a validated request: a fresh token, its link URL and its expiry.
+    fn new_session(
         &self,
         kind: SessionKind,
         (owner_id, owner_name): (&str, &str),
-        user_id: String,
-        redirect_url: String,
-        language: Language,
-        asset_type: Option<AssetType>,
-        brand: Option<String>,
+        draft: Draft,
         now: i64,
-        respond: impl FnOnce(&LinkSession) -> R,
-    ) -> Result<R> {
+    ) -> Result<LinkSession> {
         let token = LinkToken::generate(self.random.as_ref())?;
         let link_url = match kind {
             SessionKind::V1Supplier => format!("{}?token={token}", self.link_base_urls.v1),
             _ => format!(
-                "{}?token={token}&language={language}",
-                self.link_base_urls.v2
+                "{}?token={token}&language={}",
+                self.link_base_urls.v2, draft.language
             ),
         };
-        let session = LinkSession {
+        Ok(LinkSession {
             token,
             kind,
             owner_id: owner_id.to_owned(),
             owner_name: owner_name.to_owned(),
-            user_id,
-            redirect_url,
-            language,
-            asset_type,
-            brand,
+            user_id: draft.user_id,
+            redirect_url: draft.redirect_url,
+            language: draft.language,
+            asset_type: draft.asset_type,
+            brand: draft.brand,
             link_url,
             created_at: now,
             expires_at: expires_at(now),
             completed_at: None,
-        };
-        let response = respond(&session);
-        self.sessions.insert(session, now)?;
-        Ok(response)
+        })
     }
 
     fn new_uuid(&self) -> Result<String> {

@@ -52,9 +52,118 @@ pub struct Config {
     /// The largest request body the HTTP adapter reads (default 64 KiB).
     #[serde(default = "default_max_body_bytes")]
     pub max_body_bytes: usize,
-    /// How long the in-memory store keeps a session after it expired (default 3600 s).
+    /// How long a store keeps a session after it expired (default 3600 s), so that a late
+    /// completion is told `expired` rather than `not found`.
     #[serde(default = "default_retention")]
     pub session_retention_seconds: i64,
+    /// Where sessions and v1 subscribers are kept (spec decision 11): `memory`,
+    /// `sqlite:PATH` or a `postgres://…` URL. The core only carries it: the hosts that open
+    /// stores (the reference server, the Python and Node bindings) read it. `None` lets the
+    /// host choose (the server: `sqlite:nox-authenticator.db`; the bindings: memory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<String>,
+    /// Limits against hostile or runaway clients (spec decision 12).
+    #[serde(default)]
+    pub limits: Limits,
+    /// The admin listener's key (spec decision 13); without it the admin listener may only
+    /// bind a loopback address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin: Option<AdminConfig>,
+}
+
+/// The `"limits"` section (spec decision 12), with its defaults. The connection limits are the
+/// server's; the session and device-id caps are enforced by the core through its stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// The request head must arrive within this many seconds (default 10).
+    pub header_timeout_seconds: u64,
+    /// The whole request must arrive within this many seconds (default 30).
+    pub request_timeout_seconds: u64,
+    /// An idle keep-alive connection is closed after this many seconds (default 60).
+    pub idle_timeout_seconds: u64,
+    /// At most this many open connections (default 10,000).
+    pub max_connections: u64,
+    /// After a shutdown signal, connections are closed after this many seconds (default 10).
+    pub shutdown_grace_seconds: u64,
+    /// At most this many pending sessions per caller (default 100,000).
+    pub pending_sessions_per_caller: u64,
+    /// At most this many pending sessions in total (default 1,000,000).
+    pub pending_sessions_total: u64,
+    /// Requests per second per API key (default 100; 0 means no limit).
+    pub requests_per_second_per_key: u64,
+    /// Burst per API key (default 200).
+    pub burst_per_key: u64,
+    /// At most this many device ids per v1 subscriber (default 1,000).
+    pub device_ids_per_subscriber: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            header_timeout_seconds: 10,
+            request_timeout_seconds: 30,
+            idle_timeout_seconds: 60,
+            max_connections: 10_000,
+            shutdown_grace_seconds: 10,
+            pending_sessions_per_caller: 100_000,
+            pending_sessions_total: 1_000_000,
+            requests_per_second_per_key: 100,
+            burst_per_key: 200,
+            device_ids_per_subscriber: 1_000,
+        }
+    }
+}
+
+impl Limits {
+    fn check(&self) -> Result<()> {
+        let positive = [
+            ("header_timeout_seconds", self.header_timeout_seconds),
+            ("request_timeout_seconds", self.request_timeout_seconds),
+            ("idle_timeout_seconds", self.idle_timeout_seconds),
+            ("max_connections", self.max_connections),
+            (
+                "pending_sessions_per_caller",
+                self.pending_sessions_per_caller,
+            ),
+            ("pending_sessions_total", self.pending_sessions_total),
+            ("device_ids_per_subscriber", self.device_ids_per_subscriber),
+        ];
+        for (field, value) in positive {
+            if value == 0 {
+                return Err(Error::config(
+                    format!("limits.{field}"),
+                    "must be at least 1",
+                ));
+            }
+        }
+        if self.request_timeout_seconds < self.header_timeout_seconds {
+            return Err(Error::config(
+                "limits.request_timeout_seconds",
+                "must not be shorter than limits.header_timeout_seconds",
+            ));
+        }
+        if self.requests_per_second_per_key > 0 && self.burst_per_key == 0 {
+            return Err(Error::config(
+                "limits.burst_per_key",
+                "must be at least 1 when requests_per_second_per_key is set",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The `"admin"` section: the admin listener's key, given as exactly one of `api_key` (kept
+/// only as its digest) and `api_key_sha256`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    /// The admin key in clear.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
+    /// The SHA-256 of the admin key, 64 hex digits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_sha256: Option<String>,
 }
 
 impl Default for Config {
@@ -65,6 +174,9 @@ impl Default for Config {
             manufacturers: Vec::new(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             session_retention_seconds: DEFAULT_SESSION_RETENTION_SECONDS,
+            store: None,
+            limits: Limits::default(),
+            admin: None,
         }
     }
 }
@@ -158,6 +270,8 @@ pub struct CheckedConfig {
     pub(crate) link_base_urls: LinkBaseUrls,
     pub(crate) max_body_bytes: usize,
     pub(crate) session_retention_seconds: i64,
+    pub(crate) limits: Limits,
+    pub(crate) admin_key: Option<ApiKeyDigest>,
 }
 
 impl CheckedConfig {
@@ -201,7 +315,21 @@ impl Config {
                 "must not be negative",
             ));
         }
+        self.limits.check()?;
         let mut keys = KeySet::default();
+        let admin_key = match &self.admin {
+            Some(admin) => Some(keys.add(
+                "admin",
+                admin.api_key.as_deref(),
+                admin.api_key_sha256.as_deref(),
+            )?),
+            None => None,
+        };
+        if let Some(store) = &self.store {
+            if store.trim().is_empty() {
+                return Err(Error::config("store", "must not be empty"));
+            }
+        }
         let mut suppliers = Vec::with_capacity(self.suppliers.len());
         let mut supplier_ids = HashSet::new();
         for (i, s) in self.suppliers.iter().enumerate() {
@@ -253,6 +381,8 @@ impl Config {
             link_base_urls: self.link_base_urls.clone(),
             max_body_bytes: self.max_body_bytes,
             session_retention_seconds: self.session_retention_seconds,
+            limits: self.limits,
+            admin_key,
         })
     }
 }

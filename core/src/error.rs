@@ -62,6 +62,20 @@ pub enum Error {
     /// The request body is not declared as `application/json`. 415.
     #[error("Content-Type must be application/json")]
     UnsupportedMediaType,
+    /// The caller, or the service as a whole, holds as many pending sessions as the limits allow
+    /// (spec decision 12). 429 with `Retry-After`.
+    #[error("Too many pending link sessions")]
+    TooManySessions {
+        /// Seconds until a pending session expires and makes room (at most 600).
+        retry_after_seconds: u64,
+    },
+    /// The API key sent more requests than its rate allows (spec decision 12). 429 with
+    /// `Retry-After`.
+    #[error("Rate limit exceeded")]
+    RateLimited {
+        /// Seconds until the next request will be accepted.
+        retry_after_seconds: u64,
+    },
     /// A configuration (callers, keys, redirect URLs, link base URLs) is invalid.
     #[error("invalid configuration: {field}: {reason}")]
     InvalidConfig {
@@ -78,8 +92,9 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
-    /// A host-provided store failed (database down, …). 500.
-    #[error("session store failed: {reason}")]
+    /// The store failed or cannot be reached (database down, disk full, …). 503: the request
+    /// may succeed once the store is back; the reason goes to the log, never on the wire.
+    #[error("store unavailable: {reason}")]
     Store {
         /// The store's own description of the failure.
         reason: String,
@@ -101,10 +116,9 @@ impl Error {
             Error::MethodNotAllowed => 405,
             Error::PayloadTooLarge { .. } => 413,
             Error::UnsupportedMediaType => 415,
-            Error::InvalidConfig { .. }
-            | Error::InvalidCatalog { .. }
-            | Error::Store { .. }
-            | Error::Randomness => 500,
+            Error::TooManySessions { .. } | Error::RateLimited { .. } => 429,
+            Error::InvalidConfig { .. } | Error::InvalidCatalog { .. } | Error::Randomness => 500,
+            Error::Store { .. } => 503,
         }
     }
 
@@ -124,6 +138,8 @@ impl Error {
             Error::MethodNotAllowed => "method_not_allowed",
             Error::PayloadTooLarge { .. } => "payload_too_large",
             Error::UnsupportedMediaType => "unsupported_media_type",
+            Error::TooManySessions { .. } => "too_many_sessions",
+            Error::RateLimited { .. } => "rate_limited",
             Error::InvalidConfig { .. } => "invalid_config",
             Error::InvalidCatalog { .. } => "invalid_catalog",
             Error::Store { .. } => "store_error",
@@ -138,12 +154,34 @@ impl Error {
         self.to_string()
     }
 
+    /// A store failure, with the store's own description (for the log).
+    pub fn store(reason: impl fmt::Display) -> Error {
+        Error::Store {
+            reason: reason.to_string(),
+        }
+    }
+
     /// The message safe to send to an API client: internal details are not leaked.
     pub fn public_message(&self) -> String {
-        if self.status() >= 500 {
+        if let Error::Store { .. } = self {
+            "Service unavailable".to_owned()
+        } else if self.status() >= 500 {
             "Internal server error".to_owned()
         } else {
             self.to_string()
+        }
+    }
+
+    /// For a 429, the seconds to send as `Retry-After`.
+    pub fn retry_after_seconds(&self) -> Option<u64> {
+        match self {
+            Error::TooManySessions {
+                retry_after_seconds,
+            }
+            | Error::RateLimited {
+                retry_after_seconds,
+            } => Some(*retry_after_seconds),
+            _ => None,
         }
     }
 
@@ -228,9 +266,10 @@ mod tests {
         let error = Error::Store {
             reason: "connection refused to db.internal:5432".into(),
         };
-        assert_eq!(error.status(), 500);
-        assert_eq!(error.public_message(), "Internal server error");
+        assert_eq!(error.status(), 503);
+        assert_eq!(error.public_message(), "Service unavailable");
         assert!(error.message().contains("db.internal"));
+        assert_eq!(Error::Randomness.public_message(), "Internal server error");
     }
 
     #[test]

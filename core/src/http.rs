@@ -124,6 +124,9 @@ impl Authenticator {
                 if error == Error::MethodNotAllowed {
                     response.headers.push(("allow", "POST".to_owned()));
                 }
+                if let Some(seconds) = error.retry_after_seconds() {
+                    response.headers.push(("retry-after", seconds.to_string()));
+                }
                 response
             }
         }
@@ -140,16 +143,18 @@ impl Authenticator {
             Route::V2Supplier => {
                 let supplier = callers.authenticate_supplier(api_key)?;
                 let input = SupplierLinkSessionInput::from_json(self.json_body(request)?)?;
-                self.supplier_link_session_for(supplier, &input, now, |session| {
-                    HttpResponse::json(201, &SessionBody::new(session))
-                })
+                let session = self.new_supplier_link_session(supplier, &input, now)?;
+                let response = HttpResponse::json(201, &SessionBody::new(&session));
+                self.store_new_session(session, now)?;
+                Ok(response)
             }
             Route::V2Manufacturer => {
                 let manufacturer = callers.authenticate_manufacturer(api_key)?;
                 let input = ManufacturerLinkSessionInput::from_json(self.json_body(request)?)?;
-                self.manufacturer_link_session_for(manufacturer, &input, now, |session| {
-                    HttpResponse::json(201, &SessionBody::new(session))
-                })
+                let session = self.new_manufacturer_link_session(manufacturer, &input, now)?;
+                let response = HttpResponse::json(201, &SessionBody::new(&session));
+                self.store_new_session(session, now)?;
+                Ok(response)
             }
             Route::V1SupplierLink(segment) => {
                 let supplier = callers.authenticate_supplier(api_key)?;
@@ -158,9 +163,11 @@ impl Authenticator {
                     Error::invalid("userId", "userId must be valid UTF-8 once percent-decoded")
                 })?;
                 let input = V1SupplierLinkInput::from_json(&user_id, body)?;
-                self.v1_supplier_link_for(supplier, &input, now, |session| {
-                    HttpResponse::json(201, &V1Envelope::new(SessionBody::new(session), now))
-                })
+                let session = self.new_v1_supplier_link(supplier, &input, now)?;
+                let body = V1Envelope::new(SessionBody::new(&session), now);
+                let response = HttpResponse::json(201, &body);
+                self.store_new_session(session, now)?;
+                Ok(response)
             }
             Route::V1Connect => {
                 let manufacturer = callers.authenticate_manufacturer(api_key)?;

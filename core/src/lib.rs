@@ -65,7 +65,7 @@ pub mod wire;
 pub use authenticator::{Authenticator, AuthenticatorBuilder};
 pub use catalog::{AssetType, Brand, Catalog, V1_BRANDS, normalize_spelling};
 pub use clock::system_now;
-pub use config::{Config, LinkBaseUrls, ManufacturerConfig, SupplierConfig};
+pub use config::{AdminConfig, Config, Limits, LinkBaseUrls, ManufacturerConfig, SupplierConfig};
 pub use error::{Error, Result};
 pub use http::{HttpRequest, HttpResponse};
 pub use language::Language;
@@ -75,8 +75,8 @@ pub use redirect::{RedirectPolicy, RedirectRejection, check_shape};
 pub use request::{MAX_DEVICE_IDS, MAX_ID_CHARS};
 pub use session::{LINK_SESSION_TTL_SECONDS, LinkSession, SessionKind, SessionState};
 pub use store::{
-    MarkCompleted, MemorySessionStore, MemorySubscriberStore, SessionStore, Subscriber,
-    SubscriberStore,
+    Completion, MarkCompleted, MemorySessionStore, MemorySubscriberStore, PendingCaps,
+    SessionStore, Subscriber, SubscriberStore,
 };
 pub use token::{LinkToken, RandomSource, SeededRandom, SystemRandom};
 pub use v1_connect::{V1ConnectInput, V1ConnectRequest};

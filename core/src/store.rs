@@ -12,7 +12,7 @@ use std::fmt;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::error::{Error, Result};
-use crate::session::LinkSession;
+use crate::session::{LINK_SESSION_TTL_SECONDS, LinkSession, SessionKind};
 use crate::token::token_digest;
 
 /// The outcome of [`SessionStore::mark_completed`].
@@ -26,21 +26,72 @@ pub enum MarkCompleted {
     NotFound,
 }
 
+/// What a completion writes: the time, and the brand the end-user picked when the session had
+/// none (the hosted flow's pick step). Stores apply it in one conditional update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Completion<'a> {
+    /// When the session was completed (Unix seconds).
+    pub completed_at: i64,
+    /// The brand slug picked during the flow; stored only if the session has no brand yet.
+    pub brand: Option<&'a str>,
+}
+
+/// The caps on pending sessions a store enforces as it inserts (spec decision 12). A session
+/// is *pending* while it is neither completed nor expired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingCaps {
+    /// At most this many pending sessions per caller (supplier or manufacturer).
+    pub per_caller: u64,
+    /// At most this many pending sessions in the store as a whole.
+    pub total: u64,
+}
+
+impl PendingCaps {
+    /// No cap at all (for tests and hosts that bound sessions some other way).
+    pub const NONE: PendingCaps = PendingCaps {
+        per_caller: u64::MAX,
+        total: u64::MAX,
+    };
+
+    /// The refusal for a full store: retry once the oldest pending session has expired, which
+    /// is at most [`crate::LINK_SESSION_TTL_SECONDS`] away.
+    pub fn refusal(oldest_pending_expires_at: Option<i64>, now: i64) -> Error {
+        let wait = oldest_pending_expires_at
+            .map_or(LINK_SESSION_TTL_SECONDS, |at| at.saturating_sub(now))
+            .clamp(1, LINK_SESSION_TTL_SECONDS);
+        Error::TooManySessions {
+            retry_after_seconds: u64::try_from(wait).unwrap_or(1),
+        }
+    }
+}
+
 /// Storage for link sessions, keyed by token.
+///
+/// Implementations keep the rules of the core (which computes expiry and decides what may be
+/// completed) and make two things atomic: the pending caps on insert, and complete-once.
+/// Failures are [`Error::Store`] (answered 503; the reason is for the log only).
 pub trait SessionStore: Send + Sync + fmt::Debug {
-    /// Stores a new session. `now` lets the store drop sessions that are long expired.
-    fn insert(&self, session: LinkSession, now: i64) -> Result<()>;
+    /// Stores a new session, unless the caller or the store already holds as many pending
+    /// sessions as `caps` allow ([`Error::TooManySessions`], see [`PendingCaps::refusal`]).
+    /// Returns only once the session is durable: a host answers 201 after this.
+    fn insert(&self, session: LinkSession, caps: PendingCaps, now: i64) -> Result<()>;
     /// The session with this token, if any.
     fn get(&self, token: &str) -> Result<Option<LinkSession>>;
-    /// Atomically sets `completed_at` if it is unset.
-    fn mark_completed(&self, token: &str, completed_at: i64) -> Result<MarkCompleted>;
-    /// Drops every session whose retention after expiry has passed at `now`; returns how many.
-    fn evict_expired(&self, now: i64) -> Result<usize>;
-    /// How many sessions are stored.
+    /// Atomically sets `completed_at` (and the picked brand, if the session has none) if
+    /// `completed_at` is unset: a compare-and-set, so complete-once holds across processes.
+    fn mark_completed(&self, token: &str, completion: Completion<'_>) -> Result<MarkCompleted>;
+    /// Deletes at most `limit` sessions whose retention after expiry has passed at `now`;
+    /// returns how many. Hosts call it in the background until it returns less than `limit`.
+    fn evict_expired(&self, now: i64, limit: usize) -> Result<usize>;
+    /// How many sessions are stored (pending, completed and expired ones within retention).
     fn len(&self) -> Result<usize>;
     /// Whether no session is stored.
     fn is_empty(&self) -> Result<bool> {
         Ok(self.len()? == 0)
+    }
+    /// Whether the store answers (for readiness checks); `Err` says why not.
+    fn ping(&self) -> Result<()> {
+        Ok(())
     }
 }
 
@@ -54,9 +105,80 @@ pub struct MemorySessionStore {
 
 #[derive(Default)]
 struct SessionTable {
-    by_digest: HashMap<[u8; 32], LinkSession>,
-    /// (expires_at, digest) in insertion order, which is expiry order while time moves forward.
+    by_digest: HashMap<[u8; 32], Stored>,
+    /// (expires_at, digest) in insertion order, which is expiry order while time moves forward:
+    /// the front is evicted once its retention has passed.
     expiry_queue: VecDeque<(i64, [u8; 32])>,
+    /// The same, for sessions still counted as pending: the front leaves the count once it
+    /// expires.
+    pending_queue: VecDeque<(i64, [u8; 32])>,
+    /// Pending sessions per caller, and in total.
+    pending_by_caller: HashMap<CallerKey, u64>,
+    pending_total: u64,
+}
+
+/// A caller as the pending count knows it: suppliers and manufacturers may share an id.
+type CallerKey = (bool, String);
+
+struct Stored {
+    session: LinkSession,
+    /// Whether the session is still counted in `pending_by_caller` and `pending_total`.
+    counted: bool,
+}
+
+fn caller_key(session: &LinkSession) -> CallerKey {
+    (
+        session.kind == SessionKind::V2Manufacturer,
+        session.owner_id.clone(),
+    )
+}
+
+impl SessionTable {
+    fn uncount(&mut self, digest: &[u8; 32]) {
+        let Some(stored) = self.by_digest.get_mut(digest) else {
+            return;
+        };
+        if !std::mem::replace(&mut stored.counted, false) {
+            return;
+        }
+        let key = caller_key(&stored.session);
+        self.pending_total = self.pending_total.saturating_sub(1);
+        if let Entry::Occupied(mut count) = self.pending_by_caller.entry(key) {
+            *count.get_mut() = count.get().saturating_sub(1);
+            if *count.get() == 0 {
+                count.remove();
+            }
+        }
+    }
+
+    /// Takes the sessions that expired by `now` out of the pending counts.
+    fn settle_pending(&mut self, now: i64) {
+        while let Some(&(expires_at, digest)) = self.pending_queue.front() {
+            if expires_at > now {
+                break;
+            }
+            self.pending_queue.pop_front();
+            self.uncount(&digest);
+        }
+    }
+
+    /// Drops up to `limit` sessions at the front of the expiry queue whose retention passed.
+    fn evict_front(&mut self, retention: i64, now: i64, limit: usize) -> usize {
+        let mut evicted = 0;
+        while evicted < limit {
+            match self.expiry_queue.front() {
+                Some(&(expires_at, digest)) if expires_at.saturating_add(retention) <= now => {
+                    self.expiry_queue.pop_front();
+                    self.uncount(&digest);
+                    if self.by_digest.remove(&digest).is_some() {
+                        evicted += 1;
+                    }
+                }
+                _ => break,
+            }
+        }
+        evicted
+    }
 }
 
 impl MemorySessionStore {
@@ -71,10 +193,6 @@ impl MemorySessionStore {
     fn table(&self) -> MutexGuard<'_, SessionTable> {
         // The table is consistent after every statement, so a poisoned lock is still usable.
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn is_stale(&self, expires_at: i64, now: i64) -> bool {
-        expires_at.saturating_add(self.retention) <= now
     }
 }
 
@@ -94,29 +212,37 @@ impl fmt::Debug for MemorySessionStore {
 }
 
 impl SessionStore for MemorySessionStore {
-    fn insert(&self, session: LinkSession, now: i64) -> Result<()> {
+    fn insert(&self, session: LinkSession, caps: PendingCaps, now: i64) -> Result<()> {
         let digest = session.token.digest();
         let expires_at = session.expires_at;
+        let key = caller_key(&session);
         let mut table = self.table();
-        // Amortised eviction: drop the stale sessions at the front of the queue.
-        while let Some(&(front_expiry, front_digest)) = table.expiry_queue.front() {
-            if !self.is_stale(front_expiry, now) {
-                break;
-            }
-            table.expiry_queue.pop_front();
-            table.by_digest.remove(&front_digest);
+        // Amortised eviction: drop a few stale sessions at the front of the queue.
+        table.evict_front(self.retention, now, 2);
+        table.settle_pending(now);
+        let for_caller = table.pending_by_caller.get(&key).copied().unwrap_or(0);
+        if for_caller >= caps.per_caller || table.pending_total >= caps.total {
+            let oldest = table.pending_queue.front().map(|&(at, _)| at);
+            return Err(PendingCaps::refusal(oldest, now));
         }
         match table.by_digest.entry(digest) {
             // 256 random bits do not collide; if they ever do, refuse rather than overwrite.
-            Entry::Occupied(_) => Err(Error::Store {
-                reason: "token collision".into(),
-            }),
+            Entry::Occupied(_) => return Err(Error::store("token collision")),
             Entry::Vacant(slot) => {
-                slot.insert(session);
+                let pending = session.completed_at.is_none() && expires_at > now;
+                slot.insert(Stored {
+                    session,
+                    counted: pending,
+                });
                 table.expiry_queue.push_back((expires_at, digest));
-                Ok(())
+                if pending {
+                    table.pending_queue.push_back((expires_at, digest));
+                    *table.pending_by_caller.entry(key).or_insert(0) += 1;
+                    table.pending_total += 1;
+                }
             }
         }
+        Ok(())
     }
 
     fn get(&self, token: &str) -> Result<Option<LinkSession>> {
@@ -125,37 +251,38 @@ impl SessionStore for MemorySessionStore {
         Ok(table
             .by_digest
             .get(&digest)
+            .map(|stored| &stored.session)
             .filter(|s| s.token.ct_eq(token))
             .cloned())
     }
 
-    fn mark_completed(&self, token: &str, completed_at: i64) -> Result<MarkCompleted> {
+    fn mark_completed(&self, token: &str, completion: Completion<'_>) -> Result<MarkCompleted> {
         let digest = token_digest(token);
         let mut table = self.table();
-        Ok(match table.by_digest.get_mut(&digest) {
-            Some(session) if session.token.ct_eq(token) => {
+        let outcome = match table.by_digest.get_mut(&digest) {
+            Some(stored) if stored.session.token.ct_eq(token) => {
+                let session = &mut stored.session;
                 if session.completed_at.is_some() {
-                    MarkCompleted::AlreadyCompleted(session.clone())
-                } else {
-                    session.completed_at = Some(completed_at);
-                    MarkCompleted::Completed(session.clone())
+                    return Ok(MarkCompleted::AlreadyCompleted(session.clone()));
                 }
+                session.completed_at = Some(completion.completed_at);
+                if session.brand.is_none() {
+                    session.brand = completion.brand.map(str::to_owned);
+                }
+                MarkCompleted::Completed(session.clone())
             }
-            _ => MarkCompleted::NotFound,
-        })
+            _ => return Ok(MarkCompleted::NotFound),
+        };
+        table.uncount(&digest);
+        Ok(outcome)
     }
 
-    fn evict_expired(&self, now: i64) -> Result<usize> {
+    fn evict_expired(&self, now: i64, limit: usize) -> Result<usize> {
         let mut table = self.table();
-        let before = table.by_digest.len();
-        let retention = self.retention;
-        table
-            .by_digest
-            .retain(|_, s| s.expires_at.saturating_add(retention) > now);
-        table
-            .expiry_queue
-            .retain(|(expires_at, _)| expires_at.saturating_add(retention) > now);
-        Ok(before - table.by_digest.len())
+        table.settle_pending(now);
+        // The queue is in insertion order, which is expiry order while time moves forward; a
+        // session inserted out of order leaves with the ones around it.
+        Ok(table.evict_front(self.retention, now, limit))
     }
 
     fn len(&self) -> Result<usize> {
@@ -182,29 +309,52 @@ impl Subscriber {
         serde_json::to_value(crate::wire::V1ConnectData::new(self)).unwrap_or_default()
     }
 
-    /// Adds device ids not yet associated, keeping first-seen order; never removes any.
-    pub fn merge_device_ids(&mut self, device_ids: &[String]) {
-        let mut seen: std::collections::HashSet<String> = self.device_ids.iter().cloned().collect();
-        for id in device_ids {
-            if seen.insert(id.clone()) {
-                self.device_ids.push(id.clone());
-            }
+    /// Adds the device ids not yet associated, keeping first-seen order; never removes any
+    /// (spec decision 8). If the union would hold more than `cap` ids, nothing is added and the
+    /// connect is refused as a whole, naming `device_ids` (spec decision 12).
+    pub fn merge_device_ids(&mut self, device_ids: &[String], cap: u64) -> Result<()> {
+        let mut seen: std::collections::HashSet<&str> =
+            self.device_ids.iter().map(String::as_str).collect();
+        let new: Vec<&String> = device_ids
+            .iter()
+            .filter(|id| seen.insert(id.as_str()))
+            .collect();
+        let total = self.device_ids.len().saturating_add(new.len());
+        if u64::try_from(total).unwrap_or(u64::MAX) > cap {
+            return Err(Error::invalid(
+                "device_ids",
+                format!("device_ids would exceed the limit of {cap} device ids per user"),
+            ));
         }
+        let new: Vec<String> = new.into_iter().cloned().collect();
+        self.device_ids.extend(new);
+        Ok(())
     }
 }
 
 /// Storage for v1 subscribers, keyed by (manufacturer id, manufacturer user id).
 pub trait SubscriberStore: Send + Sync + fmt::Debug {
-    /// Atomically reads the subscriber for the key (if any), passes it to `update`, and stores
-    /// and returns what `update` gives back.
+    /// Atomically (one transaction, against other processes too) reads the subscriber for the
+    /// key (if any), passes it to `update`, and stores and returns what `update` gives back. If
+    /// `update` fails, nothing is stored and its error is returned.
     fn upsert(
         &self,
         manufacturer_id: &str,
         manufacturer_user_id: &str,
-        update: &mut dyn FnMut(Option<Subscriber>) -> Subscriber,
+        update: &mut dyn FnMut(Option<Subscriber>) -> Result<Subscriber>,
     ) -> Result<Subscriber>;
     /// The subscriber for the key, if any.
     fn get(&self, manufacturer_id: &str, manufacturer_user_id: &str) -> Result<Option<Subscriber>>;
+    /// How many subscribers are stored.
+    fn len(&self) -> Result<usize>;
+    /// Whether no subscriber is stored.
+    fn is_empty(&self) -> Result<bool> {
+        Ok(self.len()? == 0)
+    }
+    /// Whether the store answers (for readiness checks); `Err` says why not.
+    fn ping(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// An in-memory [`SubscriberStore`].
@@ -232,11 +382,11 @@ impl SubscriberStore for MemorySubscriberStore {
         &self,
         manufacturer_id: &str,
         manufacturer_user_id: &str,
-        update: &mut dyn FnMut(Option<Subscriber>) -> Subscriber,
+        update: &mut dyn FnMut(Option<Subscriber>) -> Result<Subscriber>,
     ) -> Result<Subscriber> {
         let mut table = self.table();
         let key = (manufacturer_id.to_owned(), manufacturer_user_id.to_owned());
-        let updated = update(table.get(&key).cloned());
+        let updated = update(table.get(&key).cloned())?;
         table.insert(key, updated.clone());
         Ok(updated)
     }
@@ -244,6 +394,10 @@ impl SubscriberStore for MemorySubscriberStore {
     fn get(&self, manufacturer_id: &str, manufacturer_user_id: &str) -> Result<Option<Subscriber>> {
         let key = (manufacturer_id.to_owned(), manufacturer_user_id.to_owned());
         Ok(self.table().get(&key).cloned())
+    }
+
+    fn len(&self) -> Result<usize> {
+        Ok(self.table().len())
     }
 }
 
@@ -262,15 +416,19 @@ mod tests {
         let random = SeededRandom::new(1);
         let s = session(&random, 0);
         let token = s.token.as_str().to_owned();
-        store.insert(s, 0).unwrap();
+        store.insert(s, PendingCaps::NONE, 0).unwrap();
+        let at = |completed_at| Completion {
+            completed_at,
+            brand: Some("nibe"),
+        };
         assert!(
-            matches!(store.mark_completed(&token, 5).unwrap(), MarkCompleted::Completed(s) if s.completed_at == Some(5))
+            matches!(store.mark_completed(&token, at(5)).unwrap(), MarkCompleted::Completed(s) if s.completed_at == Some(5) && s.brand.as_deref() == Some("nibe"))
         );
         assert!(
-            matches!(store.mark_completed(&token, 6).unwrap(), MarkCompleted::AlreadyCompleted(s) if s.completed_at == Some(5))
+            matches!(store.mark_completed(&token, at(6)).unwrap(), MarkCompleted::AlreadyCompleted(s) if s.completed_at == Some(5))
         );
         assert_eq!(
-            store.mark_completed(&"b".repeat(43), 6).unwrap(),
+            store.mark_completed(&"b".repeat(43), at(6)).unwrap(),
             MarkCompleted::NotFound
         );
         assert_eq!(store.get(&token).unwrap().unwrap().completed_at, Some(5));
@@ -281,12 +439,56 @@ mod tests {
         let store = MemorySessionStore::new(60);
         let random = SeededRandom::new(2);
         for t in 0..1000 {
-            store.insert(session(&random, t), t).unwrap();
+            store
+                .insert(session(&random, t), PendingCaps::NONE, t)
+                .unwrap();
         }
         // At t = 999, sessions created before 999 - 600 - 60 = 339 are gone.
         assert_eq!(store.len().unwrap(), 1000 - 340);
-        assert_eq!(store.evict_expired(10_000).unwrap(), 660);
+        assert_eq!(store.evict_expired(10_000, 100).unwrap(), 100);
+        assert_eq!(store.evict_expired(10_000, 1000).unwrap(), 560);
         assert!(store.is_empty().unwrap());
+    }
+
+    #[test]
+    fn pending_caps_count_per_caller_and_in_total_until_expiry_or_completion() {
+        let store = MemorySessionStore::new(60);
+        let random = SeededRandom::new(3);
+        let caps = PendingCaps {
+            per_caller: 2,
+            total: 3,
+        };
+        let first = session(&random, 0);
+        let first_token = first.token.as_str().to_owned();
+        store.insert(first, caps, 0).unwrap();
+        store.insert(session(&random, 10), caps, 10).unwrap();
+        let refused = store.insert(session(&random, 20), caps, 20).unwrap_err();
+        // The oldest pending session expires at 600: retry after 580 s.
+        assert_eq!(
+            refused,
+            Error::TooManySessions {
+                retry_after_seconds: 580
+            }
+        );
+        // Completing one makes room for the caller.
+        let done = Completion {
+            completed_at: 30,
+            brand: None,
+        };
+        store.mark_completed(&first_token, done).unwrap();
+        store.insert(session(&random, 30), caps, 30).unwrap();
+        // Another caller is held by the total cap only.
+        let mut other = session(&random, 40);
+        other.owner_id = "other".into();
+        store.insert(other.clone(), caps, 40).unwrap();
+        other.token = LinkToken::generate(&random).unwrap();
+        assert_eq!(
+            store.insert(other.clone(), caps, 41).unwrap_err().code(),
+            "too_many_sessions"
+        );
+        // Expiry makes room too.
+        other.token = LinkToken::generate(&random).unwrap();
+        store.insert(other, caps, 610).unwrap();
     }
 
     #[test]
@@ -297,9 +499,17 @@ mod tests {
             nox_user_id: "id".into(),
             device_ids: vec!["a".into(), "b".into()],
         };
-        s.merge_device_ids(&["c".into(), "a".into(), "c".into(), "d".into()]);
+        s.merge_device_ids(&["c".into(), "a".into(), "c".into(), "d".into()], 4)
+            .unwrap();
         assert_eq!(s.device_ids, ["a", "b", "c", "d"]);
-        s.merge_device_ids(&[]);
+        s.merge_device_ids(&[], 4).unwrap();
+        s.merge_device_ids(&["a".into(), "d".into()], 4).unwrap();
+        assert_eq!(s.device_ids, ["a", "b", "c", "d"]);
+        // Past the cap, nothing is added.
+        let refused = s
+            .merge_device_ids(&["a".into(), "e".into()], 4)
+            .unwrap_err();
+        assert_eq!(refused.fields(), ["device_ids"]);
         assert_eq!(s.device_ids, ["a", "b", "c", "d"]);
     }
 }

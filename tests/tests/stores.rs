@@ -1,5 +1,5 @@
 //! Host-provided stores: the traits are enough to plug in another storage, failures become
-//! 500s that leak nothing, and the in-memory store evicts.
+//! 503s that leak nothing, and the in-memory store evicts.
 
 #![allow(
     clippy::unwrap_used,
@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use nox_authenticator::{
-    Authenticator, Config, Error, HttpRequest, LinkSession, MarkCompleted, MemorySessionStore,
-    SeededRandom, SessionStore,
+    Authenticator, Completion, Config, Error, HttpRequest, LinkSession, MarkCompleted,
+    MemorySessionStore, PendingCaps, SeededRandom, SessionStore,
 };
 
 /// A store that delegates to the in-memory one and can be switched to fail, as a database
@@ -37,21 +37,30 @@ impl FlakyStore {
 }
 
 impl SessionStore for FlakyStore {
-    fn insert(&self, session: LinkSession, now: i64) -> nox_authenticator::Result<()> {
+    fn insert(
+        &self,
+        session: LinkSession,
+        caps: PendingCaps,
+        now: i64,
+    ) -> nox_authenticator::Result<()> {
         self.check()?;
-        self.inner.insert(session, now)
+        self.inner.insert(session, caps, now)
     }
     fn get(&self, token: &str) -> nox_authenticator::Result<Option<LinkSession>> {
         self.check()?;
         self.inner.get(token)
     }
-    fn mark_completed(&self, token: &str, at: i64) -> nox_authenticator::Result<MarkCompleted> {
+    fn mark_completed(
+        &self,
+        token: &str,
+        completion: Completion<'_>,
+    ) -> nox_authenticator::Result<MarkCompleted> {
         self.check()?;
-        self.inner.mark_completed(token, at)
+        self.inner.mark_completed(token, completion)
     }
-    fn evict_expired(&self, now: i64) -> nox_authenticator::Result<usize> {
+    fn evict_expired(&self, now: i64, limit: usize) -> nox_authenticator::Result<usize> {
         self.check()?;
-        self.inner.evict_expired(now)
+        self.inner.evict_expired(now, limit)
     }
     fn len(&self) -> nox_authenticator::Result<usize> {
         self.inner.len()
@@ -76,7 +85,7 @@ fn post(auth: &Authenticator, now: i64) -> nox_authenticator::HttpResponse {
 }
 
 #[test]
-fn a_failing_host_store_is_a_500_that_leaks_nothing() {
+fn a_failing_host_store_is_a_503_that_leaks_nothing() {
     let store = Arc::new(FlakyStore::default());
     let auth = Authenticator::builder(Config::from_json(CONFIG).unwrap())
         .sessions(store.clone())
@@ -85,10 +94,10 @@ fn a_failing_host_store_is_a_500_that_leaks_nothing() {
     assert_eq!(post(&auth, 0).status, 201);
     store.down.store(true, Ordering::SeqCst);
     let response = post(&auth, 0);
-    assert_eq!(response.status, 500);
-    assert_eq!(response.body, br#"{"error":"Internal server error"}"#);
+    assert_eq!(response.status, 503);
+    assert_eq!(response.body, br#"{"error":"Service unavailable"}"#);
     let err = auth.complete_session(&"a".repeat(43), 0).unwrap_err();
-    assert_eq!((err.code(), err.status()), ("store_error", 500));
+    assert_eq!((err.code(), err.status()), ("store_error", 503));
 }
 
 #[test]
