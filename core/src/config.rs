@@ -325,10 +325,8 @@ impl Config {
             )?),
             None => None,
         };
-        if let Some(store) = &self.store {
-            if store.trim().is_empty() {
-                return Err(Error::config("store", "must not be empty"));
-            }
+        if self.store.as_ref().is_some_and(|store| store.trim().is_empty()) {
+            return Err(Error::config("store", "must not be empty"));
         }
         let mut suppliers = Vec::with_capacity(self.suppliers.len());
         let mut supplier_ids = HashSet::new();
