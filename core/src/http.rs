@@ -67,7 +67,7 @@ impl HttpResponse {
             .map(|(_, v)| v.as_str())
     }
 
-    fn json(status: u16, body: &impl Serialize) -> HttpResponse {
+    pub(crate) fn json(status: u16, body: &impl Serialize) -> HttpResponse {
         let body = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
         HttpResponse {
             status,

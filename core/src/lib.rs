@@ -42,6 +42,7 @@
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
 
+pub mod admin;
 pub mod authenticator;
 pub mod catalog;
 pub mod clock;
@@ -62,6 +63,7 @@ pub mod v2_manufacturer;
 pub mod v2_supplier;
 pub mod wire;
 
+pub use admin::AdminSessionBody;
 pub use authenticator::{Authenticator, AuthenticatorBuilder};
 pub use catalog::{AssetType, Brand, Catalog, V1_BRANDS, normalize_spelling};
 pub use clock::system_now;
