@@ -15,6 +15,7 @@ Run it::
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from flask import Flask, Response, request
@@ -24,15 +25,23 @@ from nox_authenticator import Authenticator
 _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
-def create_app(authenticator: Authenticator) -> Flask:
-    """A Flask app that answers every path through ``authenticator.handle_http``."""
+def create_app(authenticator: Authenticator, *, serve_admin: bool = False) -> Flask:
+    """A Flask app that answers every path through ``authenticator.handle_http``.
+
+    With ``serve_admin``, paths under ``/admin/`` go to ``handle_admin_http`` (session lookup
+    and completion): only with an admin key in the configuration, or behind a port the public
+    cannot reach.
+    """
     app = Flask(__name__)
 
     def serve(path: str = "") -> Response:
         # The core wants the path as sent (the v1 `userId` segment still percent-encoded);
         # Werkzeug's server keeps it in RAW_URI, `request.path` is already decoded.
         raw_path = request.environ.get("RAW_URI") or request.full_path
-        answer = authenticator.handle_http(
+        adapter = authenticator.handle_http
+        if serve_admin and raw_path.startswith("/admin/"):
+            adapter = authenticator.handle_admin_http
+        answer = adapter(
             request.method,
             raw_path,
             headers=list(request.headers.items()),
@@ -45,6 +54,21 @@ def create_app(authenticator: Authenticator) -> Flask:
         "/<path:path>", "any", serve, methods=_METHODS, provide_automatic_options=False
     )
     return app
+
+
+def app_from_env() -> Flask:
+    """The app for a WSGI server with several worker processes, configured by ``NOX_CONFIG``
+    (a JSON configuration file). Give the configuration a shared ``"store"`` (``sqlite:PATH``
+    or a ``postgres://`` URL) so that every worker sees the same sessions::
+
+        NOX_CONFIG=config.json gunicorn --workers 4 'flask_app:app_from_env()'
+
+    Each worker opens the store itself: do not use ``--preload``, which would share one
+    database connection across forked processes.
+    """
+    config_path = Path(os.environ["NOX_CONFIG"])
+    authenticator = Authenticator.from_json(config_path.read_text(encoding="utf-8"))
+    return create_app(authenticator, serve_admin=os.environ.get("NOX_SERVE_ADMIN") == "1")
 
 
 def main() -> None:

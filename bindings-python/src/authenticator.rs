@@ -4,8 +4,9 @@
 use std::sync::Arc;
 
 use nox_authenticator::{
-    Authenticator as CoreAuthenticator, Config, HttpRequest, ManufacturerLinkSessionInput,
-    SeededRandom, SupplierLinkSessionInput, V1ConnectInput, V1SupplierLinkInput,
+    Authenticator as CoreAuthenticator, Config, HttpRequest, HttpResponse as CoreHttpResponse,
+    ManufacturerLinkSessionInput, SeededRandom, SupplierLinkSessionInput, V1ConnectInput,
+    V1SupplierLinkInput,
 };
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -36,7 +37,23 @@ fn build(
     let catalog = catalog.map(|c| (*c.inner).clone());
     let inner = py
         .detach(|| {
-            let mut builder = CoreAuthenticator::builder(Config::from_json(json)?);
+            let config = Config::from_json(json)?;
+            // `store` opens a shared SQLite file or PostgreSQL, so that the worker processes of
+            // one service share one state (spec decision 11); without it, memory.
+            let stores = match &config.store {
+                Some(setting) => Some(
+                    nox_authenticator_store::open(setting, config.session_retention_seconds)
+                        .map_err(|e| nox_authenticator::Error::InvalidConfig {
+                            field: "store".into(),
+                            reason: e.to_string(),
+                        })?,
+                ),
+                None => None,
+            };
+            let mut builder = CoreAuthenticator::builder(config);
+            if let Some(stores) = stores {
+                builder = stores.apply(builder);
+            }
             if let Some(seed) = seed {
                 builder = builder.random(Arc::new(SeededRandom::new(seed)));
             }
@@ -47,6 +64,45 @@ fn build(
         })
         .into_py_result(py)?;
     Ok(Authenticator { inner })
+}
+
+/// The arguments of `handle_http` and `handle_admin_http`, as Python gave them.
+type HttpArgs<'a, 'py> = (
+    &'a str,
+    &'a str,
+    Option<&'a Bound<'py, PyAny>>,
+    Option<&'a Bound<'py, PyAny>>,
+    Option<i64>,
+);
+
+impl Authenticator {
+    fn answer(
+        &self,
+        py: Python<'_>,
+        (method, path, headers, body, now): HttpArgs<'_, '_>,
+        adapter: fn(&CoreAuthenticator, &HttpRequest<'_>, i64) -> CoreHttpResponse,
+    ) -> PyResult<HttpResponse> {
+        let headers = convert::headers(headers)?;
+        let body = convert::body(body)?;
+        let now = convert::now_or_system(now);
+        let response = py.detach(|| {
+            let header_refs: Vec<(&str, &str)> = headers
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str()))
+                .collect();
+            adapter(
+                &self.inner,
+                &HttpRequest {
+                    method,
+                    target: path,
+                    headers: &header_refs,
+                    body: &body,
+                },
+                now,
+            )
+        });
+        Ok(HttpResponse { inner: response })
+    }
 }
 
 #[pymethods]
@@ -246,25 +302,32 @@ impl Authenticator {
         body: Option<&Bound<'_, PyAny>>,
         now: Option<i64>,
     ) -> PyResult<HttpResponse> {
-        let headers = convert::headers(headers)?;
-        let body = convert::body(body)?;
-        let now = convert::now_or_system(now);
-        let response = py.detach(|| {
-            let header_refs: Vec<(&str, &str)> = headers
-                .iter()
-                .map(|(n, v)| (n.as_str(), v.as_str()))
-                .collect();
-            self.inner.handle_http(
-                &HttpRequest {
-                    method,
-                    target: path,
-                    headers: &header_refs,
-                    body: &body,
-                },
-                now,
-            )
-        });
-        Ok(HttpResponse { inner: response })
+        self.answer(
+            py,
+            (method, path, headers, body, now),
+            CoreAuthenticator::handle_http,
+        )
+    }
+
+    /// Answers one request of the admin API (`GET /admin/link-sessions/{token}`, `POST
+    /// /admin/link-sessions/{token}/complete`), for a host that serves its own admin side;
+    /// the same arguments as `handle_http`. Serve it only where the public cannot reach it,
+    /// or configure an admin key (`"admin": {"api_key_sha256": …}`).
+    #[pyo3(signature = (method, path, headers=None, body=None, now=None))]
+    fn handle_admin_http(
+        &self,
+        py: Python<'_>,
+        method: &str,
+        path: &str,
+        headers: Option<&Bound<'_, PyAny>>,
+        body: Option<&Bound<'_, PyAny>>,
+        now: Option<i64>,
+    ) -> PyResult<HttpResponse> {
+        self.answer(
+            py,
+            (method, path, headers, body, now),
+            CoreAuthenticator::handle_admin_http,
+        )
     }
 
     fn __repr__(&self) -> String {

@@ -1,29 +1,39 @@
 //! The reference server: the NOX Authenticator API over HTTP, serving the pure adapter of the
-//! `nox-authenticator` crate with axum and tokio.
+//! `nox-authenticator` crate with axum and tokio, on a durable store.
 //!
 //! ```text
-//! nox-authenticator-server [--listen ADDR] [--config FILE] [--clock-speed FACTOR]
+//! nox-authenticator-server [--listen ADDR] [--config FILE] [--store STORE] [--demo]
+//!                          [--clock-speed FACTOR]
 //! ```
 //!
-//! The first line on stdout is `listening on http://IP:PORT` (useful with `--listen
+//! Every option also reads `NOX_<OPTION>` (`NOX_LISTEN`, `NOX_CONFIG`, `NOX_STORE`, …); a flag
+//! wins. The first line on stdout is `listening on http://IP:PORT` (useful with `--listen
 //! 127.0.0.1:0`). Without `--config` it runs on an embedded demo configuration and prints its
-//! (public) keys.
+//! (public) keys, but only on a loopback address unless `--demo` is given.
 
+mod admin;
+mod api;
+mod clock;
+mod health;
+mod maintenance;
+
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::Router;
-use axum::body::Body;
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
-use axum::response::Response;
 use clap::Parser;
-use nox_authenticator::{Authenticator, Config, HttpRequest, system_now};
+use nox_authenticator::{Authenticator, Config};
+use nox_authenticator_store::StoreUrl;
+
+use crate::clock::Clock;
 
 const DEMO_CONFIG: &str = include_str!("../demo-config.json");
+
+/// Where the server keeps its state when neither `--store` nor the config says (decision 11).
+const DEFAULT_STORE: &str = "sqlite:nox-authenticator.db";
 
 /// Serve the NOX Authenticator API (v2 supplier and manufacturer link sessions, v1 supplier
 /// link and v1 manufacturer connect).
@@ -31,94 +41,134 @@ const DEMO_CONFIG: &str = include_str!("../demo-config.json");
 #[command(name = "nox-authenticator-server", version)]
 struct Args {
     /// Address to listen on; port 0 picks a free port (the bound address is printed).
-    #[arg(long, default_value = "127.0.0.1:8080")]
+    #[arg(long, env = "NOX_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// JSON configuration (callers, keys or key digests, redirect URLs, link base URLs). Without
-    /// it, a demo configuration with public keys is used.
-    #[arg(long)]
+    /// Address of the admin listener (session lookup and completion, metrics, health); without
+    /// an admin key in the config it must be a loopback address.
+    #[arg(long, env = "NOX_ADMIN_LISTEN", default_value = "127.0.0.1:8081")]
+    admin_listen: SocketAddr,
+    /// JSON configuration (callers, keys or key digests, redirect URLs, link base URLs, store,
+    /// limits). Without it, a demo configuration with public keys is used.
+    #[arg(long, env = "NOX_CONFIG")]
     config: Option<PathBuf>,
+    /// Where sessions and subscribers are kept: `memory`, `sqlite:PATH` or a `postgres://`
+    /// URL. Wins over the config's `store`; the default is `sqlite:nox-authenticator.db`.
+    #[arg(long, env = "NOX_STORE")]
+    store: Option<String>,
+    /// Run the demo configuration even on a non-loopback address (its keys are public).
+    #[arg(long, env = "NOX_DEMO")]
+    demo: bool,
     /// Test aid: run the server's clock FACTOR times faster than real time (sessions expire
     /// after 600 / FACTOR real seconds).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, env = "NOX_CLOCK_SPEED", default_value_t = 1.0)]
     clock_speed: f64,
 }
 
-/// The server's clock: real time, optionally sped up from the moment of start.
+/// What every request handler shares.
 #[derive(Debug)]
-struct Clock {
-    start_unix: i64,
-    started: Instant,
-    speed: f64,
+pub struct AppState {
+    /// The core, on its stores.
+    pub authenticator: Authenticator,
+    /// The server's clock.
+    pub clock: Clock,
+    /// Whether calls into the store block (they then run on the blocking pool).
+    pub blocking_store: bool,
 }
 
-impl Clock {
-    fn now(&self) -> i64 {
-        let elapsed = self.started.elapsed().as_secs_f64() * self.speed;
-        // Float to integer `as` saturates; elapsed is finite and non-negative.
-        self.start_unix.saturating_add(elapsed as i64)
+/// A start-up failure: what to print, and the exit status (2: the operator must fix a setting).
+struct Fatal(String, u8);
+
+fn main() -> ExitCode {
+    match run(Args::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Fatal(message, status)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(status)
+        }
     }
 }
 
-#[derive(Debug)]
-struct AppState {
-    authenticator: Authenticator,
-    clock: Clock,
-}
-
-fn main() -> ExitCode {
-    let args = Args::parse();
+fn run(args: Args) -> Result<(), Fatal> {
     if !(args.clock_speed.is_finite() && args.clock_speed > 0.0) {
-        eprintln!("error: --clock-speed must be a positive number");
-        return ExitCode::from(2);
+        return Err(Fatal("--clock-speed must be a positive number".into(), 2));
+    }
+    let demo = args.config.is_none();
+    if demo && !args.demo && !args.listen.ip().is_loopback() {
+        return Err(Fatal(
+            format!(
+                "refusing to serve the demo configuration (public keys) on {}: give --config, \
+                 listen on a loopback address, or pass --demo",
+                args.listen
+            ),
+            2,
+        ));
     }
     let (config_text, source) = match &args.config {
         Some(path) => match std::fs::read_to_string(path) {
             Ok(text) => (text, path.display().to_string()),
-            Err(e) => {
-                eprintln!("error: cannot read {}: {e}", path.display());
-                return ExitCode::from(2);
-            }
+            Err(e) => return Err(Fatal(format!("cannot read {}: {e}", path.display()), 2)),
         },
         None => (DEMO_CONFIG.to_owned(), "demo configuration".to_owned()),
     };
-    let authenticator = match Config::from_json(&config_text).and_then(Authenticator::new) {
-        Ok(authenticator) => authenticator,
-        Err(e) => {
-            eprintln!("error: {source}: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    let config = Config::from_json(&config_text).map_err(|e| Fatal(format!("{source}: {e}"), 2))?;
+    let store_setting = args
+        .store
+        .clone()
+        .or_else(|| config.store.clone())
+        .unwrap_or_else(|| DEFAULT_STORE.to_owned());
+    let store_name = StoreUrl::parse(&store_setting)
+        .map(|url| url.redacted())
+        .map_err(|e| Fatal(e.to_string(), 2))?;
+    let stores = nox_authenticator_store::open(&store_setting, config.session_retention_seconds)
+        .map_err(|e| Fatal(e.to_string(), 2))?;
+    let blocking_store = stores.blocking;
+    let authenticator = stores
+        .apply(Authenticator::builder(config))
+        .build()
+        .map_err(|e| Fatal(format!("{source}: {e}"), 2))?;
+    if authenticator.admin_key().is_none() && !args.admin_listen.ip().is_loopback() {
+        return Err(Fatal(
+            format!(
+                "refusing to bind the admin listener to {} without an admin key: add \"admin\": \
+                 {{\"api_key_sha256\": …}} to the config, or listen on a loopback address",
+                args.admin_listen
+            ),
+            2,
+        ));
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+        .map_err(|e| Fatal(format!("cannot start the async runtime: {e}"), 1))?;
     let state = Arc::new(AppState {
         authenticator,
-        clock: Clock {
-            start_unix: system_now(),
-            started: Instant::now(),
-            speed: args.clock_speed,
-        },
+        clock: Clock::new(args.clock_speed),
+        blocking_store,
     });
-    match runtime.block_on(serve(args.listen, state, args.config.is_none())) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    runtime
+        .block_on(serve(
+            (args.listen, args.admin_listen),
+            state,
+            demo,
+            &source,
+            &store_name,
+        ))
+        .map_err(|e| Fatal(e.to_string(), 1))
 }
 
-async fn serve(listen: SocketAddr, state: Arc<AppState>, demo: bool) -> std::io::Result<()> {
+async fn serve(
+    (listen, admin_listen): (SocketAddr, SocketAddr),
+    state: Arc<AppState>,
+    demo: bool,
+    source: &str,
+    store: &str,
+) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
+    let admin_listener = tokio::net::TcpListener::bind(admin_listen).await?;
     let bound = listener.local_addr()?;
     println!("listening on http://{bound}");
+    println!("admin listening on http://{}", admin_listener.local_addr()?);
+    println!("config: {source}; store: {store}");
     if demo {
         println!("demo mode (no --config): these keys are public, never use them in production");
         println!("  supplier      x-api-key: demo-supplier-key      (Acme Energy)");
@@ -127,10 +177,24 @@ async fn serve(listen: SocketAddr, state: Arc<AppState>, demo: bool) -> std::io:
             "  registered redirect URLs: https://your-app.com/callback, http://127.0.0.1/callback"
         );
     }
-    let app = Router::new().fallback(handle).with_state(state);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    tokio::spawn(maintenance::evict_expired_sessions(Arc::clone(&state)));
+    let admin_app = Router::new()
+        .fallback(admin::handle)
+        .with_state(Arc::clone(&state));
+    let app = Router::new().fallback(api::handle).with_state(state);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let public = axum::serve(listener, app).with_graceful_shutdown(wait_for(stopped.clone()));
+    let admin = axum::serve(admin_listener, admin_app).with_graceful_shutdown(wait_for(stopped));
+    let signal = async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    };
+    let (public, admin, ()) = tokio::join!(public.into_future(), admin.into_future(), signal);
+    public.and(admin)
+}
+
+async fn wait_for(mut stopped: tokio::sync::watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|stopped| *stopped).await;
 }
 
 async fn shutdown_signal() {
@@ -154,55 +218,4 @@ async fn shutdown_signal() {
     {
         let _ = ctrl_c.await;
     }
-}
-
-/// Every request goes to the core's HTTP adapter, which does routing, 404 and 405 itself.
-async fn handle(
-    State(state): State<Arc<AppState>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let limit = state.authenticator.max_body_bytes();
-    // Read at most one byte past the limit; a longer body is passed on as limit + 1 bytes so
-    // that the adapter answers 413 in its own order (after the key and content-type checks).
-    let body = axum::body::to_bytes(body, limit.saturating_add(1))
-        .await
-        .map_or_else(|_| vec![0; limit.saturating_add(1)], |bytes| bytes.to_vec());
-    let owned: Vec<(String, String)> = headers
-        .iter()
-        .map(|(name, value)| {
-            let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
-            (name.as_str().to_owned(), value)
-        })
-        .collect();
-    let pairs: Vec<(&str, &str)> = owned
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.as_str()))
-        .collect();
-    let target = uri
-        .path_and_query()
-        .map_or_else(|| uri.path(), |pq| pq.as_str());
-    let response = state.authenticator.handle_http(
-        &HttpRequest {
-            method: method.as_str(),
-            target,
-            headers: &pairs,
-            body: &body,
-        },
-        state.clock.now(),
-    );
-    let mut out = Response::new(Body::from(response.body));
-    *out.status_mut() =
-        StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    for (name, value) in response.headers {
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(&value),
-        ) {
-            out.headers_mut().insert(name, value);
-        }
-    }
-    out
 }

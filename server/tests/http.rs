@@ -26,8 +26,12 @@ impl Drop for Server {
 }
 
 fn start(args: &[&str]) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nox-authenticator-server"))
-        .args(["--listen", "127.0.0.1:0"])
+    let mut command = Command::new(env!("CARGO_BIN_EXE_nox-authenticator-server"));
+    command.args(["--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"]);
+    if !args.contains(&"--store") {
+        command.args(["--store", "memory"]);
+    }
+    let mut child = command
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -41,6 +45,12 @@ fn start(args: &[&str]) -> Server {
         .strip_prefix("listening on http://")
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
         .to_owned();
+    let mut admin_line = String::new();
+    stdout.read_line(&mut admin_line).unwrap();
+    assert!(
+        admin_line.starts_with("admin listening on http://"),
+        "{admin_line}"
+    );
     Server {
         child,
         addr,
@@ -210,6 +220,10 @@ fn a_bad_config_names_the_field_and_exits_non_zero() {
         .args([
             "--listen",
             "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+            "--store",
+            "memory",
             "--config",
             path.to_str().unwrap(),
         ])

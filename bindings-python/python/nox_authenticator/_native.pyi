@@ -220,6 +220,14 @@ class Authenticator:
         body: _Body = None,
         now: Optional[int] = None,
     ) -> HttpResponse: ...
+    def handle_admin_http(
+        self,
+        method: str,
+        path: str,
+        headers: _Headers = None,
+        body: _Body = None,
+        now: Optional[int] = None,
+    ) -> HttpResponse: ...
 
 def parse_link_url(link_url: str) -> LinkUrlParts: ...
 def parse_language(code: str) -> Optional[Language]: ...
