@@ -1,0 +1,328 @@
+//! One contract, three stores: memory (the reference semantics), a real SQLite file and a
+//! real PostgreSQL database (`NOX_TEST_POSTGRES_URL`, see `tests/common`).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code: a failure should stop the test loudly
+
+mod common;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use common::{Backend, RETENTION, session};
+use nox_authenticator::{
+    Completion, Error, MarkCompleted, PendingCaps, SeededRandom, SessionKind, Subscriber,
+};
+use nox_authenticator_store::OpenError;
+
+const KINDS: [SessionKind; 3] = [
+    SessionKind::V2Supplier,
+    SessionKind::V2Manufacturer,
+    SessionKind::V1Supplier,
+];
+
+fn round_trip_of_every_kind(backend: &Backend) {
+    let stores = backend.open();
+    let random = SeededRandom::new(1);
+    let mut all = Vec::new();
+    for kind in KINDS {
+        let mut s = session(&random, kind, "acme", 1_700_000_000);
+        if kind == SessionKind::V1Supplier {
+            s.completed_at = Some(1_700_000_100);
+        }
+        stores.sessions.insert(s.clone(), PendingCaps::NONE, 1_700_000_000).unwrap();
+        all.push(s);
+    }
+    // A link URL that does not hold the token survives too.
+    let mut odd = session(&random, SessionKind::V2Supplier, "acme", 1_700_000_001);
+    odd.link_url = "https://elsewhere.example/".into();
+    stores.sessions.insert(odd.clone(), PendingCaps::NONE, 1_700_000_001).unwrap();
+    all.push(odd);
+    // Read back by another instance: every field equal.
+    let other = backend.open();
+    for s in &all {
+        let got = other.sessions.get(s.token.as_str()).unwrap().unwrap();
+        assert_eq!(got.token, s.token);
+        assert_eq!(got.kind, s.kind);
+        assert_eq!(got.owner_id, s.owner_id);
+        assert_eq!(got.owner_name, s.owner_name);
+        assert_eq!(got.user_id, s.user_id);
+        assert_eq!(got.redirect_url, s.redirect_url);
+        assert_eq!(got.language, s.language);
+        assert_eq!(got.asset_type, s.asset_type);
+        assert_eq!(got.brand, s.brand);
+        assert_eq!(got.link_url, s.link_url);
+        assert_eq!(got.created_at, s.created_at);
+        assert_eq!(got.expires_at, s.expires_at);
+        assert_eq!(got.completed_at, s.completed_at);
+        assert_eq!(&got, s);
+    }
+    assert_eq!(other.sessions.len().unwrap(), 4);
+    // Unknown and malformed tokens are simply not found.
+    assert_eq!(other.sessions.get(&"b".repeat(43)).unwrap(), None);
+    assert_eq!(other.sessions.get("short").unwrap(), None);
+    let done = Completion { completed_at: 5, brand: None };
+    assert_eq!(other.sessions.mark_completed(&"b".repeat(43), done).unwrap(), MarkCompleted::NotFound);
+    assert_eq!(other.sessions.mark_completed("", done).unwrap(), MarkCompleted::NotFound);
+}
+
+fn completes_once_and_records_a_brand_only_if_none(backend: &Backend) {
+    let stores = backend.open();
+    let random = SeededRandom::new(2);
+    let unbranded = session(&random, SessionKind::V2Supplier, "acme", 0);
+    let branded = session(&random, SessionKind::V2Manufacturer, "nibe-id", 0);
+    for s in [&unbranded, &branded] {
+        stores.sessions.insert(s.clone(), PendingCaps::NONE, 0).unwrap();
+    }
+    let pick = |completed_at| Completion { completed_at, brand: Some("daikin") };
+    match stores.sessions.mark_completed(unbranded.token.as_str(), pick(5)).unwrap() {
+        MarkCompleted::Completed(s) => {
+            assert_eq!(s.completed_at, Some(5));
+            assert_eq!(s.brand.as_deref(), Some("daikin"));
+            assert_eq!(s.link_url, unbranded.link_url);
+        }
+        other => panic!("{other:?}"),
+    }
+    match stores.sessions.mark_completed(unbranded.token.as_str(), Completion { completed_at: 6, brand: Some("nibe") }).unwrap() {
+        MarkCompleted::AlreadyCompleted(s) => {
+            assert_eq!(s.completed_at, Some(5));
+            assert_eq!(s.brand.as_deref(), Some("daikin"));
+        }
+        other => panic!("{other:?}"),
+    }
+    match stores.sessions.mark_completed(branded.token.as_str(), pick(7)).unwrap() {
+        MarkCompleted::Completed(s) => assert_eq!(s.brand.as_deref(), Some("Nibe")),
+        other => panic!("{other:?}"),
+    }
+    let stored = backend.open().sessions.get(unbranded.token.as_str()).unwrap().unwrap();
+    assert_eq!((stored.completed_at, stored.brand.as_deref()), (Some(5), Some("daikin")));
+}
+
+fn pending_caps_hold_per_caller_and_in_total(backend: &Backend) {
+    let stores = backend.open();
+    let sessions = &stores.sessions;
+    let random = SeededRandom::new(3);
+    let caps = PendingCaps { per_caller: 2, total: 3 };
+    let first = session(&random, SessionKind::V2Supplier, "s", 0);
+    sessions.insert(first.clone(), caps, 0).unwrap();
+    sessions.insert(session(&random, SessionKind::V1Supplier, "s", 10), caps, 10).unwrap();
+    // v2 and v1 supplier sessions count for one caller; the oldest expires at 600.
+    let refused = sessions.insert(session(&random, SessionKind::V2Supplier, "s", 20), caps, 20).unwrap_err();
+    assert_eq!(refused, Error::TooManySessions { retry_after_seconds: 580 });
+    // A manufacturer with the same id is another caller.
+    sessions.insert(session(&random, SessionKind::V2Manufacturer, "s", 25), caps, 25).unwrap();
+    // Completing one makes room for the caller... up to the total.
+    let done = Completion { completed_at: 30, brand: None };
+    assert!(matches!(sessions.mark_completed(first.token.as_str(), done).unwrap(), MarkCompleted::Completed(_)));
+    sessions.insert(session(&random, SessionKind::V2Supplier, "s", 30), caps, 30).unwrap();
+    let refused = sessions.insert(session(&random, SessionKind::V2Supplier, "other", 40), caps, 40).unwrap_err();
+    assert_eq!(refused.code(), "too_many_sessions");
+    assert!(matches!(refused, Error::TooManySessions { retry_after_seconds } if (1..=600).contains(&retry_after_seconds)));
+    // Nothing refused was stored: 4 sessions (one completed).
+    assert_eq!(sessions.len().unwrap(), 4);
+    // Expiry makes room: at 610 the session of 10 is expired, so there are 2 pending.
+    sessions.insert(session(&random, SessionKind::V2Supplier, "other", 610), caps, 610).unwrap();
+    let refused = sessions.insert(session(&random, SessionKind::V2Supplier, "third", 611), caps, 611).unwrap_err();
+    // The oldest pending is the manufacturer's, created at 25.
+    assert_eq!(refused, Error::TooManySessions { retry_after_seconds: 625 - 611 });
+    // No caps: no counting at all.
+    for t in 0..5 {
+        sessions.insert(session(&random, SessionKind::V2Supplier, "s", 612 + t), PendingCaps::NONE, 612 + t).unwrap();
+    }
+    assert_eq!(sessions.len().unwrap(), 10);
+}
+
+fn evicts_in_batches_after_retention(backend: &Backend) {
+    let stores = backend.open();
+    let random = SeededRandom::new(4);
+    for t in 0..250 {
+        stores.sessions.insert(session(&random, SessionKind::V2Supplier, "s", t), PendingCaps::NONE, t).unwrap();
+    }
+    assert_eq!(stores.sessions.len().unwrap(), 250);
+    // Sessions created at c are evicted from c + 600 + 60 on.
+    assert_eq!(stores.sessions.evict_expired(659, 1000).unwrap(), 0);
+    assert_eq!(stores.sessions.evict_expired(700, 1000).unwrap(), 41);
+    assert_eq!(stores.sessions.evict_expired(700, 1000).unwrap(), 0);
+    assert_eq!(stores.sessions.evict_expired(10_000, 100).unwrap(), 100);
+    assert_eq!(stores.sessions.evict_expired(10_000, 100).unwrap(), 100);
+    assert_eq!(stores.sessions.evict_expired(10_000, 100).unwrap(), 9);
+    assert_eq!(stores.sessions.evict_expired(10_000, 0).unwrap(), 0);
+    assert!(stores.sessions.is_empty().unwrap());
+    assert_eq!(RETENTION, 60);
+}
+
+fn connect(ids: &[&str], fresh: &str, cap: u64) -> impl FnMut(Option<Subscriber>) -> nox_authenticator::Result<Subscriber> {
+    let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+    let fresh = fresh.to_owned();
+    move |existing| {
+        let mut s = existing.unwrap_or_else(|| Subscriber {
+            manufacturer_id: "m".into(),
+            manufacturer_user_id: "u".into(),
+            nox_user_id: fresh.clone(),
+            device_ids: Vec::new(),
+        });
+        s.merge_device_ids(&ids, cap)?;
+        Ok(s)
+    }
+}
+
+fn subscribers_keep_the_union_in_first_seen_order(backend: &Backend) {
+    let stores = backend.open();
+    let subs = &stores.subscribers;
+    assert_eq!(subs.get("m", "u").unwrap(), None);
+    // Refused at the first connect: nothing stored.
+    let refused = subs.upsert("m", "u", &mut connect(&["a", "b", "c", "d", "e"], "id-0", 4)).unwrap_err();
+    assert_eq!(refused.fields(), ["device_ids"]);
+    assert_eq!(subs.get("m", "u").unwrap(), None);
+    assert_eq!(subs.len().unwrap(), 0);
+    let s = subs.upsert("m", "u", &mut connect(&["c", "a", "c"], "id-1", 4)).unwrap();
+    assert_eq!((s.nox_user_id.as_str(), s.device_ids.clone()), ("id-1", vec!["c".to_owned(), "a".into()]));
+    let s = subs.upsert("m", "u", &mut connect(&["b", "a", "ü\"{}"], "id-2", 4)).unwrap();
+    assert_eq!(s.nox_user_id, "id-1");
+    assert_eq!(s.device_ids, ["c", "a", "b", "ü\"{}"]);
+    // Past the cap: refused whole, nothing changes.
+    assert!(subs.upsert("m", "u", &mut connect(&["z"], "id-3", 4)).is_err());
+    let other = backend.open();
+    let stored = other.subscribers.get("m", "u").unwrap().unwrap();
+    assert_eq!(stored, s);
+    // Another key is another subscriber.
+    other.subscribers.upsert("m", "u2", &mut connect(&[], "id-4", 4)).unwrap();
+    assert_eq!(other.subscribers.get("m2", "u").unwrap(), None);
+    assert_eq!(subs.len().unwrap(), 2);
+    assert!(!subs.is_empty().unwrap());
+}
+
+fn len_and_ping(backend: &Backend) {
+    let stores = backend.open();
+    assert!(stores.sessions.is_empty().unwrap());
+    assert!(stores.subscribers.is_empty().unwrap());
+    stores.sessions.ping().unwrap();
+    stores.subscribers.ping().unwrap();
+    assert_eq!(stores.blocking, backend.is_durable());
+}
+
+fn migrations_are_idempotent(backend: &Backend) {
+    let random = SeededRandom::new(5);
+    let s = session(&random, SessionKind::V2Supplier, "s", 0);
+    backend.open().sessions.insert(s.clone(), PendingCaps::NONE, 0).unwrap();
+    // Opening again (and again, at once from several threads) keeps the data.
+    let backend = Arc::new(backend);
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| drop(backend.open()));
+        }
+    });
+    assert_eq!(backend.open().sessions.get(s.token.as_str()).unwrap(), Some(s));
+}
+
+fn a_newer_schema_is_refused(backend: &Backend) {
+    if !backend.is_durable() {
+        return;
+    }
+    backend.open();
+    backend.raw_sql("INSERT INTO schema_version (version) VALUES (99)");
+    match backend.try_open() {
+        Err(e @ OpenError::SchemaTooNew { found: 99, known: 1, .. }) => {
+            assert!(e.to_string().contains("upgrade the program"), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+fn one_completion_wins_across_instances(backend: &Backend) {
+    let a = backend.open();
+    let b = backend.open();
+    let random = SeededRandom::new(6);
+    let s = session(&random, SessionKind::V2Supplier, "s", 0);
+    a.sessions.insert(s.clone(), PendingCaps::NONE, 0).unwrap();
+    let token = s.token.as_str();
+    let outcomes: Vec<(usize, MarkCompleted)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..64)
+            .map(|i| {
+                let store = if i % 2 == 0 { &a.sessions } else { &b.sessions };
+                scope.spawn(move || {
+                    let brand = format!("brand-{i}");
+                    let completion = Completion { completed_at: 100 + i as i64, brand: Some(&brand) };
+                    (i, store.mark_completed(token, completion).unwrap())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let winners: Vec<_> = outcomes.iter().filter(|(_, o)| matches!(o, MarkCompleted::Completed(_))).collect();
+    assert_eq!(winners.len(), 1, "{outcomes:?}");
+    let winner = winners[0].0;
+    assert_eq!(outcomes.iter().filter(|(_, o)| matches!(o, MarkCompleted::AlreadyCompleted(_))).count(), 63);
+    let stored = b.sessions.get(token).unwrap().unwrap();
+    assert_eq!(stored.completed_at, Some(100 + winner as i64));
+    assert_eq!(stored.brand, Some(format!("brand-{winner}")));
+}
+
+fn concurrent_upserts_keep_every_device_id(backend: &Backend) {
+    let a = backend.open();
+    let b = backend.open();
+    std::thread::scope(|scope| {
+        for i in 0..16 {
+            let store = if i % 2 == 0 { &a.subscribers } else { &b.subscribers };
+            scope.spawn(move || {
+                for j in 0..5 {
+                    let id = format!("t{i}-{j}");
+                    let fresh = format!("nox-{i}-{j}");
+                    store.upsert("m", "u", &mut connect(&[id.as_str(), "shared"], &fresh, 1000)).unwrap();
+                }
+            });
+        }
+    });
+    let s = a.subscribers.get("m", "u").unwrap().unwrap();
+    assert_eq!(s.device_ids.len(), 81, "{:?}", s.device_ids);
+    let unique: HashSet<&String> = s.device_ids.iter().collect();
+    assert_eq!(unique.len(), 81);
+    // Each thread's ids appear in the order it sent them.
+    for i in 0..16 {
+        let positions: Vec<usize> = (0..5)
+            .map(|j| s.device_ids.iter().position(|id| *id == format!("t{i}-{j}")).unwrap())
+            .collect();
+        assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
+    }
+    assert_eq!(a.subscribers.len().unwrap(), 1);
+}
+
+macro_rules! contract {
+    ($backend:ident: $($test:ident),* $(,)?) => {
+        mod $backend {
+            $(
+                #[test]
+                fn $test() {
+                    if let Some(backend) = crate::common::Backend::$backend() {
+                        super::$test(&backend);
+                    }
+                }
+            )*
+        }
+    };
+}
+
+macro_rules! contracts {
+    ($($backend:ident),*) => {
+        $(
+            contract!($backend:
+                round_trip_of_every_kind,
+                completes_once_and_records_a_brand_only_if_none,
+                pending_caps_hold_per_caller_and_in_total,
+                evicts_in_batches_after_retention,
+                subscribers_keep_the_union_in_first_seen_order,
+                len_and_ping,
+                migrations_are_idempotent,
+                a_newer_schema_is_refused,
+                one_completion_wins_across_instances,
+                concurrent_upserts_keep_every_device_id,
+            );
+        )*
+    };
+}
+
+contracts!(memory, sqlite, postgres);
