@@ -170,6 +170,22 @@ impl PostgresStore {
     /// 5 s; `sslmode=require` and `verify-*` are refused ([`OpenError::BadSetting`]): this
     /// build has no TLS.
     pub fn open(url: &str, retention_seconds: i64) -> Result<PostgresStore, OpenError> {
+        // Connecting drives a runtime of the client's own, which cannot start inside another
+        // (a host opening its store from async code): connect on a thread of our own.
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| PostgresStore::open_here(url, retention_seconds))
+                .join()
+                .unwrap_or_else(|_| {
+                    Err(OpenError::Unavailable {
+                        store: crate::StoreUrl::Postgres { url: url.to_owned() }.redacted(),
+                        reason: "connecting panicked".into(),
+                    })
+                })
+        })
+    }
+
+    fn open_here(url: &str, retention_seconds: i64) -> Result<PostgresStore, OpenError> {
         let store = crate::StoreUrl::Postgres {
             url: url.to_owned(),
         }
