@@ -1,21 +1,88 @@
 //! Durable stores for `nox-authenticator` (spec decision 11), beside the pure core: each
-//! implements the core's [`SessionStore`] and [`SubscriberStore`] traits.
+//! implements the core's [`SessionStore`] and [`SubscriberStore`] traits, and [`open`] picks
+//! one from a setting:
 //!
 //! - `memory`: the core's in-memory stores, for tests and embedding;
-//! - `sqlite:PATH`: one embedded SQLite file in WAL mode, the reference server's default;
-//! - `postgres://…` (any libpq URL): PostgreSQL with a connection pool, for several instances.
+//! - `sqlite:PATH` ([`SqliteStore`]): one embedded SQLite file in WAL mode, the reference
+//!   server's default, shared by every process that opens it (Python or Node workers);
+//! - `postgres://…` or `postgresql://…` ([`PostgresStore`], any libpq URL): PostgreSQL with a
+//!   connection pool, for several instances. A Unix socket is a percent-encoded host,
+//!   `postgres://nox@%2Frun%2Fpostgresql:5432/nox`, or `postgres://nox@/nox?host=/run/postgresql`.
 //!
 //! ```
 //! let stores = nox_authenticator_store::open("memory", 3600)?;
 //! assert!(!stores.blocking);
 //! # Ok::<(), nox_authenticator_store::OpenError>(())
 //! ```
+//!
+//! # Calling them
+//!
+//! Every call into an SQLite or PostgreSQL store blocks on I/O ([`Stores::blocking`]): an async
+//! host makes it from a blocking pool (`tokio::task::spawn_blocking`). For PostgreSQL this is a
+//! must, not only a courtesy: each pooled client drives its socket with a small runtime of its
+//! own, which cannot run on an async worker thread. ([`open`] and dropping a store are safe
+//! anywhere.) Failures while serving are [`nox_authenticator::Error::Store`] (a 503); a
+//! PostgreSQL connection lost meanwhile is replaced by the pool on a later call, once the
+//! server answers again, without reopening.
+//!
+//! # Durability
+//!
+//! A call that writes returns once its transaction is committed, so a host answers 201 only
+//! for what a killed process would keep.
+//!
+//! - SQLite, `synchronous=NORMAL` (the default, `sqlite:PATH` or `sqlite:PATH?synchronous=normal`):
+//!   a commit is in the write-ahead log, in the operating system's hands, before it returns. It
+//!   survives the process being killed at any moment, which is what decision 11 asks; a power
+//!   loss or kernel crash may lose the last commits (the file stays consistent). Each write costs
+//!   a `write(2)`, no disk flush.
+//! - SQLite, `sqlite:PATH?synchronous=full`: each commit also waits for an `fsync` of the log,
+//!   so it survives power loss too, at one disk flush per write (from well under a millisecond
+//!   on an SSD with a power-loss-protected cache, to several milliseconds elsewhere), and
+//!   writes are serialized, so that flush bounds the writes per second.
+//! - PostgreSQL: whatever the server's `synchronous_commit` says (by default a commit is
+//!   flushed to the server's WAL before it is acknowledged).
+//!
+//! # Concurrency
+//!
+//! - SQLite: `journal_mode=WAL`, `busy_timeout` 5 s, foreign keys on. In a process, writes go
+//!   through one connection (a mutex) and reads through a few others; read-modify-write
+//!   transactions begin with `BEGIN IMMEDIATE`, so writers in other processes queue for the
+//!   file's write lock instead of failing to upgrade a read lock.
+//! - PostgreSQL: complete-once is one conditional `UPDATE … WHERE completed_at IS NULL`; an
+//!   upsert locks the subscriber's row (`SELECT … FOR UPDATE`, starting over if another
+//!   instance inserted it first), so the device ids of two instances' calls are united. The
+//!   pending-cap check of one caller is serialized by a transaction-scoped advisory lock, so
+//!   the per-caller cap is exact across instances; the total cap may be passed by a few
+//!   sessions when different callers insert at the same moment on different instances.
+//! - A PostgreSQL URL may not ask for TLS (`sslmode=require`, `verify-ca`, `verify-full` are
+//!   refused at open with [`OpenError::BadSetting`]): this build has no TLS library. Reach the
+//!   server through a Unix socket, a private network or a TLS-terminating proxy. Without a
+//!   `connect_timeout` in the URL, connecting gives up after 5 s, which is also how long a call
+//!   waits for a connection while the server is away.
+//!
+//! # Schema
+//!
+//! Migrations (`store/migrations/{sqlite,postgres}/NNNN_*.sql`) are applied at open in one
+//! transaction (on PostgreSQL under `pg_advisory_xact_lock`, so instances starting together
+//! apply them once), and recorded in `schema_version`; a version newer than [`SCHEMA_VERSION`]
+//! is refused ([`OpenError::SchemaTooNew`]).
+//!
+//! - `link_sessions` is keyed by `token_sha256`, the SHA-256 digest of the token
+//!   ([`nox_authenticator::LinkToken::digest`]). The token, a bearer secret, is not stored: the
+//!   link URL is kept as the text before and after it (`link_url_head`, `link_url_tail`), and a
+//!   lookup, which holds the token, rebuilds both. Every other field of a
+//!   [`nox_authenticator::LinkSession`] has a column (`kind`, `language` and `asset_type` as
+//!   their wire codes), plus `caller_kind` (`supplier` or `manufacturer`, whose pending cap a
+//!   session counts against). Partial indexes on `(caller_kind, owner_id, expires_at)` and on
+//!   `(expires_at)` `WHERE completed_at IS NULL` make the pending counts index-only; an index on
+//!   `expires_at` serves eviction, which deletes a bounded batch per call.
+//! - `subscribers` is keyed by `(manufacturer_id, manufacturer_user_id)`, with `nox_user_id` and
+//!   `device_ids` in first-seen order (a JSON array on SQLite, `text[]` on PostgreSQL).
 
 use std::sync::Arc;
 
 use nox_authenticator::{
-    AuthenticatorBuilder, MemorySessionStore, MemorySubscriberStore, SessionStore,
-    SubscriberStore,
+    AuthenticatorBuilder, MemorySessionStore, MemorySubscriberStore, SessionStore, SubscriberStore,
 };
 
 #[cfg(feature = "postgres")]
@@ -100,7 +167,11 @@ impl StoreUrl {
                 });
             }
             let mut synchronous = Synchronous::default();
-            for pair in query.into_iter().flat_map(|q| q.split('&')).filter(|p| !p.is_empty()) {
+            for pair in query
+                .into_iter()
+                .flat_map(|q| q.split('&'))
+                .filter(|p| !p.is_empty())
+            {
                 match pair.split_once('=') {
                     Some(("synchronous", value)) if value.eq_ignore_ascii_case("normal") => {
                         synchronous = Synchronous::Normal;
@@ -205,7 +276,9 @@ pub struct Stores {
 impl Stores {
     /// Puts both stores into an authenticator builder.
     pub fn apply(self, builder: AuthenticatorBuilder) -> AuthenticatorBuilder {
-        builder.sessions(self.sessions).subscribers(self.subscribers)
+        builder
+            .sessions(self.sessions)
+            .subscribers(self.subscribers)
     }
 }
 
@@ -289,12 +362,18 @@ mod tests {
         let cases = [
             ("postgres://nox:pw@db/nox", "postgres://nox:***@db/nox"),
             ("postgres://nox@db/nox", "postgres://nox@db/nox"),
-            ("postgresql://a:b:c@h1,h2:5433", "postgresql://a:***@h1,h2:5433"),
+            (
+                "postgresql://a:b:c@h1,h2:5433",
+                "postgresql://a:***@h1,h2:5433",
+            ),
             (
                 "postgres://nox@%2Ftmp%2Fpg:5433/postgres?password=x&connect_timeout=2",
                 "postgres://nox@%2Ftmp%2Fpg:5433/postgres?password=***&connect_timeout=2",
             ),
-            ("postgres:///nox?host=/run/pg&PASSWORD=y", "postgres:///nox?host=/run/pg&PASSWORD=***"),
+            (
+                "postgres:///nox?host=/run/pg&PASSWORD=y",
+                "postgres:///nox?host=/run/pg&PASSWORD=***",
+            ),
             ("postgres://u:p%40ss@h/d", "postgres://u:***@h/d"),
         ];
         for (url, redacted) in cases {
@@ -308,15 +387,33 @@ mod tests {
         let parse = |s: &str| StoreUrl::parse(s);
         assert!(matches!(
             parse("sqlite:a.db").unwrap(),
-            StoreUrl::Sqlite { synchronous: Synchronous::Normal, .. }
+            StoreUrl::Sqlite {
+                synchronous: Synchronous::Normal,
+                ..
+            }
         ));
         assert!(matches!(
             parse("sqlite:a.db?synchronous=FULL").unwrap(),
-            StoreUrl::Sqlite { synchronous: Synchronous::Full, .. }
+            StoreUrl::Sqlite {
+                synchronous: Synchronous::Full,
+                ..
+            }
         ));
-        assert!(matches!(parse("sqlite:a.db?mode=ro"), Err(OpenError::BadSetting { .. })));
-        assert!(matches!(parse("sqlite:"), Err(OpenError::BadSetting { .. })));
-        assert!(matches!(parse("sqlite:?synchronous=full"), Err(OpenError::BadSetting { .. })));
-        assert!(matches!(parse("mysql://x"), Err(OpenError::BadSetting { .. })));
+        assert!(matches!(
+            parse("sqlite:a.db?mode=ro"),
+            Err(OpenError::BadSetting { .. })
+        ));
+        assert!(matches!(
+            parse("sqlite:"),
+            Err(OpenError::BadSetting { .. })
+        ));
+        assert!(matches!(
+            parse("sqlite:?synchronous=full"),
+            Err(OpenError::BadSetting { .. })
+        ));
+        assert!(matches!(
+            parse("mysql://x"),
+            Err(OpenError::BadSetting { .. })
+        ));
     }
 }

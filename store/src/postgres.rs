@@ -12,7 +12,7 @@ use nox_authenticator::{
     Subscriber, SubscriberStore,
 };
 
-use crate::row::{SESSION_COLUMNS, SessionRow, cap, caller_kind, split_link_url};
+use crate::row::{SESSION_COLUMNS, SessionRow, caller_kind, cap, split_link_url};
 use crate::{OpenError, SCHEMA_VERSION};
 
 /// The migrations, in order: migration `i` brings the schema to version `i + 1`.
@@ -178,7 +178,10 @@ impl PostgresStore {
                 .join()
                 .unwrap_or_else(|_| {
                     Err(OpenError::Unavailable {
-                        store: crate::StoreUrl::Postgres { url: url.to_owned() }.redacted(),
+                        store: crate::StoreUrl::Postgres {
+                            url: url.to_owned(),
+                        }
+                        .redacted(),
                         reason: "connecting panicked".into(),
                     })
                 })

@@ -6,16 +6,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use nox_authenticator::token::token_digest;
 use nox_authenticator::{
     Completion, Error, LinkSession, MarkCompleted, PendingCaps, Result, SessionStore, Subscriber,
     SubscriberStore,
 };
-use nox_authenticator::token::token_digest;
 use rusqlite::{
     Connection, MAIN_DB, OpenFlags, OptionalExtension, Row, TransactionBehavior, params,
 };
 
-use crate::row::{SESSION_COLUMNS, SessionRow, cap, caller_kind, split_link_url};
+use crate::row::{SESSION_COLUMNS, SessionRow, caller_kind, cap, split_link_url};
 use crate::{OpenError, SCHEMA_VERSION, Synchronous};
 
 /// The migrations, in order: migration `i` brings the schema to version `i + 1`.
@@ -403,8 +403,11 @@ impl SessionStore for SqliteStore {
 }
 
 fn parse_device_ids(json: &str) -> Result<Vec<String>> {
-    serde_json::from_str(json)
-        .map_err(|e| Error::store(format!("stored device ids are not a JSON string array: {e}")))
+    serde_json::from_str(json).map_err(|e| {
+        Error::store(format!(
+            "stored device ids are not a JSON string array: {e}"
+        ))
+    })
 }
 
 fn select_subscriber(

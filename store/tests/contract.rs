@@ -34,13 +34,19 @@ fn round_trip_of_every_kind(backend: &Backend) {
         if kind == SessionKind::V1Supplier {
             s.completed_at = Some(1_700_000_100);
         }
-        stores.sessions.insert(s.clone(), PendingCaps::NONE, 1_700_000_000).unwrap();
+        stores
+            .sessions
+            .insert(s.clone(), PendingCaps::NONE, 1_700_000_000)
+            .unwrap();
         all.push(s);
     }
     // A link URL that does not hold the token survives too.
     let mut odd = session(&random, SessionKind::V2Supplier, "acme", 1_700_000_001);
     odd.link_url = "https://elsewhere.example/".into();
-    stores.sessions.insert(odd.clone(), PendingCaps::NONE, 1_700_000_001).unwrap();
+    stores
+        .sessions
+        .insert(odd.clone(), PendingCaps::NONE, 1_700_000_001)
+        .unwrap();
     all.push(odd);
     // Read back by another instance: every field equal.
     let other = backend.open();
@@ -65,9 +71,21 @@ fn round_trip_of_every_kind(backend: &Backend) {
     // Unknown and malformed tokens are simply not found.
     assert_eq!(other.sessions.get(&"b".repeat(43)).unwrap(), None);
     assert_eq!(other.sessions.get("short").unwrap(), None);
-    let done = Completion { completed_at: 5, brand: None };
-    assert_eq!(other.sessions.mark_completed(&"b".repeat(43), done).unwrap(), MarkCompleted::NotFound);
-    assert_eq!(other.sessions.mark_completed("", done).unwrap(), MarkCompleted::NotFound);
+    let done = Completion {
+        completed_at: 5,
+        brand: None,
+    };
+    assert_eq!(
+        other
+            .sessions
+            .mark_completed(&"b".repeat(43), done)
+            .unwrap(),
+        MarkCompleted::NotFound
+    );
+    assert_eq!(
+        other.sessions.mark_completed("", done).unwrap(),
+        MarkCompleted::NotFound
+    );
 }
 
 fn completes_once_and_records_a_brand_only_if_none(backend: &Backend) {
@@ -76,10 +94,20 @@ fn completes_once_and_records_a_brand_only_if_none(backend: &Backend) {
     let unbranded = session(&random, SessionKind::V2Supplier, "acme", 0);
     let branded = session(&random, SessionKind::V2Manufacturer, "nibe-id", 0);
     for s in [&unbranded, &branded] {
-        stores.sessions.insert(s.clone(), PendingCaps::NONE, 0).unwrap();
+        stores
+            .sessions
+            .insert(s.clone(), PendingCaps::NONE, 0)
+            .unwrap();
     }
-    let pick = |completed_at| Completion { completed_at, brand: Some("daikin") };
-    match stores.sessions.mark_completed(unbranded.token.as_str(), pick(5)).unwrap() {
+    let pick = |completed_at| Completion {
+        completed_at,
+        brand: Some("daikin"),
+    };
+    match stores
+        .sessions
+        .mark_completed(unbranded.token.as_str(), pick(5))
+        .unwrap()
+    {
         MarkCompleted::Completed(s) => {
             assert_eq!(s.completed_at, Some(5));
             assert_eq!(s.brand.as_deref(), Some("daikin"));
@@ -87,51 +115,130 @@ fn completes_once_and_records_a_brand_only_if_none(backend: &Backend) {
         }
         other => panic!("{other:?}"),
     }
-    match stores.sessions.mark_completed(unbranded.token.as_str(), Completion { completed_at: 6, brand: Some("nibe") }).unwrap() {
+    match stores
+        .sessions
+        .mark_completed(
+            unbranded.token.as_str(),
+            Completion {
+                completed_at: 6,
+                brand: Some("nibe"),
+            },
+        )
+        .unwrap()
+    {
         MarkCompleted::AlreadyCompleted(s) => {
             assert_eq!(s.completed_at, Some(5));
             assert_eq!(s.brand.as_deref(), Some("daikin"));
         }
         other => panic!("{other:?}"),
     }
-    match stores.sessions.mark_completed(branded.token.as_str(), pick(7)).unwrap() {
+    match stores
+        .sessions
+        .mark_completed(branded.token.as_str(), pick(7))
+        .unwrap()
+    {
         MarkCompleted::Completed(s) => assert_eq!(s.brand.as_deref(), Some("Nibe")),
         other => panic!("{other:?}"),
     }
-    let stored = backend.open().sessions.get(unbranded.token.as_str()).unwrap().unwrap();
-    assert_eq!((stored.completed_at, stored.brand.as_deref()), (Some(5), Some("daikin")));
+    let stored = backend
+        .open()
+        .sessions
+        .get(unbranded.token.as_str())
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (stored.completed_at, stored.brand.as_deref()),
+        (Some(5), Some("daikin"))
+    );
 }
 
 fn pending_caps_hold_per_caller_and_in_total(backend: &Backend) {
     let stores = backend.open();
     let sessions = &stores.sessions;
     let random = SeededRandom::new(3);
-    let caps = PendingCaps { per_caller: 2, total: 3 };
+    let caps = PendingCaps {
+        per_caller: 2,
+        total: 3,
+    };
     let first = session(&random, SessionKind::V2Supplier, "s", 0);
     sessions.insert(first.clone(), caps, 0).unwrap();
-    sessions.insert(session(&random, SessionKind::V1Supplier, "s", 10), caps, 10).unwrap();
+    sessions
+        .insert(session(&random, SessionKind::V1Supplier, "s", 10), caps, 10)
+        .unwrap();
     // v2 and v1 supplier sessions count for one caller; the oldest expires at 600.
-    let refused = sessions.insert(session(&random, SessionKind::V2Supplier, "s", 20), caps, 20).unwrap_err();
-    assert_eq!(refused, Error::TooManySessions { retry_after_seconds: 580 });
+    let refused = sessions
+        .insert(session(&random, SessionKind::V2Supplier, "s", 20), caps, 20)
+        .unwrap_err();
+    assert_eq!(
+        refused,
+        Error::TooManySessions {
+            retry_after_seconds: 580
+        }
+    );
     // A manufacturer with the same id is another caller.
-    sessions.insert(session(&random, SessionKind::V2Manufacturer, "s", 25), caps, 25).unwrap();
+    sessions
+        .insert(
+            session(&random, SessionKind::V2Manufacturer, "s", 25),
+            caps,
+            25,
+        )
+        .unwrap();
     // Completing one makes room for the caller... up to the total.
-    let done = Completion { completed_at: 30, brand: None };
-    assert!(matches!(sessions.mark_completed(first.token.as_str(), done).unwrap(), MarkCompleted::Completed(_)));
-    sessions.insert(session(&random, SessionKind::V2Supplier, "s", 30), caps, 30).unwrap();
-    let refused = sessions.insert(session(&random, SessionKind::V2Supplier, "other", 40), caps, 40).unwrap_err();
+    let done = Completion {
+        completed_at: 30,
+        brand: None,
+    };
+    assert!(matches!(
+        sessions.mark_completed(first.token.as_str(), done).unwrap(),
+        MarkCompleted::Completed(_)
+    ));
+    sessions
+        .insert(session(&random, SessionKind::V2Supplier, "s", 30), caps, 30)
+        .unwrap();
+    let refused = sessions
+        .insert(
+            session(&random, SessionKind::V2Supplier, "other", 40),
+            caps,
+            40,
+        )
+        .unwrap_err();
     assert_eq!(refused.code(), "too_many_sessions");
-    assert!(matches!(refused, Error::TooManySessions { retry_after_seconds } if (1..=600).contains(&retry_after_seconds)));
+    assert!(
+        matches!(refused, Error::TooManySessions { retry_after_seconds } if (1..=600).contains(&retry_after_seconds))
+    );
     // Nothing refused was stored: 4 sessions (one completed).
     assert_eq!(sessions.len().unwrap(), 4);
     // Expiry makes room: at 610 the session of 10 is expired, so there are 2 pending.
-    sessions.insert(session(&random, SessionKind::V2Supplier, "other", 610), caps, 610).unwrap();
-    let refused = sessions.insert(session(&random, SessionKind::V2Supplier, "third", 611), caps, 611).unwrap_err();
+    sessions
+        .insert(
+            session(&random, SessionKind::V2Supplier, "other", 610),
+            caps,
+            610,
+        )
+        .unwrap();
+    let refused = sessions
+        .insert(
+            session(&random, SessionKind::V2Supplier, "third", 611),
+            caps,
+            611,
+        )
+        .unwrap_err();
     // The oldest pending is the manufacturer's, created at 25.
-    assert_eq!(refused, Error::TooManySessions { retry_after_seconds: 625 - 611 });
+    assert_eq!(
+        refused,
+        Error::TooManySessions {
+            retry_after_seconds: 625 - 611
+        }
+    );
     // No caps: no counting at all.
     for t in 0..5 {
-        sessions.insert(session(&random, SessionKind::V2Supplier, "s", 612 + t), PendingCaps::NONE, 612 + t).unwrap();
+        sessions
+            .insert(
+                session(&random, SessionKind::V2Supplier, "s", 612 + t),
+                PendingCaps::NONE,
+                612 + t,
+            )
+            .unwrap();
     }
     assert_eq!(sessions.len().unwrap(), 10);
 }
@@ -140,7 +247,14 @@ fn evicts_in_batches_after_retention(backend: &Backend) {
     let stores = backend.open();
     let random = SeededRandom::new(4);
     for t in 0..250 {
-        stores.sessions.insert(session(&random, SessionKind::V2Supplier, "s", t), PendingCaps::NONE, t).unwrap();
+        stores
+            .sessions
+            .insert(
+                session(&random, SessionKind::V2Supplier, "s", t),
+                PendingCaps::NONE,
+                t,
+            )
+            .unwrap();
     }
     assert_eq!(stores.sessions.len().unwrap(), 250);
     // Sessions created at c are evicted from c + 600 + 60 on.
@@ -155,7 +269,11 @@ fn evicts_in_batches_after_retention(backend: &Backend) {
     assert_eq!(RETENTION, 60);
 }
 
-fn connect(ids: &[&str], fresh: &str, cap: u64) -> impl FnMut(Option<Subscriber>) -> nox_authenticator::Result<Subscriber> {
+fn connect(
+    ids: &[&str],
+    fresh: &str,
+    cap: u64,
+) -> impl FnMut(Option<Subscriber>) -> nox_authenticator::Result<Subscriber> {
     let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
     let fresh = fresh.to_owned();
     move |existing| {
@@ -175,22 +293,41 @@ fn subscribers_keep_the_union_in_first_seen_order(backend: &Backend) {
     let subs = &stores.subscribers;
     assert_eq!(subs.get("m", "u").unwrap(), None);
     // Refused at the first connect: nothing stored.
-    let refused = subs.upsert("m", "u", &mut connect(&["a", "b", "c", "d", "e"], "id-0", 4)).unwrap_err();
+    let refused = subs
+        .upsert(
+            "m",
+            "u",
+            &mut connect(&["a", "b", "c", "d", "e"], "id-0", 4),
+        )
+        .unwrap_err();
     assert_eq!(refused.fields(), ["device_ids"]);
     assert_eq!(subs.get("m", "u").unwrap(), None);
     assert_eq!(subs.len().unwrap(), 0);
-    let s = subs.upsert("m", "u", &mut connect(&["c", "a", "c"], "id-1", 4)).unwrap();
-    assert_eq!((s.nox_user_id.as_str(), s.device_ids.clone()), ("id-1", vec!["c".to_owned(), "a".into()]));
-    let s = subs.upsert("m", "u", &mut connect(&["b", "a", "ü\"{}"], "id-2", 4)).unwrap();
+    let s = subs
+        .upsert("m", "u", &mut connect(&["c", "a", "c"], "id-1", 4))
+        .unwrap();
+    assert_eq!(
+        (s.nox_user_id.as_str(), s.device_ids.clone()),
+        ("id-1", vec!["c".to_owned(), "a".into()])
+    );
+    let s = subs
+        .upsert("m", "u", &mut connect(&["b", "a", "ü\"{}"], "id-2", 4))
+        .unwrap();
     assert_eq!(s.nox_user_id, "id-1");
     assert_eq!(s.device_ids, ["c", "a", "b", "ü\"{}"]);
     // Past the cap: refused whole, nothing changes.
-    assert!(subs.upsert("m", "u", &mut connect(&["z"], "id-3", 4)).is_err());
+    assert!(
+        subs.upsert("m", "u", &mut connect(&["z"], "id-3", 4))
+            .is_err()
+    );
     let other = backend.open();
     let stored = other.subscribers.get("m", "u").unwrap().unwrap();
     assert_eq!(stored, s);
     // Another key is another subscriber.
-    other.subscribers.upsert("m", "u2", &mut connect(&[], "id-4", 4)).unwrap();
+    other
+        .subscribers
+        .upsert("m", "u2", &mut connect(&[], "id-4", 4))
+        .unwrap();
     assert_eq!(other.subscribers.get("m2", "u").unwrap(), None);
     assert_eq!(subs.len().unwrap(), 2);
     assert!(!subs.is_empty().unwrap());
@@ -208,7 +345,11 @@ fn len_and_ping(backend: &Backend) {
 fn migrations_are_idempotent(backend: &Backend) {
     let random = SeededRandom::new(5);
     let s = session(&random, SessionKind::V2Supplier, "s", 0);
-    backend.open().sessions.insert(s.clone(), PendingCaps::NONE, 0).unwrap();
+    backend
+        .open()
+        .sessions
+        .insert(s.clone(), PendingCaps::NONE, 0)
+        .unwrap();
     // Opening again (and again, at once from several threads) keeps the data.
     let backend = Arc::new(backend);
     std::thread::scope(|scope| {
@@ -216,7 +357,10 @@ fn migrations_are_idempotent(backend: &Backend) {
             scope.spawn(|| drop(backend.open()));
         }
     });
-    assert_eq!(backend.open().sessions.get(s.token.as_str()).unwrap(), Some(s));
+    assert_eq!(
+        backend.open().sessions.get(s.token.as_str()).unwrap(),
+        Some(s)
+    );
 }
 
 fn a_newer_schema_is_refused(backend: &Backend) {
@@ -226,7 +370,13 @@ fn a_newer_schema_is_refused(backend: &Backend) {
     backend.open();
     backend.raw_sql("INSERT INTO schema_version (version) VALUES (99)");
     match backend.try_open() {
-        Err(e @ OpenError::SchemaTooNew { found: 99, known: 1, .. }) => {
+        Err(
+            e @ OpenError::SchemaTooNew {
+                found: 99,
+                known: 1,
+                ..
+            },
+        ) => {
             assert!(e.to_string().contains("upgrade the program"), "{e}");
         }
         other => panic!("{other:?}"),
@@ -246,17 +396,29 @@ fn one_completion_wins_across_instances(backend: &Backend) {
                 let store = if i % 2 == 0 { &a.sessions } else { &b.sessions };
                 scope.spawn(move || {
                     let brand = format!("brand-{i}");
-                    let completion = Completion { completed_at: 100 + i as i64, brand: Some(&brand) };
+                    let completion = Completion {
+                        completed_at: 100 + i as i64,
+                        brand: Some(&brand),
+                    };
                     (i, store.mark_completed(token, completion).unwrap())
                 })
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    let winners: Vec<_> = outcomes.iter().filter(|(_, o)| matches!(o, MarkCompleted::Completed(_))).collect();
+    let winners: Vec<_> = outcomes
+        .iter()
+        .filter(|(_, o)| matches!(o, MarkCompleted::Completed(_)))
+        .collect();
     assert_eq!(winners.len(), 1, "{outcomes:?}");
     let winner = winners[0].0;
-    assert_eq!(outcomes.iter().filter(|(_, o)| matches!(o, MarkCompleted::AlreadyCompleted(_))).count(), 63);
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|(_, o)| matches!(o, MarkCompleted::AlreadyCompleted(_)))
+            .count(),
+        63
+    );
     let stored = b.sessions.get(token).unwrap().unwrap();
     assert_eq!(stored.completed_at, Some(100 + winner as i64));
     assert_eq!(stored.brand, Some(format!("brand-{winner}")));
@@ -267,12 +429,22 @@ fn concurrent_upserts_keep_every_device_id(backend: &Backend) {
     let b = backend.open();
     std::thread::scope(|scope| {
         for i in 0..16 {
-            let store = if i % 2 == 0 { &a.subscribers } else { &b.subscribers };
+            let store = if i % 2 == 0 {
+                &a.subscribers
+            } else {
+                &b.subscribers
+            };
             scope.spawn(move || {
                 for j in 0..5 {
                     let id = format!("t{i}-{j}");
                     let fresh = format!("nox-{i}-{j}");
-                    store.upsert("m", "u", &mut connect(&[id.as_str(), "shared"], &fresh, 1000)).unwrap();
+                    store
+                        .upsert(
+                            "m",
+                            "u",
+                            &mut connect(&[id.as_str(), "shared"], &fresh, 1000),
+                        )
+                        .unwrap();
                 }
             });
         }
@@ -284,7 +456,12 @@ fn concurrent_upserts_keep_every_device_id(backend: &Backend) {
     // Each thread's ids appear in the order it sent them.
     for i in 0..16 {
         let positions: Vec<usize> = (0..5)
-            .map(|j| s.device_ids.iter().position(|id| *id == format!("t{i}-{j}")).unwrap())
+            .map(|j| {
+                s.device_ids
+                    .iter()
+                    .position(|id| *id == format!("t{i}-{j}"))
+                    .unwrap()
+            })
             .collect();
         assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
     }

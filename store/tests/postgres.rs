@@ -26,7 +26,11 @@ fn an_unreachable_server_fails_fast_at_open() {
     ] {
         let started = Instant::now();
         let result = open(url, 60);
-        assert!(started.elapsed() < Duration::from_secs(6), "{url} took {:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(6),
+            "{url} took {:?}",
+            started.elapsed()
+        );
         match result {
             Err(e @ OpenError::Unavailable { .. }) => {
                 assert!(e.to_string().contains("cannot connect"), "{e}");
@@ -44,14 +48,19 @@ fn tls_and_bad_urls_are_refused_as_settings() {
         "postgres://nox@db/nox?sslmode=verify-ca",
     ] {
         match open(url, 60) {
-            Err(e @ OpenError::BadSetting { .. }) => assert!(e.to_string().contains("TLS is not supported"), "{e}"),
+            Err(e @ OpenError::BadSetting { .. }) => {
+                assert!(e.to_string().contains("TLS is not supported"), "{e}")
+            }
             other => panic!("{url}: {other:?}"),
         }
     }
     match open("postgres://nox:s3cret@db/nox?no_such_option=1", 60) {
         Err(e @ OpenError::BadSetting { .. }) => {
             let text = e.to_string();
-            assert!(text.contains("no_such_option") && !text.contains("s3cret"), "{text}");
+            assert!(
+                text.contains("no_such_option") && !text.contains("s3cret"),
+                "{text}"
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -59,12 +68,21 @@ fn tls_and_bad_urls_are_refused_as_settings() {
 
 #[test]
 fn socket_urls_in_both_forms_work() {
-    let Some(url) = common::postgres_url() else { return };
+    let Some(url) = common::postgres_url() else {
+        return;
+    };
     let Some(dir) = std::env::var("NOX_TEST_POSTGRES_DIR").ok() else {
         eprintln!("skipped the host= form: NOX_TEST_POSTGRES_DIR is not set");
         return;
     };
-    let port = url.rsplit(':').next().unwrap().split('/').next().unwrap().to_owned();
+    let port = url
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
     open(&url, 60).unwrap().sessions.ping().unwrap();
     let query_form = format!("postgres://nox@/postgres?host={dir}&port={port}");
     open(&query_form, 60).unwrap().sessions.ping().unwrap();
@@ -72,8 +90,14 @@ fn socket_urls_in_both_forms_work() {
 
 #[test]
 fn calls_work_from_a_tokio_blocking_pool_and_drop_in_async_code() {
-    let Some(backend) = Backend::postgres() else { return };
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let Some(backend) = Backend::postgres() else {
+        return;
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         let stores = backend.open();
         let random = SeededRandom::new(9);
@@ -90,7 +114,13 @@ fn calls_work_from_a_tokio_blocking_pool_and_drop_in_async_code() {
             let sessions = stores.sessions.clone();
             let token = token.clone();
             handles.push(tokio::task::spawn_blocking(move || {
-                sessions.mark_completed(&token, Completion { completed_at: i, brand: None })
+                sessions.mark_completed(
+                    &token,
+                    Completion {
+                        completed_at: i,
+                        brand: None,
+                    },
+                )
             }));
         }
         let mut completed = 0;
@@ -101,7 +131,10 @@ fn calls_work_from_a_tokio_blocking_pool_and_drop_in_async_code() {
         }
         assert_eq!(completed, 1);
         let sessions = stores.sessions.clone();
-        let got = tokio::task::spawn_blocking(move || sessions.get(&token)).await.unwrap().unwrap();
+        let got = tokio::task::spawn_blocking(move || sessions.get(&token))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(got.map(|g| g.user_id), Some(s.user_id));
         // The last handle to the pool goes away inside async code, as a host's shutdown does.
         drop(stores);
@@ -110,8 +143,12 @@ fn calls_work_from_a_tokio_blocking_pool_and_drop_in_async_code() {
 
 #[test]
 fn counting_uses_the_partial_indexes() {
-    let Some(backend) = Backend::postgres() else { return };
-    let Backend::Postgres { url } = &backend else { unreachable!() };
+    let Some(backend) = Backend::postgres() else {
+        return;
+    };
+    let Backend::Postgres { url } = &backend else {
+        unreachable!()
+    };
     drop(backend.open());
     let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
     // 3000 sessions of 30 callers, a third of them completed.
@@ -124,7 +161,9 @@ fn counting_uses_the_partial_indexes() {
              FROM generate_series(1, 3000) AS i",
         )
         .unwrap();
-    client.batch_execute("VACUUM ANALYZE link_sessions").unwrap();
+    client
+        .batch_execute("VACUUM ANALYZE link_sessions")
+        .unwrap();
     let plan: Vec<String> = client
         .query(
             "EXPLAIN SELECT count(*) FROM (SELECT 1 FROM link_sessions WHERE caller_kind = 'supplier' \
@@ -136,5 +175,8 @@ fn counting_uses_the_partial_indexes() {
         .map(|r| r.get(0))
         .collect();
     let plan = plan.join("\n");
-    assert!(plan.contains("Index Only Scan using link_sessions_pending_by_caller"), "{plan}");
+    assert!(
+        plan.contains("Index Only Scan using link_sessions_pending_by_caller"),
+        "{plan}"
+    );
 }

@@ -36,15 +36,22 @@ impl Drop for Restart<'_> {
 
 #[test]
 fn a_stopped_server_is_a_store_error_and_a_restarted_one_is_used_again() {
-    let Some(backend) = Backend::postgres() else { return };
+    let Some(backend) = Backend::postgres() else {
+        return;
+    };
     let dir = std::env::var("NOX_TEST_POSTGRES_DIR").unwrap_or_else(|_| {
         panic!("NOX_TEST_POSTGRES_DIR is not set: this test stops and starts the cluster of `scripts/pg.sh start DIR`")
     });
-    let Backend::Postgres { url } = &backend else { unreachable!() };
+    let Backend::Postgres { url } = &backend else {
+        unreachable!()
+    };
     let stores = nox_authenticator_store::open(&format!("{url}&connect_timeout=2"), 60).unwrap();
     let random = SeededRandom::new(11);
     let s = session(&random, SessionKind::V2Supplier, "s", 0);
-    stores.sessions.insert(s.clone(), PendingCaps::NONE, 0).unwrap();
+    stores
+        .sessions
+        .insert(s.clone(), PendingCaps::NONE, 0)
+        .unwrap();
     // Several pooled connections, so broken idle ones are met after the restart.
     std::thread::scope(|scope| {
         for _ in 0..4 {
@@ -60,10 +67,17 @@ fn a_stopped_server_is_a_store_error_and_a_restarted_one_is_used_again() {
             Err(Error::Store { reason }) => assert!(reason.contains("postgres"), "{reason}"),
             other => panic!("{other:?}"),
         }
-        assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
     }
     let other = session(&random, SessionKind::V2Supplier, "s", 1);
-    assert!(matches!(stores.sessions.insert(other.clone(), PendingCaps::NONE, 1), Err(Error::Store { .. })));
+    assert!(matches!(
+        stores.sessions.insert(other.clone(), PendingCaps::NONE, 1),
+        Err(Error::Store { .. })
+    ));
     assert!(matches!(stores.sessions.ping(), Err(Error::Store { .. })));
     assert!(matches!(stores.subscribers.len(), Err(Error::Store { .. })));
     drop(restart);

@@ -57,7 +57,10 @@ fn a_file_of_garbage_is_not_a_database() {
     let mut header = bytes[..100].to_vec();
     header[16] = 0x7f; // an impossible page size
     std::fs::write(&broken, header).unwrap();
-    assert!(matches!(open_path(&broken), Err(OpenError::Unavailable { .. })));
+    assert!(matches!(
+        open_path(&broken),
+        Err(OpenError::Unavailable { .. })
+    ));
 }
 
 /// Whether this process may write files it has no permission for (root, or CAP_DAC_OVERRIDE).
@@ -65,7 +68,10 @@ fn permissions_are_bypassed(dir: &Path) -> bool {
     let probe = dir.join("probe");
     std::fs::write(&probe, b"x").unwrap();
     std::fs::set_permissions(&probe, std::fs::Permissions::from_mode(0o444)).unwrap();
-    let bypassed = std::fs::OpenOptions::new().append(true).open(&probe).is_ok();
+    let bypassed = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&probe)
+        .is_ok();
     std::fs::remove_file(&probe).unwrap();
     bypassed
 }
@@ -119,10 +125,16 @@ fn a_read_only_file_or_directory_is_refused() {
     std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
     let result = open_path(&ro.join("nox.db"));
     std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o755)).unwrap();
-    assert!(matches!(result, Err(OpenError::Unavailable { .. })), "{result:?}");
+    assert!(
+        matches!(result, Err(OpenError::Unavailable { .. })),
+        "{result:?}"
+    );
     // Unreadable.
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o000)).unwrap();
-    assert!(matches!(open_path(&path), Err(OpenError::Unavailable { .. })));
+    assert!(matches!(
+        open_path(&path),
+        Err(OpenError::Unavailable { .. })
+    ));
 }
 
 #[test]
@@ -135,7 +147,9 @@ fn the_file_is_in_wal_mode_and_settings_are_checked() {
         stores.sessions.ping().unwrap();
     }
     let c = rusqlite::Connection::open(&path).unwrap();
-    let mode: String = c.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    let mode: String = c
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(mode, "wal");
     let version: i64 = c
         .query_row("SELECT max(version) FROM schema_version", [], |r| r.get(0))

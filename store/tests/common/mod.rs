@@ -6,8 +6,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use nox_authenticator::{
-    AssetType, Language, LinkSession, LinkToken, SeededRandom, SessionKind,
-    session::expires_at,
+    AssetType, Language, LinkSession, LinkToken, SeededRandom, SessionKind, session::expires_at,
 };
 use nox_authenticator_store::{OpenError, Stores, open};
 
@@ -19,7 +18,10 @@ pub enum Backend {
     /// The memory store: "another instance" is the same one.
     Memory(Stores),
     /// A file in a temporary directory.
-    Sqlite { _dir: tempfile::TempDir, path: PathBuf },
+    Sqlite {
+        _dir: tempfile::TempDir,
+        path: PathBuf,
+    },
     /// A schema of its own in the test cluster.
     Postgres { url: String },
 }
@@ -50,11 +52,20 @@ impl Backend {
         );
         let mut client = postgres::Client::connect(&base, postgres::NoTls)
             .unwrap_or_else(|e| panic!("cannot connect to NOX_TEST_POSTGRES_URL={base}: {e}"));
-        client.batch_execute(&format!("CREATE SCHEMA {schema}")).unwrap();
+        client
+            .batch_execute(&format!("CREATE SCHEMA {schema}"))
+            .unwrap();
         let sep = if base.contains('?') { '&' } else { '?' };
         Some(Backend::Postgres {
             url: format!("{base}{sep}options=-csearch_path%3D{schema}"),
         })
+    }
+
+    /// Without the `postgres` feature there is no PostgreSQL store to test.
+    #[cfg(not(feature = "postgres"))]
+    pub fn postgres() -> Option<Backend> {
+        eprintln!("skipped: built without the postgres feature");
+        None
     }
 
     /// The store setting for `open`.
