@@ -8,8 +8,8 @@ use ::postgres::config::SslMode;
 use ::postgres::{Client, Config, NoTls, Row, Statement};
 use nox_authenticator::token::token_digest;
 use nox_authenticator::{
-    Completion, Error, LinkSession, LinkToken, MarkCompleted, PendingCaps, Result, SessionStore,
-    Subscriber, SubscriberStore,
+    Completion, Error, LinkSession, LinkToken, MarkCompleted, PendingCaps, Result, SessionCounts,
+    SessionStore, Subscriber, SubscriberStore,
 };
 
 use crate::row::{SESSION_COLUMNS, SessionRow, caller_kind, cap, split_link_url};
@@ -76,12 +76,11 @@ macro_rules! statements {
 
 statements! {
     lock_caller = "SELECT pg_advisory_xact_lock($1::int4, hashtext($2::text))::text";
-    count_caller = "SELECT count(*) FROM (SELECT 1 FROM link_sessions WHERE caller_kind = $1 AND owner_id = $2 \
-                    AND completed_at IS NULL AND expires_at > $3 LIMIT $4) AS pending";
+    count_caller = "SELECT count(*) FROM link_sessions WHERE caller_kind = $1 AND owner_id = $2 \
+                    AND completed_at IS NULL AND expires_at > $3";
     oldest_caller = "SELECT min(expires_at) FROM link_sessions WHERE caller_kind = $1 AND owner_id = $2 \
                      AND completed_at IS NULL AND expires_at > $3";
-    count_total = "SELECT count(*) FROM (SELECT 1 FROM link_sessions \
-                   WHERE completed_at IS NULL AND expires_at > $1 LIMIT $2) AS pending";
+    count_total = "SELECT count(*) FROM link_sessions WHERE completed_at IS NULL AND expires_at > $1";
     oldest_total = "SELECT min(expires_at) FROM link_sessions WHERE completed_at IS NULL AND expires_at > $1";
     insert_session = "INSERT INTO link_sessions (token_sha256, kind, caller_kind, owner_id, owner_name, \
                       user_id, redirect_url, language, asset_type, brand, link_url_head, link_url_tail, \
@@ -356,7 +355,7 @@ impl SessionStore for PostgresStore {
             let pending = count(
                 &tx.query_one(
                     &statements.count_caller,
-                    &[&caller, &session.owner_id, &now, &per_caller],
+                    &[&caller, &session.owner_id, &now],
                 )
                 .map_err(fail)?,
             )?;
@@ -373,7 +372,7 @@ impl SessionStore for PostgresStore {
         }
         if let Some(total) = total {
             let pending = count(
-                &tx.query_one(&statements.count_total, &[&now, &total])
+                &tx.query_one(&statements.count_total, &[&now])
                     .map_err(fail)?,
             )?;
             if pending >= total {
@@ -482,6 +481,30 @@ impl SessionStore for PostgresStore {
                 .map_err(fail)?,
         )?;
         Ok(usize::try_from(n).unwrap_or(0))
+    }
+
+    fn count_by_state(&self, now: i64) -> Result<SessionCounts> {
+        let mut connection = self.connection()?;
+        let row = connection
+            .client
+            .query_one(
+                "SELECT \
+                   count(*) FILTER (WHERE completed_at IS NULL AND expires_at > $1), \
+                   count(*) FILTER (WHERE completed_at IS NOT NULL), \
+                   count(*) FILTER (WHERE completed_at IS NULL AND expires_at <= $1) \
+                 FROM link_sessions",
+                &[&now],
+            )
+            .map_err(fail)?;
+        let n = |i: usize| -> Result<u64> {
+            let v: i64 = row.try_get(i).map_err(fail)?;
+            Ok(u64::try_from(v).unwrap_or(0))
+        };
+        Ok(SessionCounts {
+            pending: n(0)?,
+            completed: n(1)?,
+            expired: n(2)?,
+        })
     }
 
     fn ping(&self) -> Result<()> {

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use nox_authenticator::token::token_digest;
 use nox_authenticator::{
-    Completion, Error, LinkSession, MarkCompleted, PendingCaps, Result, SessionStore, Subscriber,
-    SubscriberStore,
+    Completion, Error, LinkSession, MarkCompleted, PendingCaps, Result, SessionCounts,
+    SessionStore, Subscriber, SubscriberStore,
 };
 use rusqlite::{
     Connection, MAIN_DB, OpenFlags, OptionalExtension, Row, TransactionBehavior, params,
@@ -254,14 +254,15 @@ impl SessionStore for SqliteStore {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(fail)?;
         let caller = caller_kind(session.kind);
-        // Counts stop at the cap (LIMIT), and run on the partial indexes alone.
+        // The counts run on the partial indexes alone (a plain count(*) is about twice as fast
+        // as one stopped at the cap by a LIMIT subquery).
         if let Some(per_caller) = cap(caps.per_caller) {
             let count: i64 = tx
                 .prepare_cached(&format!(
-                    "SELECT count(*) FROM (SELECT 1 FROM link_sessions WHERE caller_kind = ?2 AND owner_id = ?3 AND {PENDING} LIMIT ?4)"
+                    "SELECT count(*) FROM link_sessions WHERE caller_kind = ?2 AND owner_id = ?3 AND {PENDING}"
                 ))
                 .and_then(|mut s| {
-                    s.query_row(params![now, caller, session.owner_id, per_caller], |r| r.get(0))
+                    s.query_row(params![now, caller, session.owner_id], |r| r.get(0))
                 })
                 .map_err(fail)?;
             if count >= per_caller {
@@ -279,9 +280,9 @@ impl SessionStore for SqliteStore {
         if let Some(total) = cap(caps.total) {
             let count: i64 = tx
                 .prepare_cached(&format!(
-                    "SELECT count(*) FROM (SELECT 1 FROM link_sessions WHERE {PENDING} LIMIT ?2)"
+                    "SELECT count(*) FROM link_sessions WHERE {PENDING}"
                 ))
-                .and_then(|mut s| s.query_row(params![now, total], |r| r.get(0)))
+                .and_then(|mut s| s.query_row(params![now], |r| r.get(0)))
                 .map_err(fail)?;
             if count >= total {
                 let oldest: Option<i64> = tx
@@ -392,6 +393,27 @@ impl SessionStore for SqliteStore {
             .query_row("SELECT count(*) FROM link_sessions", [], |r| r.get(0))
             .map_err(fail)?;
         Ok(usize::try_from(count).unwrap_or(0))
+    }
+
+    fn count_by_state(&self, now: i64) -> Result<SessionCounts> {
+        let (pending, completed, expired): (i64, i64, i64) = self
+            .reader()
+            .query_row(
+                "SELECT \
+                   coalesce(sum(completed_at IS NULL AND expires_at > ?1), 0), \
+                   coalesce(sum(completed_at IS NOT NULL), 0), \
+                   coalesce(sum(completed_at IS NULL AND expires_at <= ?1), 0) \
+                 FROM link_sessions",
+                [now],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .map_err(fail)?;
+        let n = |v: i64| u64::try_from(v).unwrap_or(0);
+        Ok(SessionCounts {
+            pending: n(pending),
+            completed: n(completed),
+            expired: n(expired),
+        })
     }
 
     fn ping(&self) -> Result<()> {

@@ -16,7 +16,10 @@ use common::{Backend, session};
 use nox_authenticator::{Completion, PendingCaps, SeededRandom, SessionKind};
 
 /// The defaults of spec decision 12.
-const CAPS: PendingCaps = PendingCaps { per_caller: 100_000, total: 1_000_000 };
+const CAPS: PendingCaps = PendingCaps {
+    per_caller: 100_000,
+    total: 1_000_000,
+};
 const NOW: i64 = 1_000_000;
 
 fn per_op(label: &str, n: usize, f: impl FnMut(usize)) {
@@ -30,19 +33,41 @@ fn measure(name: &str, backend: &Backend, bulk_sql: &str, after_bulk: &[&str]) {
     let stores = backend.open();
     let random = SeededRandom::new(1);
     let n = 1000;
-    let sessions: Vec<_> = (0..n).map(|_| session(&random, SessionKind::V2Supplier, "s", NOW)).collect();
+    let sessions: Vec<_> = (0..n)
+        .map(|_| session(&random, SessionKind::V2Supplier, "s", NOW))
+        .collect();
     per_op(&format!("{name} insert (caps on, few pending)"), n, |i| {
-        stores.sessions.insert(sessions[i].clone(), CAPS, NOW).unwrap()
+        stores
+            .sessions
+            .insert(sessions[i].clone(), CAPS, NOW)
+            .unwrap()
     });
     per_op(&format!("{name} insert (no caps)"), n, |_| {
-        stores.sessions.insert(session(&random, SessionKind::V2Supplier, "t", NOW), PendingCaps::NONE, NOW).unwrap()
+        stores
+            .sessions
+            .insert(
+                session(&random, SessionKind::V2Supplier, "t", NOW),
+                PendingCaps::NONE,
+                NOW,
+            )
+            .unwrap()
     });
     per_op(&format!("{name} get"), n, |i| {
-        stores.sessions.get(sessions[i].token.as_str()).unwrap().unwrap();
+        stores
+            .sessions
+            .get(sessions[i].token.as_str())
+            .unwrap()
+            .unwrap();
     });
     per_op(&format!("{name} mark_completed"), n, |i| {
-        let c = Completion { completed_at: NOW + 1, brand: Some("nibe") };
-        stores.sessions.mark_completed(sessions[i].token.as_str(), c).unwrap();
+        let c = Completion {
+            completed_at: NOW + 1,
+            brand: Some("nibe"),
+        };
+        stores
+            .sessions
+            .mark_completed(sessions[i].token.as_str(), c)
+            .unwrap();
     });
     // 100,000 pending sessions of one caller.
     let started = Instant::now();
@@ -50,17 +75,58 @@ fn measure(name: &str, backend: &Backend, bulk_sql: &str, after_bulk: &[&str]) {
     for sql in after_bulk {
         backend.raw_sql(sql);
     }
-    println!("{name}: 100k pending sessions bulk-loaded in {:?}", started.elapsed());
-    let wide = PendingCaps { per_caller: 1_000_000, total: 10_000_000 };
-    per_op(&format!("{name} insert at 100k pending for the caller (both counts over 100k)"), 50, |_| {
-        stores.sessions.insert(session(&random, SessionKind::V2Supplier, "big", NOW), wide, NOW).unwrap()
-    });
-    per_op(&format!("{name} insert at 100k pending, another caller (total count over 100k)"), 50, |_| {
-        stores.sessions.insert(session(&random, SessionKind::V2Supplier, "small", NOW), wide, NOW).unwrap()
-    });
-    per_op(&format!("{name} insert refused at the 100k cap"), 50, |_| {
-        assert!(stores.sessions.insert(session(&random, SessionKind::V2Supplier, "big", NOW), CAPS, NOW).is_err())
-    });
+    println!(
+        "{name}: 100k pending sessions bulk-loaded in {:?}",
+        started.elapsed()
+    );
+    let wide = PendingCaps {
+        per_caller: 1_000_000,
+        total: 10_000_000,
+    };
+    per_op(
+        &format!("{name} insert at 100k pending for the caller (both counts over 100k)"),
+        50,
+        |_| {
+            stores
+                .sessions
+                .insert(
+                    session(&random, SessionKind::V2Supplier, "big", NOW),
+                    wide,
+                    NOW,
+                )
+                .unwrap()
+        },
+    );
+    per_op(
+        &format!("{name} insert at 100k pending, another caller (total count over 100k)"),
+        50,
+        |_| {
+            stores
+                .sessions
+                .insert(
+                    session(&random, SessionKind::V2Supplier, "small", NOW),
+                    wide,
+                    NOW,
+                )
+                .unwrap()
+        },
+    );
+    per_op(
+        &format!("{name} insert refused at the 100k cap"),
+        50,
+        |_| {
+            assert!(
+                stores
+                    .sessions
+                    .insert(
+                        session(&random, SessionKind::V2Supplier, "big", NOW),
+                        CAPS,
+                        NOW
+                    )
+                    .is_err()
+            )
+        },
+    );
     per_op(&format!("{name} evict_expired batch of 1000"), 10, |_| {
         stores.sessions.evict_expired(NOW + 10_000, 1000).unwrap();
     });
@@ -84,11 +150,18 @@ fn sqlite_costs() {
 #[test]
 #[ignore = "a measurement, run by hand"]
 fn postgres_costs() {
-    let Some(backend) = Backend::postgres() else { return };
+    let Some(backend) = Backend::postgres() else {
+        return;
+    };
     let bulk = format!(
         "INSERT INTO link_sessions ({COLUMNS}) SELECT sha256(convert_to('bulk' || i, 'UTF8')), 'v2_supplier', \
          'supplier', 'big', 'S', 'u', 'https://a.example/', 'nl', 'https://x/?token=', {NOW}, {NOW} + 600 \
          FROM generate_series(1, 100000) AS i"
     );
-    measure("postgres", &backend, &bulk, &["VACUUM ANALYZE link_sessions"]);
+    measure(
+        "postgres",
+        &backend,
+        &bulk,
+        &["VACUUM ANALYZE link_sessions"],
+    );
 }

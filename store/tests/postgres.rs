@@ -166,8 +166,8 @@ fn counting_uses_the_partial_indexes() {
         .unwrap();
     let plan: Vec<String> = client
         .query(
-            "EXPLAIN SELECT count(*) FROM (SELECT 1 FROM link_sessions WHERE caller_kind = 'supplier' \
-             AND owner_id = 's7' AND completed_at IS NULL AND expires_at > 0 LIMIT 100) AS pending",
+            "EXPLAIN SELECT count(*) FROM link_sessions WHERE caller_kind = 'supplier' \
+             AND owner_id = 's7' AND completed_at IS NULL AND expires_at > 0",
             &[],
         )
         .unwrap()
