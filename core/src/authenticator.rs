@@ -31,7 +31,7 @@ use crate::principal::{ApiKeyDigest, Callers, Manufacturer, Supplier};
 use crate::session::{LinkSession, SessionKind, expires_at};
 use crate::store::{
     Completion, MarkCompleted, MemorySessionStore, MemorySubscriberStore, PendingCaps,
-    SessionStore, Subscriber, SubscriberStore,
+    SessionCounts, SessionStore, Subscriber, SubscriberStore,
 };
 use crate::token::{LinkToken, RandomSource, SystemRandom};
 
@@ -385,6 +385,11 @@ impl Authenticator {
     /// How many sessions the store holds.
     pub fn session_count(&self) -> Result<usize> {
         self.sessions.len()
+    }
+
+    /// Stored sessions by state at `now` (for metrics).
+    pub fn session_counts(&self, now: i64) -> Result<SessionCounts> {
+        self.sessions.count_by_state(now)
     }
 
     /// How many v1 subscribers the store holds.

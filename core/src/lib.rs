@@ -69,7 +69,7 @@ pub use catalog::{AssetType, Brand, Catalog, V1_BRANDS, normalize_spelling};
 pub use clock::system_now;
 pub use config::{AdminConfig, Config, Limits, LinkBaseUrls, ManufacturerConfig, SupplierConfig};
 pub use error::{Error, Result};
-pub use http::{HttpRequest, HttpResponse};
+pub use http::{HttpHead, HttpRequest, HttpResponse, Preflight};
 pub use language::Language;
 pub use link_url::{LinkUrlParts, parse_link_url};
 pub use principal::{ApiKeyDigest, Manufacturer, Supplier, api_key_from_headers, title_case};
@@ -78,7 +78,7 @@ pub use request::{MAX_DEVICE_IDS, MAX_ID_CHARS};
 pub use session::{LINK_SESSION_TTL_SECONDS, LinkSession, SessionKind, SessionState};
 pub use store::{
     Completion, MarkCompleted, MemorySessionStore, MemorySubscriberStore, PendingCaps,
-    SessionStore, Subscriber, SubscriberStore,
+    SessionCounts, SessionStore, Subscriber, SubscriberStore,
 };
 pub use token::{LinkToken, RandomSource, SeededRandom, SystemRandom};
 pub use v1_connect::{V1ConnectInput, V1ConnectRequest};

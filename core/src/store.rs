@@ -93,6 +93,22 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
     fn ping(&self) -> Result<()> {
         Ok(())
     }
+    /// How many stored sessions are pending, completed and expired at `now` (for metrics).
+    fn count_by_state(&self, now: i64) -> Result<SessionCounts> {
+        let _ = now;
+        Err(Error::store("this store cannot count sessions by state"))
+    }
+}
+
+/// Stored sessions by state at some moment (expired ones are those kept for the retention).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SessionCounts {
+    /// Neither completed nor expired.
+    pub pending: u64,
+    /// Completed.
+    pub completed: u64,
+    /// Expired without being completed, and not yet evicted.
+    pub expired: u64,
 }
 
 /// An in-memory [`SessionStore`]. Sessions are indexed by the SHA-256 of their token and kept
@@ -115,6 +131,8 @@ struct SessionTable {
     /// Pending sessions per caller, and in total.
     pending_by_caller: HashMap<CallerKey, u64>,
     pending_total: u64,
+    /// Completed sessions still stored.
+    completed_stored: u64,
 }
 
 /// A caller as the pending count knows it: suppliers and manufacturers may share an id.
@@ -170,7 +188,10 @@ impl SessionTable {
                 Some(&(expires_at, digest)) if expires_at.saturating_add(retention) <= now => {
                     self.expiry_queue.pop_front();
                     self.uncount(&digest);
-                    if self.by_digest.remove(&digest).is_some() {
+                    if let Some(stored) = self.by_digest.remove(&digest) {
+                        if stored.session.completed_at.is_some() {
+                            self.completed_stored = self.completed_stored.saturating_sub(1);
+                        }
                         evicted += 1;
                     }
                 }
@@ -230,10 +251,14 @@ impl SessionStore for MemorySessionStore {
             Entry::Occupied(_) => return Err(Error::store("token collision")),
             Entry::Vacant(slot) => {
                 let pending = session.completed_at.is_none() && expires_at > now;
+                let completed = session.completed_at.is_some();
                 slot.insert(Stored {
                     session,
                     counted: pending,
                 });
+                if completed {
+                    table.completed_stored += 1;
+                }
                 table.expiry_queue.push_back((expires_at, digest));
                 if pending {
                     table.pending_queue.push_back((expires_at, digest));
@@ -274,6 +299,7 @@ impl SessionStore for MemorySessionStore {
             _ => return Ok(MarkCompleted::NotFound),
         };
         table.uncount(&digest);
+        table.completed_stored += 1;
         Ok(outcome)
     }
 
@@ -287,6 +313,19 @@ impl SessionStore for MemorySessionStore {
 
     fn len(&self) -> Result<usize> {
         Ok(self.table().by_digest.len())
+    }
+
+    fn count_by_state(&self, now: i64) -> Result<SessionCounts> {
+        let mut table = self.table();
+        table.settle_pending(now);
+        let stored = u64::try_from(table.by_digest.len()).unwrap_or(u64::MAX);
+        let pending = table.pending_total;
+        let completed = table.completed_stored;
+        Ok(SessionCounts {
+            pending,
+            completed,
+            expired: stored.saturating_sub(pending).saturating_sub(completed),
+        })
     }
 }
 
@@ -489,6 +528,21 @@ mod tests {
         // Expiry makes room too.
         other.token = LinkToken::generate(&random).unwrap();
         store.insert(other, caps, 610).unwrap();
+        // At 610: the sessions of 0 (completed), 10 (expired), 30 (pending until 630), 40
+        // (pending) and 610 (pending).
+        assert_eq!(
+            store.count_by_state(610).unwrap(),
+            SessionCounts {
+                pending: 3,
+                completed: 1,
+                expired: 1
+            }
+        );
+        assert_eq!(store.evict_expired(10_000, 100).unwrap(), 5);
+        assert_eq!(
+            store.count_by_state(10_000).unwrap(),
+            SessionCounts::default()
+        );
     }
 
     #[test]

@@ -65,17 +65,22 @@ build_server() {
   printf '%s\n' "$(target_dir)/release/nox-authenticator-server"
 }
 
-# start_server BINARY LOGFILE ARGS... : starts the server on a free port; sets SERVER_PID and
-# SERVER_URL (http://127.0.0.1:PORT).
+# start_server BINARY LOGFILE ARGS... : starts the server on a free port (and its admin
+# listener on another; on the memory store unless ARGS name one); sets SERVER_PID, SERVER_URL
+# (http://127.0.0.1:PORT) and ADMIN_URL.
 start_server() {
   local bin="$1" logfile="$2"
   shift 2
-  "$bin" --listen 127.0.0.1:0 "$@" >"$logfile" 2>&1 &
+  local store=(--store memory)
+  [[ " $* " == *" --store "* ]] && store=()
+  "$bin" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 "${store[@]}" "$@" >"$logfile" 2>&1 &
   SERVER_PID=$!
   local i
   for i in $(seq 1 100); do
-    if [[ -s "$logfile" ]] && head -n1 "$logfile" | grep -q '^listening on http://'; then
+    if [[ -s "$logfile" ]] && head -n1 "$logfile" | grep -q '^listening on http://' &&
+       grep -q '^admin listening on http://' "$logfile"; then
       SERVER_URL="$(head -n1 "$logfile" | sed 's/^listening on //')"
+      ADMIN_URL="$(grep -m1 '^admin listening on ' "$logfile" | sed 's/^admin listening on //')"
       return 0
     fi
     kill -0 "$SERVER_PID" 2>/dev/null || die "server exited: $(cat "$logfile")"

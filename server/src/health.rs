@@ -56,11 +56,11 @@ pub async fn store_answers(state: &Arc<AppState>) -> bool {
     match tokio::time::timeout(READY_TIMEOUT, ping).await {
         Ok(Ok(Ok(()))) => true,
         Ok(Ok(Err(error))) => {
-            eprintln!("warning: readiness: {error}");
+            tracing::warn!(%error, "readiness: the store does not answer");
             false
         }
         Ok(Err(_)) | Err(_) => {
-            eprintln!("warning: readiness: the store did not answer in time");
+            tracing::warn!("readiness: the store did not answer in time");
             false
         }
     }

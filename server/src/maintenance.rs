@@ -32,7 +32,7 @@ pub async fn evict_expired_sessions(state: Arc<AppState>) {
                 }
                 Ok(Ok(_)) => break,
                 Ok(Err(error)) => {
-                    eprintln!("warning: evicting expired sessions failed: {error}");
+                    tracing::warn!(%error, "evicting expired sessions failed");
                     break;
                 }
                 Err(_) => break,

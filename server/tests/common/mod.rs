@@ -12,6 +12,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// A running server; killed (SIGKILL) when dropped.
@@ -20,6 +21,9 @@ pub struct Server {
     pub addr: String,
     pub admin: String,
     pub stdout: BufReader<std::process::ChildStdout>,
+    /// Everything the server wrote to standard error (its log), drained continuously so that
+    /// a full pipe never blocks it.
+    pub log: Arc<Mutex<String>>,
 }
 
 impl Drop for Server {
@@ -30,6 +34,11 @@ impl Drop for Server {
 }
 
 impl Server {
+    /// The log so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
     /// Kills the process at once (SIGKILL), as a crash would.
     pub fn kill(mut self) {
         let _ = self.child.kill();
@@ -65,13 +74,26 @@ pub fn start_env(mut command: Command, args: &[&str]) -> Server {
         .spawn()
         .unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let log = Arc::new(Mutex::new(String::new()));
+    let stderr = child.stderr.take().unwrap();
+    let drained = Arc::clone(&log);
+    let drain = std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            let mut log = drained.lock().unwrap();
+            log.push_str(&line);
+            log.push('\n');
+        }
+    });
+    let mut drain = Some(drain);
     let mut read_addr = |prefix: &str| {
         let mut line = String::new();
         stdout.read_line(&mut line).unwrap();
         if line.is_empty() {
-            let mut stderr = String::new();
-            let _ = child.stderr.take().unwrap().read_to_string(&mut stderr);
-            panic!("the server did not start: {stderr}");
+            if let Some(drain) = drain.take() {
+                let _ = drain.join();
+            }
+            panic!("the server did not start: {}", log.lock().unwrap());
         }
         line.trim()
             .strip_prefix(prefix)
@@ -85,6 +107,7 @@ pub fn start_env(mut command: Command, args: &[&str]) -> Server {
         addr,
         admin,
         stdout,
+        log,
     }
 }
 
