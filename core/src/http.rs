@@ -8,6 +8,13 @@
 //! (405, with `Allow: POST`), API key (401), `Content-Type: application/json` (415), body size
 //! (413), JSON and fields (400).
 //!
+//! The checks up to the size need only the request head, so a host can make them before it
+//! reads a single body byte (spec decision 12): [`Authenticator::preflight_http`] takes the
+//! head and either refuses it or returns a [`Preflight`]; the body is read only then (which is
+//! also when an `Expect: 100-continue` should be answered) and goes to
+//! [`Authenticator::complete_http`]. [`Authenticator::handle_http`] is the two in one call,
+//! with byte-identical answers.
+//!
 //! ```
 //! use nox_authenticator::{Authenticator, HttpRequest};
 //!
@@ -20,6 +27,27 @@
 //!     body: br#"{"user_id": "u1", "redirect_url": "https://acme.example/cb", "asset_type": "pv"}"#,
 //! }, 1_703_123_456);
 //! assert_eq!(response.status, 201);
+//!
+//! // The same in two steps: the head first, the body only once the head passed.
+//! use nox_authenticator::HttpHead;
+//! let head = HttpHead {
+//!     method: "POST",
+//!     target: "/v2/supplier/link-sessions",
+//!     headers: &[("x-api-key", "k1"), ("content-type", "application/json")],
+//!     content_length: Some(80),
+//! };
+//! let preflight = auth.preflight_http(&head, 1_703_123_456).unwrap();
+//! let body = br#"{"user_id": "u1", "redirect_url": "https://acme.example/cb", "asset_type": "pv"}"#;
+//! assert!(body.len() <= preflight.body_limit());
+//! assert_eq!(auth.complete_http(&preflight, body, 1_703_123_456).status, 201);
+//!
+//! // A wrong key is refused from the head alone: the body is never read.
+//! let refusal = auth.preflight_http(&HttpHead {
+//!     headers: &[("x-api-key", "wrong"), ("content-type", "application/json")],
+//!     content_length: Some(16 * 1024 * 1024),
+//!     ..head
+//! }, 1_703_123_456).unwrap_err();
+//! assert_eq!(refusal.status, 401);
 //! ```
 
 use percent_encoding::percent_decode_str;
@@ -27,7 +55,7 @@ use serde::Serialize;
 
 use crate::authenticator::Authenticator;
 use crate::error::{Error, Result};
-use crate::principal::api_key_from_headers;
+use crate::principal::{ApiKeyDigest, api_key_from_headers};
 use crate::v1_connect::V1ConnectInput;
 use crate::v1_supplier::V1SupplierLinkInput;
 use crate::v2_manufacturer::ManufacturerLinkSessionInput;
@@ -45,6 +73,81 @@ pub struct HttpRequest<'a> {
     pub headers: &'a [(&'a str, &'a str)],
     /// The body bytes.
     pub body: &'a [u8],
+}
+
+/// The head of an HTTP request: everything that arrives before the body. The input of
+/// [`Authenticator::preflight_http`].
+#[derive(Debug, Clone, Copy)]
+pub struct HttpHead<'a> {
+    /// The method, as sent (methods are case-sensitive: `post` is not `POST`).
+    pub method: &'a str,
+    /// The request target: the path, optionally with a query string (ignored).
+    pub target: &'a str,
+    /// The headers, names in any case.
+    pub headers: &'a [(&'a str, &'a str)],
+    /// The declared `Content-Length`, if the request has one (a chunked body has none; its
+    /// size is checked once read, by [`Authenticator::complete_http`]).
+    pub content_length: Option<u64>,
+}
+
+/// A request head that passed [`Authenticator::preflight_http`]: the route, method, API key,
+/// content type and declared length are acceptable, so the body may now be read (at most
+/// [`Preflight::body_limit`] bytes) and given to [`Authenticator::complete_http`].
+///
+/// It owns what it holds (no borrow of the request or the authenticator), so a host can
+/// keep it across the wait for the body and move it to a worker thread. It holds the
+/// caller's key only as its digest ([`Preflight::caller_key`]), for a host's rate limiter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preflight {
+    endpoint: Endpoint,
+    caller: ApiKeyDigest,
+    body_limit: usize,
+}
+
+/// The endpoint a preflight decided on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Endpoint {
+    V2Supplier,
+    V2Manufacturer,
+    /// The `userId` segment, still percent-encoded (decoded, and refused if it is not UTF-8,
+    /// only after the body checks, as before the split).
+    V1SupplierLink(String),
+    V1Connect,
+}
+
+impl Preflight {
+    /// The most body bytes to read; a body longer than this is answered 413 by
+    /// [`Authenticator::complete_http`] (a host may stop reading at `body_limit() + 1`).
+    pub fn body_limit(&self) -> usize {
+        self.body_limit
+    }
+
+    /// The digest of the API key that authenticated: the key a host's per-key rate limiter
+    /// should count on (never the key itself).
+    pub fn caller_key(&self) -> &ApiKeyDigest {
+        &self.caller
+    }
+
+    /// Whether the endpoint answers errors as v2 `{error}` (otherwise the v1 envelope).
+    pub fn is_v2(&self) -> bool {
+        matches!(
+            self.endpoint,
+            Endpoint::V2Supplier | Endpoint::V2Manufacturer
+        )
+    }
+
+    /// `error` as this endpoint documents its errors, with `Retry-After` on a 429: for a
+    /// refusal the host decides itself, such as [`Error::RateLimited`] from its rate limiter.
+    pub fn refuse(&self, error: &Error, now: i64) -> HttpResponse {
+        error_response(self.is_v2(), error, now)
+    }
+
+    /// 400 `Invalid request body` in this endpoint's shape: for a body that could not be read
+    /// completely (the client went away, bad chunking, a time-out). Not a 413: the size was
+    /// never the problem.
+    pub fn body_unreadable(&self, now: i64) -> HttpResponse {
+        self.refuse(&Error::invalid_body("Invalid request body"), now)
+    }
 }
 
 /// The response to send.
@@ -110,78 +213,58 @@ fn is_v2_path(path: &str) -> bool {
 
 impl Authenticator {
     /// Answers one HTTP request at time `now`. Never panics, whatever the input.
+    ///
+    /// The one-call form of [`Authenticator::preflight_http`] then
+    /// [`Authenticator::complete_http`], for hosts that have the whole body already.
     pub fn handle_http(&self, request: &HttpRequest<'_>, now: i64) -> HttpResponse {
-        let path = request.target.split(['?', '#']).next().unwrap_or_default();
-        let v2 = is_v2_path(path);
-        match self.serve(path, request, now) {
-            Ok(response) => response,
-            Err(error) => {
-                let mut response = if v2 {
-                    HttpResponse::json(error.status(), &V2ErrorBody::new(&error))
-                } else {
-                    HttpResponse::json(error.status(), &V1ErrorBody::new(&error, now))
-                };
-                if error == Error::MethodNotAllowed {
-                    response.headers.push(("allow", "POST".to_owned()));
-                }
-                if let Some(seconds) = error.retry_after_seconds() {
-                    response.headers.push(("retry-after", seconds.to_string()));
-                }
-                response
-            }
+        let head = HttpHead {
+            method: request.method,
+            target: request.target,
+            headers: request.headers,
+            content_length: u64::try_from(request.body.len()).ok(),
+        };
+        match self.preflight_http(&head, now) {
+            Ok(preflight) => self.complete_http(&preflight, request.body, now),
+            Err(refusal) => refusal,
         }
     }
 
-    fn serve(&self, path: &str, request: &HttpRequest<'_>, now: i64) -> Result<HttpResponse> {
+    /// Decides everything the request head can decide, before any body byte is read: route
+    /// (404), method (405), API key (401), content type (415) and a declared `Content-Length`
+    /// over the body limit (413), in that order. `Ok` means the body may be read (and an
+    /// `Expect: 100-continue` answered); `Err` is the response to send instead, and the body
+    /// should then not be read at all.
+    pub fn preflight_http(&self, head: &HttpHead<'_>, now: i64) -> Result<Preflight, HttpResponse> {
+        let path = head.target.split(['?', '#']).next().unwrap_or_default();
+        let v2 = is_v2_path(path);
+        self.preflight(path, head)
+            .map_err(|error| error_response(v2, &error, now))
+    }
+
+    /// Answers a request whose head passed [`Authenticator::preflight_http`], with its body:
+    /// the size of a body without a declared length (413), then JSON and fields (400), then
+    /// the store. `preflight` must come from this authenticator (one from another answers 401).
+    pub fn complete_http(&self, preflight: &Preflight, body: &[u8], now: i64) -> HttpResponse {
+        self.complete(preflight, body, now)
+            .unwrap_or_else(|error| preflight.refuse(&error, now))
+    }
+
+    fn preflight(&self, path: &str, head: &HttpHead<'_>) -> Result<Preflight> {
         let route = route(path).ok_or(Error::RouteNotFound)?;
-        if request.method != "POST" {
+        if head.method != "POST" {
             return Err(Error::MethodNotAllowed);
         }
-        let api_key = api_key_from_headers(request.headers.iter().copied());
+        let api_key = api_key_from_headers(head.headers.iter().copied());
         let callers = self.callers();
-        match route {
-            Route::V2Supplier => {
-                let supplier = callers.authenticate_supplier(api_key)?;
-                let input = SupplierLinkSessionInput::from_json(self.json_body(request)?)?;
-                let session = self.new_supplier_link_session(supplier, &input, now)?;
-                let response = HttpResponse::json(201, &SessionBody::new(&session));
-                self.store_new_session(session, now)?;
-                Ok(response)
+        let caller = match route {
+            Route::V2Supplier | Route::V1SupplierLink(_) => {
+                callers.authenticate_supplier(api_key)?.key
             }
-            Route::V2Manufacturer => {
-                let manufacturer = callers.authenticate_manufacturer(api_key)?;
-                let input = ManufacturerLinkSessionInput::from_json(self.json_body(request)?)?;
-                let session = self.new_manufacturer_link_session(manufacturer, &input, now)?;
-                let response = HttpResponse::json(201, &SessionBody::new(&session));
-                self.store_new_session(session, now)?;
-                Ok(response)
+            Route::V2Manufacturer | Route::V1Connect => {
+                callers.authenticate_manufacturer(api_key)?.key
             }
-            Route::V1SupplierLink(segment) => {
-                let supplier = callers.authenticate_supplier(api_key)?;
-                let body = self.json_body(request)?;
-                let user_id = percent_decode_str(segment).decode_utf8().map_err(|_| {
-                    Error::invalid("userId", "userId must be valid UTF-8 once percent-decoded")
-                })?;
-                let input = V1SupplierLinkInput::from_json(&user_id, body)?;
-                let session = self.new_v1_supplier_link(supplier, &input, now)?;
-                let body = V1Envelope::new(SessionBody::new(&session), now);
-                let response = HttpResponse::json(201, &body);
-                self.store_new_session(session, now)?;
-                Ok(response)
-            }
-            Route::V1Connect => {
-                let manufacturer = callers.authenticate_manufacturer(api_key)?;
-                let input = V1ConnectInput::from_json(self.json_body(request)?)?;
-                let subscriber = self.v1_connect_for(manufacturer, &input)?;
-                let data = V1ConnectData::new(&subscriber);
-                Ok(HttpResponse::json(201, &V1Envelope::new(data, now)))
-            }
-        }
-    }
-
-    /// The body, once the content type and size are acceptable.
-    fn json_body<'a>(&self, request: &HttpRequest<'a>) -> Result<&'a [u8]> {
-        let is_json = request
+        };
+        let is_json = head
             .headers
             .iter()
             .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
@@ -190,18 +273,210 @@ impl Authenticator {
         if !is_json {
             return Err(Error::UnsupportedMediaType);
         }
-        if request.body.len() > self.max_body_bytes {
+        let too_large = head
+            .content_length
+            .is_some_and(|length| u64::try_from(self.max_body_bytes).is_ok_and(|l| length > l));
+        if too_large {
             return Err(Error::PayloadTooLarge {
                 limit: self.max_body_bytes,
             });
         }
-        Ok(request.body)
+        let endpoint = match route {
+            Route::V2Supplier => Endpoint::V2Supplier,
+            Route::V2Manufacturer => Endpoint::V2Manufacturer,
+            Route::V1SupplierLink(segment) => Endpoint::V1SupplierLink(segment.to_owned()),
+            Route::V1Connect => Endpoint::V1Connect,
+        };
+        Ok(Preflight {
+            endpoint,
+            caller,
+            body_limit: self.max_body_bytes,
+        })
     }
+
+    fn complete(&self, preflight: &Preflight, body: &[u8], now: i64) -> Result<HttpResponse> {
+        if body.len() > preflight.body_limit {
+            return Err(Error::PayloadTooLarge {
+                limit: preflight.body_limit,
+            });
+        }
+        let callers = self.callers();
+        let supplier = || {
+            callers
+                .suppliers()
+                .iter()
+                .find(|s| s.key.ct_eq(&preflight.caller))
+                .ok_or(Error::InvalidApiKey)
+        };
+        let manufacturer = || {
+            callers
+                .manufacturers()
+                .iter()
+                .find(|m| m.key.ct_eq(&preflight.caller))
+                .ok_or(Error::InvalidApiKey)
+                .and_then(|m| {
+                    if m.enabled {
+                        Ok(m)
+                    } else {
+                        Err(Error::ManufacturerNotEnabled)
+                    }
+                })
+        };
+        match &preflight.endpoint {
+            Endpoint::V2Supplier => {
+                let input = SupplierLinkSessionInput::from_json(body)?;
+                let session = self.new_supplier_link_session(supplier()?, &input, now)?;
+                let response = HttpResponse::json(201, &SessionBody::new(&session));
+                self.store_new_session(session, now)?;
+                Ok(response)
+            }
+            Endpoint::V2Manufacturer => {
+                let input = ManufacturerLinkSessionInput::from_json(body)?;
+                let session = self.new_manufacturer_link_session(manufacturer()?, &input, now)?;
+                let response = HttpResponse::json(201, &SessionBody::new(&session));
+                self.store_new_session(session, now)?;
+                Ok(response)
+            }
+            Endpoint::V1SupplierLink(segment) => {
+                let user_id = percent_decode_str(segment).decode_utf8().map_err(|_| {
+                    Error::invalid("userId", "userId must be valid UTF-8 once percent-decoded")
+                })?;
+                let input = V1SupplierLinkInput::from_json(&user_id, body)?;
+                let session = self.new_v1_supplier_link(supplier()?, &input, now)?;
+                let body = V1Envelope::new(SessionBody::new(&session), now);
+                let response = HttpResponse::json(201, &body);
+                self.store_new_session(session, now)?;
+                Ok(response)
+            }
+            Endpoint::V1Connect => {
+                let input = V1ConnectInput::from_json(body)?;
+                let subscriber = self.v1_connect_for(manufacturer()?, &input)?;
+                let data = V1ConnectData::new(&subscriber);
+                Ok(HttpResponse::json(201, &V1Envelope::new(data, now)))
+            }
+        }
+    }
+}
+
+/// An error as the endpoint documents it: `{error}` under `/v2/`, the v1 envelope elsewhere,
+/// with `Allow` on a 405 and `Retry-After` on a 429.
+fn error_response(v2: bool, error: &Error, now: i64) -> HttpResponse {
+    let mut response = if v2 {
+        HttpResponse::json(error.status(), &V2ErrorBody::new(error))
+    } else {
+        HttpResponse::json(error.status(), &V1ErrorBody::new(error, now))
+    };
+    if *error == Error::MethodNotAllowed {
+        response.headers.push(("allow", "POST".to_owned()));
+    }
+    if let Some(seconds) = error.retry_after_seconds() {
+        response.headers.push(("retry-after", seconds.to_string()));
+    }
+    response
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn authenticator() -> Authenticator {
+        Authenticator::from_json(
+            r#"{"suppliers": [{"id": "s1", "name": "Acme Energy", "api_key": "k1",
+                "redirect_urls": ["https://acme.example/cb"]}], "max_body_bytes": 100}"#,
+        )
+        .unwrap()
+    }
+
+    fn head<'a>(target: &'a str, headers: &'a [(&'a str, &'a str)]) -> HttpHead<'a> {
+        HttpHead {
+            method: "POST",
+            target,
+            headers,
+            content_length: None,
+        }
+    }
+
+    #[test]
+    fn the_head_alone_decides_route_method_key_type_and_declared_size() {
+        let auth = authenticator();
+        let json = ("content-type", "application/json");
+        let keyed = [("x-api-key", "k1"), json];
+        let json_only = [json];
+        let cases: [(HttpHead<'_>, u16); 5] = [
+            (head("/nope", &[]), 404),
+            (
+                HttpHead {
+                    method: "GET",
+                    ..head("/v2/supplier/link-sessions", &[])
+                },
+                405,
+            ),
+            (head("/v2/supplier/link-sessions", &json_only), 401),
+            (head("/users/u1/link", &[("x-api-key", "k1")]), 415),
+            (
+                HttpHead {
+                    content_length: Some(101),
+                    ..head("/users/u1/link", &keyed)
+                },
+                413,
+            ),
+        ];
+        for (head, status) in cases {
+            assert_eq!(auth.preflight_http(&head, 0).unwrap_err().status, status);
+        }
+        let preflight = auth
+            .preflight_http(
+                &HttpHead {
+                    content_length: Some(100),
+                    ..head("/users/u1/link", &keyed)
+                },
+                0,
+            )
+            .unwrap();
+        assert_eq!(preflight.body_limit(), 100);
+        assert_eq!(*preflight.caller_key(), ApiKeyDigest::of_key("k1"));
+        assert!(!preflight.is_v2());
+    }
+
+    #[test]
+    fn an_undeclared_body_over_the_limit_is_413_once_read() {
+        let auth = authenticator();
+        let headers = [("x-api-key", "k1"), ("content-type", "application/json")];
+        let preflight = auth
+            .preflight_http(&head("/v2/supplier/link-sessions", &headers), 0)
+            .unwrap();
+        assert_eq!(auth.complete_http(&preflight, &[b' '; 101], 0).status, 413);
+    }
+
+    #[test]
+    fn host_refusals_take_the_endpoint_shape() {
+        let auth = authenticator();
+        let headers = [("x-api-key", "k1"), ("content-type", "application/json")];
+        let v2 = auth
+            .preflight_http(&head("/v2/supplier/link-sessions", &headers), 7)
+            .unwrap();
+        let v1 = auth
+            .preflight_http(&head("/users/u1/link", &headers), 7)
+            .unwrap();
+        let limited = Error::RateLimited {
+            retry_after_seconds: 2,
+        };
+        let response = v2.refuse(&limited, 7);
+        assert_eq!(response.status, 429);
+        assert_eq!(response.header("retry-after"), Some("2"));
+        assert_eq!(response.body, br#"{"error":"Rate limit exceeded"}"#);
+        let response = v1.refuse(&limited, 7);
+        let body: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
+        assert_eq!(body["error_code"], "rate_limited");
+        assert_eq!(response.header("retry-after"), Some("2"));
+        let response = v2.body_unreadable(7);
+        assert_eq!(response.status, 400);
+        assert_eq!(response.body, br#"{"error":"Invalid request body"}"#);
+        let response = v1.body_unreadable(7);
+        let body: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
+        assert_eq!(body["error_code"], "validation_error");
+        assert_eq!(body["message"], "Invalid request body");
+    }
 
     #[test]
     fn routes_are_exact() {

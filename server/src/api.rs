@@ -1,17 +1,19 @@
 //! The public API listener: every request goes to the core's pure HTTP adapter, which does
-//! routing, 404 and 405 itself. Calls into a blocking store (SQLite, PostgreSQL) run on tokio's
+//! routing, 404 and 405 itself, in two steps: the head (preflight), then the body. Calls into a blocking store (SQLite, PostgreSQL) run on tokio's
 //! blocking pool, so the async runtime never waits on a database.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::Response;
-use nox_authenticator::{HttpRequest, HttpResponse};
+use nox_authenticator::{Error, HttpHead, HttpRequest, HttpResponse, Preflight};
 
 use crate::AppState;
 use crate::health;
+use crate::limits::{self, BodyRead, Listener, Refusal};
 
 /// A request as owned data, so that it can move to the blocking pool.
 pub struct OwnedRequest {
@@ -55,9 +57,24 @@ impl OwnedRequest {
         })
     }
 
-    /// The public API's answer.
-    pub fn answer(&self, state: &AppState) -> HttpResponse {
-        self.with(|request| state.authenticator.handle_http(request, state.clock.now()))
+    /// The core's preflight on this request's head.
+    fn preflight(
+        &self,
+        state: &AppState,
+        content_length: Option<u64>,
+        now: i64,
+    ) -> Result<Preflight, HttpResponse> {
+        self.with(|request| {
+            state.authenticator.preflight_http(
+                &HttpHead {
+                    method: request.method,
+                    target: request.target,
+                    headers: request.headers,
+                    content_length,
+                },
+                now,
+            )
+        })
     }
 
     /// The admin API's answer.
@@ -72,10 +89,10 @@ impl OwnedRequest {
 
 /// Runs `answer` where it may block: on the blocking pool for a database store, inline for
 /// the memory store (which never blocks).
-pub async fn run(
+pub async fn run<R: Send + 'static>(
     state: &Arc<AppState>,
-    request: OwnedRequest,
-    answer: fn(&AppState, &OwnedRequest) -> HttpResponse,
+    request: R,
+    answer: fn(&AppState, &R) -> HttpResponse,
 ) -> HttpResponse {
     if state.blocking_store {
         let state = Arc::clone(state);
@@ -87,26 +104,97 @@ pub async fn run(
     }
 }
 
-/// Serves one request of the public API.
-pub async fn handle(
-    State(state): State<Arc<AppState>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    if let Some(response) = health::answer(&state, &method, uri.path()).await {
+/// Serves one request of the public API: the head goes through the core's preflight and the
+/// per-key rate limit before a single body byte is read (so `Expect: 100-continue` is answered
+/// only then: hyper sends `100 Continue` when the body is first polled), then the body is read
+/// within the request time-out and the rest is the core's.
+pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    if let Some(response) = health::answer(&state, &parts.method, parts.uri.path()).await {
         return response;
     }
-    let limit = state.authenticator.max_body_bytes();
-    // Read at most one byte past the limit; a longer body is passed on as limit + 1 bytes so
-    // that the adapter answers 413 in its own order (after the key and content-type checks).
-    let body = axum::body::to_bytes(body, limit.saturating_add(1))
-        .await
-        .map_or_else(|_| vec![0; limit.saturating_add(1)], |bytes| bytes.to_vec());
-    let request = OwnedRequest::new(method, &uri, &headers, body);
-    let response = run(&state, request, |state, request| request.answer(state)).await;
+    let counters = limits::counters(Listener::Public);
+    let now = state.clock.now();
+    let head = OwnedRequest::new(parts.method, &parts.uri, &parts.headers, Vec::new());
+    let content_length = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok());
+    // A body is still on its way unless the head says there is none.
+    let body_pending = content_length.map_or_else(
+        || parts.headers.contains_key(header::TRANSFER_ENCODING),
+        |length| length > 0,
+    );
+    let preflight = match head.preflight(&state, content_length, now) {
+        Ok(preflight) => preflight,
+        Err(refusal) => {
+            if refusal.status == 413 {
+                counters.refuse(Refusal::BodyTooLarge);
+            }
+            return refused(refusal, body_pending);
+        }
+    };
+    if let Err(retry_after_seconds) = state.rate_limiter.check(preflight.caller_key()) {
+        counters.refuse(Refusal::RateLimited);
+        let error = Error::RateLimited {
+            retry_after_seconds,
+        };
+        return refused(preflight.refuse(&error, now), body_pending);
+    }
+    let within = Duration::from_secs(state.authenticator.limits().request_timeout_seconds);
+    let body = match limits::read_body(body, preflight.body_limit(), within).await {
+        BodyRead::Complete(bytes) => bytes,
+        BodyRead::TooLarge => {
+            counters.refuse(Refusal::BodyTooLarge);
+            let error = Error::PayloadTooLarge {
+                limit: preflight.body_limit(),
+            };
+            return refused(preflight.refuse(&error, now), true);
+        }
+        BodyRead::TimedOut => {
+            counters.refuse(Refusal::RequestTimeout);
+            return refused(preflight.body_unreadable(now), true);
+        }
+        BodyRead::Unreadable => {
+            counters.refuse(Refusal::BodyUnreadable);
+            return refused(preflight.body_unreadable(now), true);
+        }
+    };
+    let request = Completing {
+        preflight,
+        body,
+        now,
+    };
+    let response = run(&state, request, |state, request| {
+        state
+            .authenticator
+            .complete_http(&request.preflight, &request.body, request.now)
+    })
+    .await;
+    if response.status == 429 {
+        counters.refuse(Refusal::TooManySessions);
+    }
     into_axum(response)
+}
+
+/// A request whose head passed, with its body: what moves to the blocking pool.
+pub struct Completing {
+    preflight: Preflight,
+    body: Vec<u8>,
+    now: i64,
+}
+
+/// A refusal; with `Connection: close` when the body was left unread (or half read), so the
+/// connection is not kept for a body nobody will read.
+fn refused(response: HttpResponse, body_unread: bool) -> Response {
+    let mut response = into_axum(response);
+    if body_unread {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 fn internal_error() -> HttpResponse {

@@ -15,9 +15,10 @@ mod admin;
 mod api;
 mod clock;
 mod health;
+mod limits;
 mod maintenance;
+mod telemetry;
 
-use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -58,6 +59,9 @@ struct Args {
     /// Run the demo configuration even on a non-loopback address (its keys are public).
     #[arg(long, env = "NOX_DEMO")]
     demo: bool,
+    /// Log lines as `text` or `json` (the level follows `RUST_LOG`, default `info`).
+    #[arg(long, env = "NOX_LOG_FORMAT", value_enum, default_value = "text")]
+    log_format: telemetry::LogFormat,
     /// Test aid: run the server's clock FACTOR times faster than real time (sessions expire
     /// after 600 / FACTOR real seconds).
     #[arg(long, env = "NOX_CLOCK_SPEED", default_value_t = 1.0)]
@@ -73,6 +77,10 @@ pub struct AppState {
     pub clock: Clock,
     /// Whether calls into the store block (they then run on the blocking pool).
     pub blocking_store: bool,
+    /// The per-key rate limit (spec decision 12).
+    pub rate_limiter: limits::KeyRateLimiter,
+    /// The Prometheus series.
+    pub metrics: telemetry::Metrics,
 }
 
 /// A start-up failure: what to print, and the exit status (2: the operator must fix a setting).
@@ -89,6 +97,7 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> Result<(), Fatal> {
+    telemetry::init_logs(args.log_format);
     if !(args.clock_speed.is_finite() && args.clock_speed > 0.0) {
         return Err(Fatal("--clock-speed must be a positive number".into(), 2));
     }
@@ -140,20 +149,25 @@ fn run(args: Args) -> Result<(), Fatal> {
         .enable_all()
         .build()
         .map_err(|e| Fatal(format!("cannot start the async runtime: {e}"), 1))?;
+    let rate_limiter = limits::KeyRateLimiter::new(authenticator.limits());
     let state = Arc::new(AppState {
         authenticator,
+        rate_limiter,
         clock: Clock::new(args.clock_speed),
         blocking_store,
+        metrics: telemetry::Metrics::new(),
     });
-    runtime
-        .block_on(serve(
-            (args.listen, args.admin_listen),
-            state,
-            demo,
-            &source,
-            &store_name,
-        ))
-        .map_err(|e| Fatal(e.to_string(), 1))
+    let served = runtime.block_on(serve(
+        (args.listen, args.admin_listen),
+        state,
+        demo,
+        &source,
+        &store_name,
+    ));
+    // Past the grace period: connections still open, and store calls still running on the
+    // blocking pool, are abandoned rather than waited for.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    served.map_err(|e| Fatal(e.to_string(), 1))
 }
 
 async fn serve(
@@ -169,6 +183,13 @@ async fn serve(
     println!("listening on http://{bound}");
     println!("admin listening on http://{}", admin_listener.local_addr()?);
     println!("config: {source}; store: {store}");
+    tracing::info!(
+        config = source,
+        store,
+        public = %bound,
+        admin = %admin_listener.local_addr()?,
+        "started"
+    );
     if demo {
         println!("demo mode (no --config): these keys are public, never use them in production");
         println!("  supplier      x-api-key: demo-supplier-key      (Acme Energy)");
@@ -177,24 +198,43 @@ async fn serve(
             "  registered redirect URLs: https://your-app.com/callback, http://127.0.0.1/callback"
         );
     }
+    let connection_limits = limits::ConnectionLimits::new(state.authenticator.limits());
     tokio::spawn(maintenance::evict_expired_sessions(Arc::clone(&state)));
     let admin_app = Router::new()
         .fallback(admin::handle)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            telemetry::observe_admin,
+        ))
         .with_state(Arc::clone(&state));
-    let app = Router::new().fallback(api::handle).with_state(state);
+    let app = Router::new()
+        .fallback(api::handle)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            telemetry::observe_public,
+        ))
+        .with_state(state);
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let public = axum::serve(listener, app).with_graceful_shutdown(wait_for(stopped.clone()));
-    let admin = axum::serve(admin_listener, admin_app).with_graceful_shutdown(wait_for(stopped));
+    let public = limits::serve(
+        listener,
+        app,
+        connection_limits,
+        limits::Listener::Public,
+        stopped.clone(),
+    );
+    let admin = limits::serve(
+        admin_listener,
+        admin_app,
+        connection_limits,
+        limits::Listener::Admin,
+        stopped,
+    );
     let signal = async move {
         shutdown_signal().await;
         let _ = stop.send(true);
     };
-    let (public, admin, ()) = tokio::join!(public.into_future(), admin.into_future(), signal);
-    public.and(admin)
-}
-
-async fn wait_for(mut stopped: tokio::sync::watch::Receiver<bool>) {
-    let _ = stopped.wait_for(|stopped| *stopped).await;
+    tokio::join!(public, admin, signal);
+    Ok(())
 }
 
 async fn shutdown_signal() {
