@@ -22,11 +22,20 @@ fi
 
 # 2. The addon, in release (the benchmark needs it; a warm rebuild is a few seconds). The build
 # regenerates index.js and index.d.ts: they must equal the committed ones.
-step "napi build --platform --release"
+# On x86_64 Linux it is the very binary the npm package nox-authenticator-linux-x64-gnu ships:
+# linked against glibc 2.17 by zig (cargo-zigbuild, through `napi build -x`; see
+# scripts/zig-env.sh), so scripts/package.sh reuses it. Elsewhere: the host's own build.
 saved=$(mktemp -d)
 trap 'rm -rf "$saved"' EXIT
 cp index.js index.d.ts "$saved"/
-npx --no-install napi build --platform --release
+if [[ "$(uname -s)-$(uname -m)" == Linux-x86_64 ]] && ldd --version 2>&1 | grep -qi 'glibc\|gnu libc'; then
+  step "napi build --platform --release -x --target x86_64-unknown-linux-gnu.2.17 (zig)"
+  source ../scripts/zig-env.sh
+  npx --no-install napi build --platform --release -x --target x86_64-unknown-linux-gnu.2.17
+else
+  step "napi build --platform --release"
+  npx --no-install napi build --platform --release
+fi
 if ! diff -u "$saved/index.d.ts" index.d.ts || ! diff -u "$saved/index.js" index.js; then
   echo "node: the generated index.d.ts / index.js differ from the committed ones (diff above);" >&2
   echo "node: commit the regenerated files if the change is intended." >&2
