@@ -69,6 +69,13 @@ export declare class Authenticator {
    * sent: errors are answered as the documented error bodies (v2 `{error}`, v1 envelope).
    */
   handleHttp(request: HttpRequest): HttpResponse
+  /**
+   * Answers one request of the admin API (`GET /admin/link-sessions/{token}`, `POST
+   * /admin/link-sessions/{token}/complete`: `{kind, state, session}` or `{error, code}`),
+   * for a host that serves its own admin side. Serve it only where the public cannot reach
+   * it, or configure an admin key (`"admin": {"api_key_sha256": …}` in the JSON configuration).
+   */
+  handleAdminHttp(request: HttpRequest): HttpResponse
 }
 
 /**
@@ -140,6 +147,12 @@ export interface AuthenticatorConfig {
   maxBodyBytes?: number
   /** How long a session is kept after it expired, in seconds. */
   sessionRetentionSeconds?: number
+  /**
+   * Where sessions and v1 subscribers are kept: `memory` (the default), `sqlite:PATH`, or
+   * a `postgres://` URL. A shared store lets the workers of one service (`cluster`, PM2)
+   * share one state.
+   */
+  store?: string
 }
 
 /** How to build an authenticator. */

@@ -44,6 +44,11 @@ pub struct AuthenticatorConfig {
     /// How long a session is kept after it expired, in seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session_retention_seconds: Option<i64>,
+    /// Where sessions and v1 subscribers are kept: `memory` (the default), `sqlite:PATH`, or
+    /// a `postgres://` URL. A shared store lets the workers of one service (`cluster`, PM2)
+    /// share one state.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store: Option<String>,
 }
 
 /// The bases of link URLs.
@@ -204,7 +209,22 @@ fn build(
     config: nox_authenticator::Config,
     options: Option<AuthenticatorOptions>,
 ) -> napi::Result<Authenticator> {
+    // `store` opens a shared SQLite file or PostgreSQL (spec decision 11); without it, memory.
+    let stores = match &config.store {
+        Some(setting) => Some(
+            nox_authenticator_store::open(setting, config.session_retention_seconds)
+                .map_err(|e| nox_authenticator::Error::InvalidConfig {
+                    field: "store".into(),
+                    reason: e.to_string(),
+                })
+                .or_throw(env)?,
+        ),
+        None => None,
+    };
     let mut builder = Core::builder(config);
+    if let Some(stores) = stores {
+        builder = stores.apply(builder);
+    }
     if let Some(seed) = options.and_then(|o| o.seed) {
         builder = builder.random(Arc::new(SeededRandom::new(u64::from_ne_bytes(
             seed.to_ne_bytes(),

@@ -3,7 +3,7 @@
 use napi::Env;
 use napi::bindgen_prelude::{Buffer, BufferSlice, Either, Object};
 use napi_derive::napi;
-use nox_authenticator::HttpRequest as CoreRequest;
+use nox_authenticator::{HttpRequest as CoreRequest, HttpResponse as CoreResponse};
 
 use crate::args::Args;
 use crate::authenticator::Authenticator;
@@ -61,17 +61,18 @@ fn header_pairs(
     }
 }
 
-#[napi]
+/// The core adapter a call goes to.
+type Adapter = fn(&nox_authenticator::Authenticator, &CoreRequest<'_>, i64) -> CoreResponse;
+
 impl Authenticator {
-    /// Answers one HTTP request for any of the four endpoints. Never throws for what a client
-    /// sent: errors are answered as the documented error bodies (v2 `{error}`, v1 envelope).
-    #[napi(catch_unwind, strict)]
-    pub fn handle_http<'env>(
+    fn answer<'env>(
         &self,
         env: &'env Env,
         request: HttpRequest,
+        method_name: &'static str,
+        adapter: Adapter,
     ) -> napi::Result<HttpResponse<'env>> {
-        let now = Args::new(env, "handleHttp").seconds(request.now, "request.now")?;
+        let now = Args::new(env, method_name).seconds(request.now, "request.now")?;
         let pairs = header_pairs(request.headers)?;
         let headers: Vec<(&str, &str)> = pairs
             .iter()
@@ -82,7 +83,8 @@ impl Authenticator {
             Some(Either::A(buffer)) => buffer,
             Some(Either::B(text)) => text.as_bytes(),
         };
-        let response = self.inner.handle_http(
+        let response = adapter(
+            &self.inner,
             &CoreRequest {
                 method: &request.method,
                 target: &request.path,
@@ -100,5 +102,42 @@ impl Authenticator {
                 .collect(),
             body: BufferSlice::copy_from(env, &response.body)?,
         })
+    }
+}
+
+#[napi]
+impl Authenticator {
+    /// Answers one HTTP request for any of the four endpoints. Never throws for what a client
+    /// sent: errors are answered as the documented error bodies (v2 `{error}`, v1 envelope).
+    #[napi(catch_unwind, strict)]
+    pub fn handle_http<'env>(
+        &self,
+        env: &'env Env,
+        request: HttpRequest,
+    ) -> napi::Result<HttpResponse<'env>> {
+        self.answer(
+            env,
+            request,
+            "handleHttp",
+            nox_authenticator::Authenticator::handle_http,
+        )
+    }
+
+    /// Answers one request of the admin API (`GET /admin/link-sessions/{token}`, `POST
+    /// /admin/link-sessions/{token}/complete`: `{kind, state, session}` or `{error, code}`),
+    /// for a host that serves its own admin side. Serve it only where the public cannot reach
+    /// it, or configure an admin key (`"admin": {"api_key_sha256": …}` in the JSON configuration).
+    #[napi(catch_unwind, strict)]
+    pub fn handle_admin_http<'env>(
+        &self,
+        env: &'env Env,
+        request: HttpRequest,
+    ) -> napi::Result<HttpResponse<'env>> {
+        self.answer(
+            env,
+            request,
+            "handleAdminHttp",
+            nox_authenticator::Authenticator::handle_admin_http,
+        )
     }
 }
