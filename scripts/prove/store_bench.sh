@@ -6,6 +6,10 @@
 #
 #   scripts/prove/store_bench.sh                  # 10 s per cell, 32 connections
 #   DURATION=30 scripts/prove/store_bench.sh
+#   STORES="memory sqlite" SQLITE_QUERY='?synchronous=full' NO_DOCS=1 scripts/prove/store_bench.sh
+#
+# STORES picks the stores (default all three); SQLITE_QUERY is appended to the sqlite: URL and
+# PG_QUERY to the PostgreSQL one; NO_DOCS=1 prints the table without writing it into the docs.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 duration="${DURATION:-10}"
@@ -19,9 +23,14 @@ trap 'stop_server; "$REPO_ROOT/scripts/pg.sh" stop "$work/pg" >/dev/null 2>&1 ||
 export NOX_WRK_REPORT="$PROVE_DIR/wrk_report.lua"
 
 results="$work/results.tsv"
-for store in memory "sqlite:$work/bench.db" "$pg_url"; do
-  name="${store%%:*}"
-  [[ "$name" == postgres ]] || [[ "$name" == sqlite ]] || name=memory
+pg_sep='?'; [[ "$pg_url" == *'?'* ]] && pg_sep='&'
+for name in ${STORES:-memory sqlite postgres}; do
+  case "$name" in
+    memory) store=memory ;;
+    sqlite) store="sqlite:$work/bench.db${SQLITE_QUERY:-}" ;;
+    postgres) store="$pg_url${PG_QUERY:+$pg_sep${PG_QUERY#\?}}" ;;
+    *) echo "unknown store $name" >&2; exit 2 ;;
+  esac
   start_server "$bin" "$work/$name.log" --config "$PROVE_DIR/config.json" --store "$store"
   for endpoint in create connect; do
     # A short warm-up, then the measured run.
@@ -41,12 +50,15 @@ print(f"wrk -t2 -c{sys.argv[3]} -d{sys.argv[2]}s per cell, release server, one r
 print("| store | endpoint | req/s | vs memory | p50 ms | p99 ms | errors / non-2xx |")
 print("|---|---|---|---|---|---|---|")
 for endpoint in ["create", "connect"]:
-    base = data[("memory", endpoint)]["rps"]
+    base = data.get(("memory", endpoint), {}).get("rps")
     for store in ["memory", "sqlite", "postgres"]:
-        r = data[(store, endpoint)]
+        r = data.get((store, endpoint))
+        if r is None:
+            continue
         label = {"create": "v2 supplier create", "connect": "v1 connect"}[endpoint]
-        print(f"| {store} | {label} | {r['rps']:,.0f} | {r['rps'] / base:.2f}x | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} / {r['non_2xx']} |")
+        print(f"| {store} | {label} | {r['rps']:,.0f} | {r['rps'] / base if base else float('nan'):.2f}x | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} / {r['non_2xx']} |")
 PY
 cat "$work/table.md" >&2
+[[ -n "${NO_DOCS:-}" ]] && exit 0
 python3 "$PROVE_DIR/md_section.py" "$REPO_ROOT/docs/performance.md" store-throughput <"$work/table.md"
 log "docs/performance.md updated (store-throughput)"

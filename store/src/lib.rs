@@ -45,20 +45,49 @@
 //! # Concurrency
 //!
 //! - SQLite: `journal_mode=WAL`, `busy_timeout` 5 s, foreign keys on. In a process, writes go
-//!   through one connection (a mutex) and reads through a few others; read-modify-write
-//!   transactions begin with `BEGIN IMMEDIATE`, so writers in other processes queue for the
-//!   file's write lock instead of failing to upgrade a read lock.
-//! - PostgreSQL: complete-once is one conditional `UPDATE … WHERE completed_at IS NULL`; an
-//!   upsert locks the subscriber's row (`SELECT … FOR UPDATE`, starting over if another
-//!   instance inserted it first), so the device ids of two instances' calls are united. The
-//!   pending-cap check of one caller is serialized by a transaction-scoped advisory lock, so
-//!   the per-caller cap is exact across instances; the total cap may be passed by a few
-//!   sessions when different callers insert at the same moment on different instances.
+//!   through one connection and are committed in groups: the calls that queue while one writes
+//!   join its `BEGIN IMMEDIATE` transaction (so writers in other processes queue for the file's
+//!   write lock instead of failing to upgrade a read lock), each in a savepoint of its own (a
+//!   refused insert, a token collision or a failing upsert `update` rolls back only itself),
+//!   and the last one commits; no call returns before the commit that holds its write did.
+//!   Reads go through a few other connections.
+//! - PostgreSQL: an insert is one statement (check the counters, insert, count it), a
+//!   completion one conditional statement (`… WHERE completed_at IS NULL`, leaving the counts
+//!   in the same statement). An upsert reads the subscriber, and writes only if `update`
+//!   changed it, with a compare-and-set on the row as read; if another call changed it
+//!   meanwhile, it starts over in a transaction holding the row's lock (`SELECT … FOR UPDATE`,
+//!   starting over if another instance inserted it first), so the device ids of two instances'
+//!   calls are united.
 //! - A PostgreSQL URL may not ask for TLS (`sslmode=require`, `verify-ca`, `verify-full` are
 //!   refused at open with [`OpenError::BadSetting`]): this build has no TLS library. Reach the
 //!   server through a Unix socket, a private network or a TLS-terminating proxy. Without a
 //!   `connect_timeout` in the URL, connecting gives up after 5 s, which is also how long a call
 //!   waits for a connection while the server is away.
+//!
+//! # Pending caps
+//!
+//! The pending sessions per caller and in total (spec decision 12) are counters in the store
+//! (`pending_counts`), so they hold across processes and instances, and an insert reads them in
+//! O(1) instead of counting sessions. A session is *counted* (`counted`) from its insert, if it
+//! is then pending, until it is completed (in the completion's transaction) or *settled*: once
+//! it has expired, a settle step takes it out of the counts, in batches of 1000, grouped per
+//! caller. [`SessionStore::evict_expired`] settles everything expired before it evicts (the
+//! reference server calls it every 5 s), and an insert about to be refused settles first (at
+//! most once per second of its `now` per store instance), so a refusal is never caused by
+//! sessions that had expired already. With caps of `u64::MAX` an insert reads no counter (it
+//! still counts the session, for other instances and for later caps).
+//!
+//! - Early, never late: a session that expired since the last settle still counts until the
+//!   next one, so between settles a cap may refuse up to one second early (never admit too
+//!   many). A refusal's retry-after is the expiry of the oldest pending session in the store
+//!   (as the memory store has it), whichever cap refused.
+//! - SQLite: exact, across processes too (the check and the insert are one write transaction).
+//! - PostgreSQL: the counters are read without a lock, so inserts racing on several
+//!   connections may each see room for one more: a cap may be passed by at most as many
+//!   sessions as there are inserts in flight at that moment (at most one per pooled
+//!   connection, 16 per instance). A counter is split in 16 shards (by the token digest's
+//!   first byte), so that concurrent inserts rarely wait for each other's commit on one row;
+//!   every statement locks counter rows in key order, so they never deadlock.
 //!
 //! # Schema
 //!
@@ -73,9 +102,13 @@
 //!   lookup, which holds the token, rebuilds both. Every other field of a
 //!   [`nox_authenticator::LinkSession`] has a column (`kind`, `language` and `asset_type` as
 //!   their wire codes), plus `caller_kind` (`supplier` or `manufacturer`, whose pending cap a
-//!   session counts against). Partial indexes on `(caller_kind, owner_id, expires_at)` and on
-//!   `(expires_at)` `WHERE completed_at IS NULL` make the pending counts index-only; an index on
-//!   `expires_at` serves eviction, which deletes a bounded batch per call.
+//!   session counts against) and `counted` (see "Pending caps"). A partial index on
+//!   `(expires_at) WHERE counted` serves the settle step and a refusal's oldest pending expiry;
+//!   an index on `expires_at` serves eviction, which deletes a bounded batch per call (of
+//!   sessions no longer counted).
+//! - `pending_counts` is keyed by `(caller_kind, owner_id, shard)`, the total as `('total',
+//!   '')`; a counter is the sum of its shards. Migration 0002 created it, counting the sessions
+//!   pending at that moment.
 //! - `subscribers` is keyed by `(manufacturer_id, manufacturer_user_id)`, with `nox_user_id` and
 //!   `device_ids` in first-seen order (a JSON array on SQLite, `text[]` on PostgreSQL).
 
@@ -98,7 +131,7 @@ pub use crate::postgres::PostgresStore;
 pub use crate::sqlite::SqliteStore;
 
 /// The newest schema version this program knows (the number of the last migration).
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// A store location, parsed from `memory`, `sqlite:PATH[?synchronous=normal|full]` or
 /// `postgres://…`.

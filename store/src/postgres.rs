@@ -2,7 +2,8 @@
 
 use std::fmt;
 use std::str::FromStr;
-use std::time::Duration;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant};
 
 use ::postgres::config::SslMode;
 use ::postgres::{Client, Config, NoTls, Row, Statement};
@@ -16,15 +17,30 @@ use crate::row::{SESSION_COLUMNS, SessionRow, caller_kind, cap, split_link_url};
 use crate::{OpenError, SCHEMA_VERSION};
 
 /// The migrations, in order: migration `i` brings the schema to version `i + 1`.
-const MIGRATIONS: [&str; 1] = [include_str!("../migrations/postgres/0001_init.sql")];
+const MIGRATIONS: [&str; 2] = [
+    include_str!("../migrations/postgres/0001_init.sql"),
+    include_str!("../migrations/postgres/0002_pending_counts.sql"),
+];
 
 /// The advisory lock (one `bigint` key) held while migrating, so instances starting at once
 /// apply each migration once.
 const MIGRATION_LOCK: i64 = 0x6e6f_785f_6175_7468; // "nox_auth"
 
-/// The first key of the per-caller advisory lock (the two-`int` form, a key space apart
-/// from the migration lock) that serializes pending-cap checks for one caller.
-const CALLER_LOCK: i32 = 0x6e6f_7863; // "noxc"
+/// How many shards a pending counter has: a session counts in shard `digest[0] % SHARDS`,
+/// so that concurrent inserts of one caller rarely wait for the same counter row (whose lock
+/// is held until their commit is flushed). The SQL says `get_byte(token_sha256, 0) % 16`.
+const SHARDS: u8 = 16;
+
+/// How many counted sessions one settle statement takes out of the counts at most.
+const SETTLE_BATCH: i64 = 1000;
+
+/// How many settle batches an insert runs at most before deciding on a refusal (the
+/// background eviction settles the rest).
+const SETTLE_BATCHES_IN_INSERT: usize = 10;
+
+/// A pooled connection returned this recently is handed out again without a round trip to
+/// check it (a connection broken meanwhile fails its call, and is then dropped).
+const TRUSTED_FOR: Duration = Duration::from_secs(1);
 
 /// The connect time-out when the URL sets none.
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -42,6 +58,8 @@ pub struct PostgresStore {
     store: String,
     /// `None` only while dropping (see `Drop`).
     pool: Option<r2d2::Pool<Manager>>,
+    /// The `now` of the last settle an insert ran (see `settle_due`).
+    last_settle: AtomicI64,
     retention: i64,
 }
 
@@ -55,6 +73,48 @@ struct Manager {
 struct Connection {
     client: Client,
     statements: Statements,
+    /// When it was last returned to the pool intact.
+    returned_at: Option<Instant>,
+}
+
+/// The insert: one statement (one round trip, one implicit transaction) that reads the
+/// caller's and the total counters (if `capped`), inserts the session unless either is at its
+/// cap (`$18`, `$19`), and adds it to both counters in shard `$17` if it is counted (`$16`).
+/// Counter rows are locked in key order, as by every statement that changes them, so that
+/// concurrent statements never deadlock. Returns (inserted, caller's count, total count).
+fn insert_sql(capped: bool) -> String {
+    let counts = if capped {
+        "SELECT coalesce(sum(count) FILTER (WHERE caller_kind = $3), 0)::bigint AS caller, \
+                coalesce(sum(count) FILTER (WHERE caller_kind = 'total'), 0)::bigint AS total \
+         FROM pending_counts \
+         WHERE (caller_kind = $3::text AND owner_id = $4::text) OR (caller_kind = 'total' AND owner_id = '')"
+    } else {
+        "SELECT 0::bigint AS caller, 0::bigint AS total"
+    };
+    let room = if capped {
+        "WHERE counts.caller < $18::bigint AND counts.total < $19::bigint"
+    } else {
+        ""
+    };
+    format!(
+        "WITH counts AS ({counts}), \
+         ins AS ( \
+           INSERT INTO link_sessions (token_sha256, kind, caller_kind, owner_id, owner_name, \
+             user_id, redirect_url, language, asset_type, brand, link_url_head, link_url_tail, \
+             created_at, expires_at, completed_at, counted) \
+           SELECT $1::bytea, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text, \
+             $9::text, $10::text, $11::text, $12::text, $13::bigint, $14::bigint, $15::bigint, $16::boolean \
+           FROM counts {room} \
+           ON CONFLICT (token_sha256) DO NOTHING \
+           RETURNING counted), \
+         inc AS ( \
+           INSERT INTO pending_counts AS p (caller_kind, owner_id, shard, count) \
+           SELECT k.caller_kind, k.owner_id, $17::int, 1 \
+           FROM ins, (VALUES ($3::text, $4::text), ('total', '')) AS k (caller_kind, owner_id) \
+           WHERE ins.counted ORDER BY k.caller_kind, k.owner_id \
+           ON CONFLICT (caller_kind, owner_id, shard) DO UPDATE SET count = p.count + 1) \
+         SELECT (SELECT count(*) FROM ins), caller, total FROM counts"
+    )
 }
 
 macro_rules! statements {
@@ -75,23 +135,44 @@ macro_rules! statements {
 }
 
 statements! {
-    lock_caller = "SELECT pg_advisory_xact_lock($1::int4, hashtext($2::text))::text";
-    count_caller = "SELECT count(*) FROM link_sessions WHERE caller_kind = $1 AND owner_id = $2 \
-                    AND completed_at IS NULL AND expires_at > $3";
-    oldest_caller = "SELECT min(expires_at) FROM link_sessions WHERE caller_kind = $1 AND owner_id = $2 \
-                     AND completed_at IS NULL AND expires_at > $3";
-    count_total = "SELECT count(*) FROM link_sessions WHERE completed_at IS NULL AND expires_at > $1";
-    oldest_total = "SELECT min(expires_at) FROM link_sessions WHERE completed_at IS NULL AND expires_at > $1";
-    insert_session = "INSERT INTO link_sessions (token_sha256, kind, caller_kind, owner_id, owner_name, \
-                      user_id, redirect_url, language, asset_type, brand, link_url_head, link_url_tail, \
-                      created_at, expires_at, completed_at) \
-                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
-                      ON CONFLICT (token_sha256) DO NOTHING";
+    insert_capped = insert_sql(true);
+    insert_uncapped = insert_sql(false);
+    oldest_pending = "SELECT min(expires_at) FROM link_sessions WHERE counted AND expires_at > $1";
+    // Takes up to $2 counted sessions expired by $1 out of the counts (skipping those another
+    // call holds, a completion's), decrementing each counter once per shard.
+    settle = "WITH settled AS ( \
+                UPDATE link_sessions s SET counted = false \
+                WHERE s.counted AND s.token_sha256 IN (SELECT token_sha256 FROM link_sessions \
+                  WHERE counted AND expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED) \
+                RETURNING s.caller_kind, s.owner_id, get_byte(s.token_sha256, 0) % 16 AS shard), \
+              keys AS ( \
+                SELECT caller_kind, owner_id, shard, count(*) AS n FROM settled GROUP BY 1, 2, 3 \
+                UNION ALL \
+                SELECT 'total', '', shard, count(*) FROM settled GROUP BY 3), \
+              dec AS ( \
+                INSERT INTO pending_counts AS p (caller_kind, owner_id, shard, count) \
+                SELECT caller_kind, owner_id, shard, -n FROM keys ORDER BY 1, 2, 3 \
+                ON CONFLICT (caller_kind, owner_id, shard) DO UPDATE SET count = p.count + excluded.count) \
+              SELECT count(*) FROM settled";
     select_session = format!("SELECT {SESSION_COLUMNS} FROM link_sessions WHERE token_sha256 = $1");
-    complete = format!("UPDATE link_sessions SET completed_at = $1, brand = coalesce(brand, $2) \
-                        WHERE token_sha256 = $3 AND completed_at IS NULL RETURNING {SESSION_COLUMNS}");
+    // The compare-and-set, leaving the counts in the same statement if the session was counted.
+    complete = format!("WITH old AS ( \
+                          SELECT token_sha256, counted FROM link_sessions \
+                          WHERE token_sha256 = $3 AND completed_at IS NULL FOR UPDATE), \
+                        done AS ( \
+                          UPDATE link_sessions s SET completed_at = $1, brand = coalesce(s.brand, $2), counted = false \
+                          FROM old WHERE s.token_sha256 = old.token_sha256 AND s.completed_at IS NULL \
+                          RETURNING {SESSION_COLUMNS}, caller_kind, old.counted AS was_counted), \
+                        dec AS ( \
+                          INSERT INTO pending_counts AS p (caller_kind, owner_id, shard, count) \
+                          SELECT k.caller_kind, k.owner_id, get_byte($3, 0) % 16, -1 \
+                          FROM done, LATERAL (VALUES (done.caller_kind, done.owner_id), ('total', '')) \
+                            AS k (caller_kind, owner_id) \
+                          WHERE done.was_counted ORDER BY 1, 2 \
+                          ON CONFLICT (caller_kind, owner_id, shard) DO UPDATE SET count = p.count - 1) \
+                        SELECT {SESSION_COLUMNS} FROM done");
     evict = "DELETE FROM link_sessions WHERE token_sha256 IN (SELECT token_sha256 FROM link_sessions \
-             WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2)";
+             WHERE expires_at <= $1 AND NOT counted ORDER BY expires_at LIMIT $2)";
     count_sessions = "SELECT count(*) FROM link_sessions";
     select_subscriber = "SELECT nox_user_id, device_ids FROM subscribers \
                          WHERE manufacturer_id = $1 AND manufacturer_user_id = $2";
@@ -101,6 +182,10 @@ statements! {
                          VALUES ($1, $2, $3, $4) ON CONFLICT (manufacturer_id, manufacturer_user_id) DO NOTHING";
     update_subscriber = "UPDATE subscribers SET nox_user_id = $3, device_ids = $4 \
                          WHERE manufacturer_id = $1 AND manufacturer_user_id = $2";
+    // The compare-and-set of an upsert's first attempt: only if the row is still as read.
+    swap_subscriber = "UPDATE subscribers SET nox_user_id = $3, device_ids = $4 \
+                       WHERE manufacturer_id = $1 AND manufacturer_user_id = $2 \
+                       AND nox_user_id = $5 AND device_ids = $6";
     count_subscribers = "SELECT count(*) FROM subscribers";
 }
 
@@ -111,15 +196,29 @@ impl r2d2::ManageConnection for Manager {
     fn connect(&self) -> std::result::Result<Connection, ::postgres::Error> {
         let mut client = self.config.connect(NoTls)?;
         let statements = Statements::prepare(&mut client)?;
-        Ok(Connection { client, statements })
+        Ok(Connection {
+            client,
+            statements,
+            returned_at: None,
+        })
     }
 
+    /// A round trip, unless the connection was returned intact less than [`TRUSTED_FOR`] ago
+    /// (under load every connection is, and the check would double the round trips).
     fn is_valid(&self, connection: &mut Connection) -> std::result::Result<(), ::postgres::Error> {
+        if connection
+            .returned_at
+            .is_some_and(|at| at.elapsed() < TRUSTED_FOR)
+        {
+            return Ok(());
+        }
         connection.client.simple_query("").map(drop)
     }
 
     fn has_broken(&self, connection: &mut Connection) -> bool {
-        connection.client.is_closed()
+        let broken = connection.client.is_closed();
+        connection.returned_at = (!broken).then(Instant::now);
+        broken
     }
 }
 
@@ -245,6 +344,7 @@ impl PostgresStore {
         Ok(PostgresStore {
             store,
             pool: Some(pool),
+            last_settle: AtomicI64::new(i64::MIN),
             retention: retention_seconds.max(0),
         })
     }
@@ -336,82 +436,116 @@ fn count(row: &Row) -> Result<i64> {
     row.try_get(0).map_err(fail)
 }
 
+impl PostgresStore {
+    /// Whether an insert about to be refused may settle first: once per second of `now` per
+    /// store instance, so a full store does not settle on every refused insert.
+    fn settle_due(&self, now: i64) -> bool {
+        let last = self.last_settle.load(Ordering::Relaxed);
+        now > last
+            && self
+                .last_settle
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+    }
+}
+
+/// Takes up to [`SETTLE_BATCH`] counted sessions that expired by `now` out of the counts
+/// (one autocommitted statement); returns how many.
+fn settle(connection: &mut Connection, now: i64) -> Result<i64> {
+    let Connection {
+        client, statements, ..
+    } = connection;
+    count(
+        &client
+            .query_one(&statements.settle, &[&now, &SETTLE_BATCH])
+            .map_err(fail)?,
+    )
+}
+
 impl SessionStore for PostgresStore {
+    /// See [`SessionStore::insert`]: one statement, see `insert_sql`. The counters are read
+    /// without a lock, so inserts racing on several connections may each see room for one
+    /// more: a cap may be passed by at most the inserts in flight at that moment (one per
+    /// pooled connection of every instance).
     fn insert(&self, session: LinkSession, caps: PendingCaps, now: i64) -> Result<()> {
         let mut connection = self.connection()?;
-        let Connection { client, statements } = &mut *connection;
-        let mut tx = client.transaction().map_err(fail)?;
         let caller = caller_kind(session.kind);
         let per_caller = cap(caps.per_caller);
         let total = cap(caps.total);
-        if per_caller.is_some() || total.is_some() {
-            // One count at a time per caller, so instances cannot overshoot a caller's cap
-            // together (the total cap may still be passed by a few, one per racing caller).
-            let key = format!("{caller}/{}", session.owner_id);
-            tx.query(&statements.lock_caller, &[&CALLER_LOCK, &key])
-                .map_err(fail)?;
-        }
-        if let Some(per_caller) = per_caller {
-            let pending = count(
-                &tx.query_one(
-                    &statements.count_caller,
-                    &[&caller, &session.owner_id, &now],
-                )
-                .map_err(fail)?,
-            )?;
-            if pending >= per_caller {
-                let oldest: Option<i64> = tx
-                    .query_one(
-                        &statements.oldest_caller,
-                        &[&caller, &session.owner_id, &now],
-                    )
-                    .and_then(|row| row.try_get(0))
-                    .map_err(fail)?;
-                return Err(PendingCaps::refusal(oldest, now));
-            }
-        }
-        if let Some(total) = total {
-            let pending = count(
-                &tx.query_one(&statements.count_total, &[&now])
-                    .map_err(fail)?,
-            )?;
-            if pending >= total {
-                let oldest: Option<i64> = tx
-                    .query_one(&statements.oldest_total, &[&now])
-                    .and_then(|row| row.try_get(0))
-                    .map_err(fail)?;
-                return Err(PendingCaps::refusal(oldest, now));
-            }
-        }
+        let capped = per_caller.is_some() || total.is_some();
         let digest = session.token.digest();
+        let digest_bytes = &digest[..];
+        let shard = i32::from(digest.first().copied().unwrap_or(0) % SHARDS);
+        let counted = session.completed_at.is_none() && session.expires_at > now;
         let (head, tail) = split_link_url(&session);
-        let inserted = tx
-            .execute(
-                &statements.insert_session,
-                &[
-                    &&digest[..],
-                    &session.kind.as_str(),
-                    &caller,
-                    &session.owner_id,
-                    &session.owner_name,
-                    &session.user_id,
-                    &session.redirect_url,
-                    &session.language.as_str(),
-                    &session.asset_type.map(|a| a.as_str()),
-                    &session.brand,
-                    &head,
-                    &tail,
-                    &session.created_at,
-                    &session.expires_at,
-                    &session.completed_at,
-                ],
-            )
-            .map_err(fail)?;
-        if inserted == 0 {
-            // 256 random bits do not collide; if they ever do, refuse rather than overwrite.
-            return Err(Error::store("token collision"));
+        let per_caller_cap = per_caller.unwrap_or(i64::MAX);
+        let total_cap = total.unwrap_or(i64::MAX);
+        let kind = session.kind.as_str();
+        let language = session.language.as_str();
+        let asset_type = session.asset_type.map(|a| a.as_str());
+        let mut params: Vec<&(dyn ::postgres::types::ToSql + Sync)> = vec![
+            &digest_bytes,
+            &kind,
+            &caller,
+            &session.owner_id,
+            &session.owner_name,
+            &session.user_id,
+            &session.redirect_url,
+            &language,
+            &asset_type,
+            &session.brand,
+            &head,
+            &tail,
+            &session.created_at,
+            &session.expires_at,
+            &session.completed_at,
+            &counted,
+            &shard,
+        ];
+        if capped {
+            params.push(&per_caller_cap);
+            params.push(&total_cap);
         }
-        tx.commit().map_err(fail)
+        let run = |connection: &mut Connection| -> Result<(i64, i64, i64)> {
+            let Connection {
+                client, statements, ..
+            } = connection;
+            let statement = if capped {
+                &statements.insert_capped
+            } else {
+                &statements.insert_uncapped
+            };
+            let row = client.query_one(statement, &params).map_err(fail)?;
+            let get = |i: usize| -> Result<i64> { row.try_get(i).map_err(fail) };
+            Ok((get(0)?, get(1)?, get(2)?))
+        };
+        let full = |(_, mine, all): (i64, i64, i64)| mine >= per_caller_cap || all >= total_cap;
+        let mut outcome = run(&mut connection)?;
+        if outcome.0 == 0 && full(outcome) && self.settle_due(now) {
+            // Sessions that expired since the last settle still count: settle, then try
+            // again, so that a refusal is never caused by them.
+            for _ in 0..SETTLE_BATCHES_IN_INSERT {
+                if settle(&mut connection, now)? < SETTLE_BATCH {
+                    break;
+                }
+            }
+            outcome = run(&mut connection)?;
+        }
+        if outcome.0 == 1 {
+            return Ok(());
+        }
+        if full(outcome) {
+            let Connection {
+                client, statements, ..
+            } = &mut *connection;
+            let oldest: Option<i64> = client
+                .query_one(&statements.oldest_pending, &[&now])
+                .and_then(|row| row.try_get(0))
+                .map_err(fail)?;
+            return Err(PendingCaps::refusal(oldest, now));
+        }
+        // 256 random bits do not collide; if they ever do, refuse rather than overwrite.
+        Err(Error::store("token collision"))
     }
 
     fn get(&self, token: &str) -> Result<Option<LinkSession>> {
@@ -419,7 +553,9 @@ impl SessionStore for PostgresStore {
             return Ok(None);
         }
         let mut connection = self.connection()?;
-        let Connection { client, statements } = &mut *connection;
+        let Connection {
+            client, statements, ..
+        } = &mut *connection;
         let digest = token_digest(token);
         let row = client
             .query_opt(&statements.select_session, &[&&digest[..]])
@@ -432,7 +568,9 @@ impl SessionStore for PostgresStore {
             return Ok(MarkCompleted::NotFound);
         }
         let mut connection = self.connection()?;
-        let Connection { client, statements } = &mut *connection;
+        let Connection {
+            client, statements, ..
+        } = &mut *connection;
         let digest = token_digest(token);
         // One conditional statement: concurrent completions queue on the row's lock, and all
         // but the first then find `completed_at` set.
@@ -458,11 +596,14 @@ impl SessionStore for PostgresStore {
         let Ok(limit) = i64::try_from(limit) else {
             return Err(Error::store("eviction batch too large"));
         };
+        let mut connection = self.connection()?;
+        while settle(&mut connection, now)? >= SETTLE_BATCH {}
         if limit == 0 {
             return Ok(0);
         }
-        let mut connection = self.connection()?;
-        let Connection { client, statements } = &mut *connection;
+        let Connection {
+            client, statements, ..
+        } = &mut *connection;
         let deleted = client
             .execute(
                 &statements.evict,
@@ -474,7 +615,9 @@ impl SessionStore for PostgresStore {
 
     fn len(&self) -> Result<usize> {
         let mut connection = self.connection()?;
-        let Connection { client, statements } = &mut *connection;
+        let Connection {
+            client, statements, ..
+        } = &mut *connection;
         let n = count(
             &client
                 .query_one(&statements.count_sessions, &[])
@@ -538,8 +681,13 @@ fn to_subscriber(
 const UPSERT_ATTEMPTS: usize = 3;
 
 impl SubscriberStore for PostgresStore {
-    /// See [`SubscriberStore::upsert`]. If another instance creates the same subscriber at the
-    /// same moment, the transaction starts over and `update` is called again with that row.
+    /// See [`SubscriberStore::upsert`]. The subscriber is read first without a lock: if
+    /// `update` changes nothing (a connect with known device ids), nothing is written and that
+    /// read is the answer; otherwise the result is written only if the row is still what was
+    /// read (one conditional statement). If another call changed it meanwhile, the read, the
+    /// call to `update` and the write run again in a transaction holding the row's lock; if
+    /// another instance creates the same subscriber at the same moment, that transaction
+    /// starts over and `update` is called again with that row.
     fn upsert(
         &self,
         manufacturer_id: &str,
@@ -547,9 +695,43 @@ impl SubscriberStore for PostgresStore {
         update: &mut dyn FnMut(Option<Subscriber>) -> Result<Subscriber>,
     ) -> Result<Subscriber> {
         let mut connection = self.connection()?;
-        let Connection { client, statements } = &mut *connection;
+        let Connection {
+            client, statements, ..
+        } = &mut *connection;
         let key: [&(dyn ::postgres::types::ToSql + Sync); 2] =
             [&manufacturer_id, &manufacturer_user_id];
+        let row = client
+            .query_opt(&statements.select_subscriber, &key)
+            .map_err(fail)?;
+        let existing = to_subscriber(row, manufacturer_id, manufacturer_user_id)?;
+        let updated = update(existing.clone())?;
+        let written = match &existing {
+            Some(existing) if *existing == updated => return Ok(updated),
+            Some(existing) => client.execute(
+                &statements.swap_subscriber,
+                &[
+                    &manufacturer_id,
+                    &manufacturer_user_id,
+                    &updated.nox_user_id,
+                    &updated.device_ids,
+                    &existing.nox_user_id,
+                    &existing.device_ids,
+                ],
+            ),
+            None => client.execute(
+                &statements.insert_subscriber,
+                &[
+                    &manufacturer_id,
+                    &manufacturer_user_id,
+                    &updated.nox_user_id,
+                    &updated.device_ids,
+                ],
+            ),
+        }
+        .map_err(fail)?;
+        if written == 1 {
+            return Ok(updated);
+        }
         for _ in 0..UPSERT_ATTEMPTS {
             let mut tx = client.transaction().map_err(fail)?;
             // The row lock holds other instances' upserts of this subscriber until commit.
@@ -585,7 +767,9 @@ impl SubscriberStore for PostgresStore {
 
     fn get(&self, manufacturer_id: &str, manufacturer_user_id: &str) -> Result<Option<Subscriber>> {
         let mut connection = self.connection()?;
-        let Connection { client, statements } = &mut *connection;
+        let Connection {
+            client, statements, ..
+        } = &mut *connection;
         let row = client
             .query_opt(
                 &statements.select_subscriber,
@@ -597,7 +781,9 @@ impl SubscriberStore for PostgresStore {
 
     fn len(&self) -> Result<usize> {
         let mut connection = self.connection()?;
-        let Connection { client, statements } = &mut *connection;
+        let Connection {
+            client, statements, ..
+        } = &mut *connection;
         let n = count(
             &client
                 .query_one(&statements.count_subscribers, &[])

@@ -1,9 +1,11 @@
 //! One SQLite file in WAL mode, shared by every process that opens it.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use nox_authenticator::token::token_digest;
@@ -19,7 +21,10 @@ use crate::row::{SESSION_COLUMNS, SessionRow, caller_kind, cap, split_link_url};
 use crate::{OpenError, SCHEMA_VERSION, Synchronous};
 
 /// The migrations, in order: migration `i` brings the schema to version `i + 1`.
-const MIGRATIONS: [&str; 1] = [include_str!("../migrations/sqlite/0001_init.sql")];
+const MIGRATIONS: [&str; 2] = [
+    include_str!("../migrations/sqlite/0001_init.sql"),
+    include_str!("../migrations/sqlite/0002_pending_counts.sql"),
+];
 
 /// How long a statement waits for another process's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -27,24 +32,132 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Read connections per store; writes go through one connection of their own.
 const READERS: usize = 4;
 
+/// Operations one transaction of the writer holds at most (group commit).
+const MAX_BATCH: usize = 256;
+
 /// A [`SessionStore`] and [`SubscriberStore`] on one SQLite file (see the crate docs).
 ///
-/// Writes are serialized through one connection; read-modify-write transactions start with
-/// `BEGIN IMMEDIATE`, so writers in other processes wait for the file's write lock (up to 5 s)
-/// instead of failing to upgrade a read lock. Reads use a few connections of their own and
-/// never wait for a writer (WAL). Every call blocks on file I/O.
+/// Writes are serialized through one connection, and committed in groups: the calls that
+/// queue for the writer while one writes join its transaction (`BEGIN IMMEDIATE`, so writers
+/// in other processes wait for the file's write lock, up to 5 s, instead of failing to upgrade
+/// a read lock), each in a savepoint of its own (a failing call rolls back only its own
+/// changes), and the last of them commits; every call returns only once that commit is done
+/// (see `SqliteStore::write`). Reads use a few connections of their own and never wait for
+/// a writer (WAL). Every call blocks on file I/O.
 pub struct SqliteStore {
     path: PathBuf,
-    writer: Mutex<Connection>,
+    writer: Writer,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    /// The `now` of the last settle an insert ran (see `settle_due`).
+    last_settle: AtomicI64,
     retention: i64,
 }
 
-fn lock(connection: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
-    // A panic while a connection was held rolled its transaction back (rusqlite's Transaction
-    // rolls back on drop), so the connection is still usable.
-    connection.lock().unwrap_or_else(PoisonError::into_inner)
+/// The writer connection, with the transaction a writer may have left open for the next.
+struct Writer {
+    state: Mutex<WriterState>,
+    /// Threads waiting for `state`: while there are some, a writer leaves its transaction
+    /// open for them instead of committing it.
+    queued: AtomicUsize,
+}
+
+struct WriterState {
+    connection: Connection,
+    /// The open transaction's batch, if a writer left it open for the next one.
+    batch: Option<Arc<Batch>>,
+    /// Operations in the open transaction.
+    ops: usize,
+    /// Whether an operation's savepoint could not be released or rolled back: the whole
+    /// transaction is then rolled back instead of committed.
+    broken: bool,
+}
+
+/// The operations of one transaction wait here for its commit.
+#[derive(Default)]
+struct Batch {
+    /// `None` until the transaction ended; then whether it committed.
+    outcome: Mutex<Option<std::result::Result<(), String>>>,
+    done: Condvar,
+}
+
+impl Batch {
+    fn wait(&self) -> std::result::Result<(), String> {
+        let mut outcome = lock(&self.outcome);
+        loop {
+            if let Some(outcome) = outcome.as_ref() {
+                return outcome.clone();
+            }
+            outcome = self
+                .done
+                .wait(outcome)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    fn finish(&self, outcome: std::result::Result<(), String>) {
+        *lock(&self.outcome) = Some(outcome);
+        self.done.notify_all();
+    }
+}
+
+impl WriterState {
+    /// Ends the open transaction: commits it if `commit` and it is intact, else rolls it
+    /// back; returns the outcome (also for the batch's waiters, who are woken).
+    fn end(&mut self, commit: bool) -> std::result::Result<(), String> {
+        let outcome = if self.connection.is_autocommit() {
+            // SQLite rolled it back itself (after an I/O error, a full disk…).
+            Err("sqlite: the transaction was rolled back".to_owned())
+        } else if commit && !self.broken {
+            self.connection
+                .execute_batch("COMMIT")
+                .map_err(|e| format!("sqlite: commit failed: {e}"))
+        } else {
+            Err("sqlite: the transaction was rolled back after a failed savepoint".to_owned())
+        };
+        if !self.connection.is_autocommit() {
+            let _ = self.connection.execute_batch("ROLLBACK");
+        }
+        if let Some(batch) = self.batch.take() {
+            batch.finish(outcome.clone());
+        }
+        self.ops = 0;
+        self.broken = false;
+        outcome
+    }
+}
+
+/// Runs `op` in a savepoint, released if it succeeds and rolled back otherwise (also if it
+/// panics: the panic is returned, to be resumed once the transaction is settled). The
+/// second value is whether the savepoint ended cleanly.
+fn in_savepoint<T>(
+    connection: &Connection,
+    op: impl FnOnce(&Connection) -> Result<T>,
+) -> (std::thread::Result<Result<T>>, bool) {
+    let run = |sql: &str| {
+        connection
+            .prepare_cached(sql)
+            .and_then(|mut s| s.execute([]))
+            .map(drop)
+    };
+    if let Err(e) = run("SAVEPOINT op") {
+        return (Ok(Err(fail(e))), true);
+    }
+    let outcome = catch_unwind(AssertUnwindSafe(|| op(connection)));
+    let clean = if matches!(outcome, Ok(Ok(_))) {
+        run("RELEASE op").is_ok()
+    } else {
+        run("ROLLBACK TO op")
+            .and_then(|()| run("RELEASE op"))
+            .is_ok()
+    };
+    (outcome, clean)
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Operations run under the writer's lock catch panics and roll their savepoint back, and
+    // a read leaves nothing half done, so a poisoned lock still guards a usable connection.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn fail(e: rusqlite::Error) -> Error {
@@ -153,15 +266,72 @@ impl SqliteStore {
         }
         Ok(SqliteStore {
             path: path.to_owned(),
-            writer: Mutex::new(writer),
+            writer: Writer {
+                state: Mutex::new(WriterState {
+                    connection: writer,
+                    batch: None,
+                    ops: 0,
+                    broken: false,
+                }),
+                queued: AtomicUsize::new(0),
+            },
             readers,
             next_reader: AtomicUsize::new(0),
+            last_settle: AtomicI64::new(i64::MIN),
             retention: retention_seconds.max(0),
         })
     }
 
-    fn writer(&self) -> MutexGuard<'_, Connection> {
-        lock(&self.writer)
+    /// Runs `op` on the writer connection, in a transaction shared with the calls queued
+    /// meanwhile (group commit), and returns its result once that transaction is committed.
+    ///
+    /// The caller takes the writer's lock, opens a transaction unless the previous holder left
+    /// one open, and runs `op` in a savepoint of its own (rolled back if `op` fails, so a
+    /// refused insert or a failing `update` undoes only itself). Then, if other calls are
+    /// waiting for the lock (and the transaction holds fewer than [`MAX_BATCH`] operations),
+    /// it leaves the transaction open for them and waits for its outcome; otherwise it commits
+    /// and wakes the others. Each call gets its own result, and only after the commit that made
+    /// it durable returned; if the commit fails, every call of the transaction fails.
+    fn write<T>(&self, op: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let writer = &self.writer;
+        writer.queued.fetch_add(1, Ordering::SeqCst);
+        let mut state = lock(&writer.state);
+        writer.queued.fetch_sub(1, Ordering::SeqCst);
+        if state.batch.is_some() && (state.broken || state.connection.is_autocommit()) {
+            // The open transaction cannot be committed: fail its batch and start anew.
+            let _ = state.end(false);
+        }
+        let batch = match &state.batch {
+            Some(batch) => Arc::clone(batch),
+            None => {
+                state
+                    .connection
+                    .execute_batch("BEGIN IMMEDIATE")
+                    .map_err(fail)?;
+                let batch = Arc::new(Batch::default());
+                state.batch = Some(Arc::clone(&batch));
+                batch
+            }
+        };
+        state.ops += 1;
+        let (outcome, clean) = in_savepoint(&state.connection, op);
+        state.broken |= !clean;
+        let committed =
+            if !state.broken && state.ops < MAX_BATCH && writer.queued.load(Ordering::SeqCst) > 0 {
+                // A waiting call will take the lock and continue this transaction; the last one
+                // commits it.
+                drop(state);
+                batch.wait()
+            } else {
+                let committed = state.end(true);
+                drop(state);
+                committed
+            };
+        let result = match outcome {
+            Ok(result) => result,
+            Err(panic) => resume_unwind(panic),
+        };
+        committed.map_err(Error::store).and(result)
     }
 
     /// A free read connection if there is one, else the next in turn.
@@ -173,10 +343,9 @@ impl SqliteStore {
                 return guard;
             }
         }
-        match self.readers.get(start % n.max(1)) {
-            Some(reader) => lock(reader),
-            None => self.writer(),
-        }
+        // `open` makes READERS (> 0) of them.
+        #[allow(clippy::indexing_slicing)]
+        lock(&self.readers[start % n])
     }
 
     fn select_session(connection: &Connection, token: &str) -> Result<Option<LinkSession>> {
@@ -244,63 +413,135 @@ impl fmt::Debug for SqliteStore {
     }
 }
 
-/// Pending sessions, for a count's and a refusal's `WHERE` (the partial indexes' condition).
-const PENDING: &str = "completed_at IS NULL AND expires_at > ?1";
+/// The pending-count key of the total (beside `supplier` and `manufacturer` callers).
+const TOTAL: (&str, &str) = ("total", "");
 
-impl SessionStore for SqliteStore {
-    fn insert(&self, session: LinkSession, caps: PendingCaps, now: i64) -> Result<()> {
-        let mut connection = self.writer();
-        let tx = connection
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(fail)?;
+/// How many counted sessions one settle statement takes out of the counts at most.
+const SETTLE_BATCH: i64 = 1000;
+
+/// How many settle batches an insert runs at most before deciding on a refusal (the
+/// background eviction settles the rest).
+const SETTLE_BATCHES_IN_INSERT: usize = 10;
+
+/// Adds `delta` to the counter of `(caller_kind, owner_id)` (SQLite keeps one shard, 0).
+fn add_count(connection: &Connection, caller_kind: &str, owner_id: &str, delta: i64) -> Result<()> {
+    connection
+        .prepare_cached(
+            "INSERT INTO pending_counts (caller_kind, owner_id, shard, count) VALUES (?1, ?2, 0, ?3) \
+             ON CONFLICT (caller_kind, owner_id, shard) DO UPDATE SET count = count + excluded.count",
+        )
+        .and_then(|mut s| s.execute(params![caller_kind, owner_id, delta]))
+        .map(drop)
+        .map_err(fail)
+}
+
+/// The counter of `(caller_kind, owner_id)` (the sum of its shards).
+fn read_count(connection: &Connection, caller_kind: &str, owner_id: &str) -> Result<i64> {
+    connection
+        .prepare_cached(
+            "SELECT coalesce(sum(count), 0) FROM pending_counts WHERE caller_kind = ?1 AND owner_id = ?2",
+        )
+        .and_then(|mut s| s.query_row(params![caller_kind, owner_id], |r| r.get(0)))
+        .map_err(fail)
+}
+
+/// Takes up to `limit` counted sessions that expired by `now` out of the counts (one
+/// decrement per caller); returns how many.
+fn settle(connection: &Connection, now: i64, limit: i64) -> Result<i64> {
+    let mut per_caller: HashMap<(String, String), i64> = HashMap::new();
+    connection
+        .prepare_cached(
+            "UPDATE link_sessions SET counted = 0 WHERE rowid IN \
+             (SELECT rowid FROM link_sessions WHERE counted = 1 AND expires_at <= ?1 \
+              ORDER BY expires_at LIMIT ?2) \
+             RETURNING caller_kind, owner_id",
+        )
+        .and_then(|mut s| {
+            let mut rows = s.query(params![now, limit])?;
+            while let Some(row) = rows.next()? {
+                *per_caller.entry((row.get(0)?, row.get(1)?)).or_default() += 1;
+            }
+            Ok(())
+        })
+        .map_err(fail)?;
+    let settled: i64 = per_caller.values().sum();
+    for ((caller_kind, owner_id), n) in &per_caller {
+        add_count(connection, caller_kind, owner_id, -n)?;
+    }
+    if settled > 0 {
+        add_count(connection, TOTAL.0, TOTAL.1, -settled)?;
+    }
+    Ok(settled)
+}
+
+/// The earliest expiry of a session still pending at `now` (a refusal's retry-after).
+fn oldest_pending(connection: &Connection, now: i64) -> Result<Option<i64>> {
+    connection
+        .prepare_cached(
+            "SELECT min(expires_at) FROM link_sessions WHERE counted = 1 AND expires_at > ?1",
+        )
+        .and_then(|mut s| s.query_row(params![now], |r| r.get(0)))
+        .map_err(fail)
+}
+
+impl SqliteStore {
+    /// Whether an insert about to be refused may settle first: once per second of `now` per
+    /// store instance, so a full store does not settle on every refused insert.
+    fn settle_due(&self, now: i64) -> bool {
+        let last = self.last_settle.load(Ordering::Relaxed);
+        now > last
+            && self
+                .last_settle
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+    }
+
+    /// The insert itself, inside the writer's transaction.
+    fn insert_in(
+        &self,
+        connection: &Connection,
+        session: &LinkSession,
+        caps: PendingCaps,
+        now: i64,
+    ) -> Result<()> {
         let caller = caller_kind(session.kind);
-        // The counts run on the partial indexes alone (a plain count(*) is about twice as fast
-        // as one stopped at the cap by a LIMIT subquery).
-        if let Some(per_caller) = cap(caps.per_caller) {
-            let count: i64 = tx
-                .prepare_cached(&format!(
-                    "SELECT count(*) FROM link_sessions WHERE caller_kind = ?2 AND owner_id = ?3 AND {PENDING}"
-                ))
-                .and_then(|mut s| {
-                    s.query_row(params![now, caller, session.owner_id], |r| r.get(0))
-                })
-                .map_err(fail)?;
-            if count >= per_caller {
-                let oldest: Option<i64> = tx
-                    .prepare_cached(&format!(
-                        "SELECT min(expires_at) FROM link_sessions WHERE caller_kind = ?2 AND owner_id = ?3 AND {PENDING}"
-                    ))
-                    .and_then(|mut s| {
-                        s.query_row(params![now, caller, session.owner_id], |r| r.get(0))
+        let per_caller = cap(caps.per_caller);
+        let total = cap(caps.total);
+        if per_caller.is_some() || total.is_some() {
+            let full = || -> Result<bool> {
+                let caller_full = match per_caller {
+                    Some(cap) => read_count(connection, caller, &session.owner_id)? >= cap,
+                    None => false,
+                };
+                Ok(caller_full
+                    || match total {
+                        Some(cap) => read_count(connection, TOTAL.0, TOTAL.1)? >= cap,
+                        None => false,
                     })
-                    .map_err(fail)?;
-                return Err(PendingCaps::refusal(oldest, now));
+            };
+            if full()? {
+                // Sessions that expired since the last settle still count: settle, then look
+                // again, so that a refusal is never caused by them.
+                if self.settle_due(now) {
+                    for _ in 0..SETTLE_BATCHES_IN_INSERT {
+                        if settle(connection, now, SETTLE_BATCH)? < SETTLE_BATCH {
+                            break;
+                        }
+                    }
+                }
+                if full()? {
+                    return Err(PendingCaps::refusal(oldest_pending(connection, now)?, now));
+                }
             }
         }
-        if let Some(total) = cap(caps.total) {
-            let count: i64 = tx
-                .prepare_cached(&format!(
-                    "SELECT count(*) FROM link_sessions WHERE {PENDING}"
-                ))
-                .and_then(|mut s| s.query_row(params![now], |r| r.get(0)))
-                .map_err(fail)?;
-            if count >= total {
-                let oldest: Option<i64> = tx
-                    .prepare_cached(&format!(
-                        "SELECT min(expires_at) FROM link_sessions WHERE {PENDING}"
-                    ))
-                    .and_then(|mut s| s.query_row(params![now], |r| r.get(0)))
-                    .map_err(fail)?;
-                return Err(PendingCaps::refusal(oldest, now));
-            }
-        }
-        let (head, tail) = split_link_url(&session);
-        let inserted = tx
+        let counted = session.completed_at.is_none() && session.expires_at > now;
+        let (head, tail) = split_link_url(session);
+        let inserted = connection
             .prepare_cached(
                 "INSERT INTO link_sessions (token_sha256, kind, caller_kind, owner_id, owner_name, \
                  user_id, redirect_url, language, asset_type, brand, link_url_head, link_url_tail, \
-                 created_at, expires_at, completed_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
+                 created_at, expires_at, completed_at, counted) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) \
                  ON CONFLICT (token_sha256) DO NOTHING",
             )
             .and_then(|mut s| {
@@ -320,6 +561,7 @@ impl SessionStore for SqliteStore {
                     session.created_at,
                     session.expires_at,
                     session.completed_at,
+                    counted,
                 ])
             })
             .map_err(fail)?;
@@ -327,7 +569,17 @@ impl SessionStore for SqliteStore {
             // 256 random bits do not collide; if they ever do, refuse rather than overwrite.
             return Err(Error::store("token collision"));
         }
-        tx.commit().map_err(fail)
+        if counted {
+            add_count(connection, caller, &session.owner_id, 1)?;
+            add_count(connection, TOTAL.0, TOTAL.1, 1)?;
+        }
+        Ok(())
+    }
+}
+
+impl SessionStore for SqliteStore {
+    fn insert(&self, session: LinkSession, caps: PendingCaps, now: i64) -> Result<()> {
+        self.write(|connection| self.insert_in(connection, &session, caps, now))
     }
 
     fn get(&self, token: &str) -> Result<Option<LinkSession>> {
@@ -341,50 +593,69 @@ impl SessionStore for SqliteStore {
         if nox_authenticator::LinkToken::parse(token).is_none() {
             return Ok(MarkCompleted::NotFound);
         }
-        let connection = self.writer();
-        // One conditional statement: the compare-and-set, against other processes too.
-        let sql = format!(
-            "UPDATE link_sessions SET completed_at = ?1, brand = coalesce(brand, ?2) \
-             WHERE token_sha256 = ?3 AND completed_at IS NULL RETURNING {SESSION_COLUMNS}"
-        );
-        let updated = connection
-            .prepare_cached(&sql)
-            .and_then(|mut s| {
-                s.query_row(
-                    params![
-                        completion.completed_at,
-                        completion.brand,
-                        &token_digest(token)[..]
-                    ],
-                    session_row,
+        let digest = token_digest(token);
+        self.write(|connection| {
+            // A counted session is pending, so the completion below applies: leave the counts
+            // in the same transaction.
+            let uncounted: Option<(String, String)> = connection
+                .prepare_cached(
+                    "UPDATE link_sessions SET counted = 0 WHERE token_sha256 = ?1 AND counted = 1 \
+                     RETURNING caller_kind, owner_id",
                 )
-                .optional()
-            })
-            .map_err(fail)?;
-        match updated {
-            Some(row) => Ok(MarkCompleted::Completed(row.into_session(token)?)),
-            None => Ok(match SqliteStore::select_session(&connection, token)? {
-                Some(session) => MarkCompleted::AlreadyCompleted(session),
-                None => MarkCompleted::NotFound,
-            }),
-        }
+                .and_then(|mut s| {
+                    s.query_row(params![&digest[..]], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .optional()
+                })
+                .map_err(fail)?;
+            if let Some((caller_kind, owner_id)) = uncounted {
+                add_count(connection, &caller_kind, &owner_id, -1)?;
+                add_count(connection, TOTAL.0, TOTAL.1, -1)?;
+            }
+            // One conditional statement: the compare-and-set, against other processes too.
+            let sql = format!(
+                "UPDATE link_sessions SET completed_at = ?1, brand = coalesce(brand, ?2) \
+                 WHERE token_sha256 = ?3 AND completed_at IS NULL RETURNING {SESSION_COLUMNS}"
+            );
+            let updated = connection
+                .prepare_cached(&sql)
+                .and_then(|mut s| {
+                    s.query_row(
+                        params![completion.completed_at, completion.brand, &digest[..]],
+                        session_row,
+                    )
+                    .optional()
+                })
+                .map_err(fail)?;
+            match updated {
+                Some(row) => Ok(MarkCompleted::Completed(row.into_session(token)?)),
+                None => Ok(match SqliteStore::select_session(connection, token)? {
+                    Some(session) => MarkCompleted::AlreadyCompleted(session),
+                    None => MarkCompleted::NotFound,
+                }),
+            }
+        })
     }
 
+    /// Settles the sessions that expired by `now` (in batches of their own), then deletes at
+    /// most `limit` whose retention has passed.
     fn evict_expired(&self, now: i64, limit: usize) -> Result<usize> {
         let Ok(limit) = i64::try_from(limit) else {
             return Err(Error::store("eviction batch too large"));
         };
+        while self.write(|connection| settle(connection, now, SETTLE_BATCH))? >= SETTLE_BATCH {}
         if limit == 0 {
             return Ok(0);
         }
-        let connection = self.writer();
-        connection
-            .prepare_cached(
-                "DELETE FROM link_sessions WHERE token_sha256 IN \
-                 (SELECT token_sha256 FROM link_sessions WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2)",
-            )
-            .and_then(|mut s| s.execute(params![now.saturating_sub(self.retention), limit]))
-            .map_err(fail)
+        self.write(|connection| {
+            connection
+                .prepare_cached(
+                    "DELETE FROM link_sessions WHERE rowid IN \
+                     (SELECT rowid FROM link_sessions WHERE expires_at <= ?1 AND counted = 0 \
+                      ORDER BY expires_at LIMIT ?2)",
+                )
+                .and_then(|mut s| s.execute(params![now.saturating_sub(self.retention), limit]))
+                .map_err(fail)
+        })
     }
 
     fn len(&self) -> Result<usize> {
@@ -461,36 +732,45 @@ fn select_subscriber(
 }
 
 impl SubscriberStore for SqliteStore {
+    /// See [`SubscriberStore::upsert`]. The subscriber is read first without the write lock:
+    /// if `update` changes nothing (a connect with known device ids), nothing is written and
+    /// that read is the answer; otherwise the read, `update` and the write run again in the
+    /// writer's transaction.
     fn upsert(
         &self,
         manufacturer_id: &str,
         manufacturer_user_id: &str,
         update: &mut dyn FnMut(Option<Subscriber>) -> Result<Subscriber>,
     ) -> Result<Subscriber> {
-        let mut connection = self.writer();
-        let tx = connection
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(fail)?;
-        let existing = select_subscriber(&tx, manufacturer_id, manufacturer_user_id)?;
-        // On Err the transaction is dropped, which rolls it back: nothing is stored.
-        let updated = update(existing)?;
-        let device_ids = serde_json::to_string(&updated.device_ids).map_err(Error::store)?;
-        tx.prepare_cached(
-            "INSERT INTO subscribers (manufacturer_id, manufacturer_user_id, nox_user_id, device_ids) \
-             VALUES (?1, ?2, ?3, ?4) ON CONFLICT (manufacturer_id, manufacturer_user_id) \
-             DO UPDATE SET nox_user_id = excluded.nox_user_id, device_ids = excluded.device_ids",
-        )
-        .and_then(|mut s| {
-            s.execute(params![
-                manufacturer_id,
-                manufacturer_user_id,
-                updated.nox_user_id,
-                device_ids
-            ])
+        let stored = select_subscriber(&self.reader(), manufacturer_id, manufacturer_user_id)?;
+        if let Some(existing) = stored {
+            let updated = update(Some(existing.clone()))?;
+            if updated == existing {
+                return Ok(updated);
+            }
+        }
+        self.write(|connection| {
+            let existing = select_subscriber(connection, manufacturer_id, manufacturer_user_id)?;
+            // On Err the operation's savepoint is rolled back: nothing is stored.
+            let updated = update(existing)?;
+            let device_ids = serde_json::to_string(&updated.device_ids).map_err(Error::store)?;
+            connection
+                .prepare_cached(
+                    "INSERT INTO subscribers (manufacturer_id, manufacturer_user_id, nox_user_id, device_ids) \
+                     VALUES (?1, ?2, ?3, ?4) ON CONFLICT (manufacturer_id, manufacturer_user_id) \
+                     DO UPDATE SET nox_user_id = excluded.nox_user_id, device_ids = excluded.device_ids",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![
+                        manufacturer_id,
+                        manufacturer_user_id,
+                        updated.nox_user_id,
+                        device_ids
+                    ])
+                })
+                .map_err(fail)?;
+            Ok(updated)
         })
-        .map_err(fail)?;
-        tx.commit().map_err(fail)?;
-        Ok(updated)
     }
 
     fn get(&self, manufacturer_id: &str, manufacturer_user_id: &str) -> Result<Option<Subscriber>> {

@@ -12,10 +12,12 @@ mod common;
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::{Backend, RETENTION, session};
 use nox_authenticator::{
-    Completion, Error, MarkCompleted, PendingCaps, SeededRandom, SessionKind, Subscriber,
+    Completion, Error, MarkCompleted, PendingCaps, SeededRandom, SessionCounts, SessionKind,
+    Subscriber,
 };
 use nox_authenticator_store::OpenError;
 
@@ -243,6 +245,317 @@ fn pending_caps_hold_per_caller_and_in_total(backend: &Backend) {
     assert_eq!(sessions.len().unwrap(), 10);
 }
 
+fn expiry_is_settled_by_insert_and_by_eviction(backend: &Backend) {
+    let stores = backend.open();
+    let sessions = &stores.sessions;
+    let random = SeededRandom::new(21);
+    let caps = PendingCaps {
+        per_caller: 2,
+        total: 100,
+    };
+    let durable = backend.is_durable();
+    let total = |n: i64| durable.then_some(n);
+    for t in [0, 1] {
+        sessions
+            .insert(session(&random, SessionKind::V2Supplier, "s", t), caps, t)
+            .unwrap();
+    }
+    assert_eq!(backend.assert_counters_consistent(), total(2));
+    // Both pending at 599 (the first expires at 600): refused, retry in a second.
+    assert_eq!(
+        sessions
+            .insert(
+                session(&random, SessionKind::V2Supplier, "s", 599),
+                caps,
+                599
+            )
+            .unwrap_err(),
+        Error::TooManySessions {
+            retry_after_seconds: 1
+        }
+    );
+    // At 600 the first has expired: the insert settles it, and goes in.
+    sessions
+        .insert(
+            session(&random, SessionKind::V2Supplier, "s", 600),
+            caps,
+            600,
+        )
+        .unwrap();
+    assert_eq!(backend.assert_counters_consistent(), total(2));
+    // Eviction settles too, without any insert (a limit of 0 deletes nothing).
+    assert_eq!(sessions.evict_expired(2000, 0).unwrap(), 0);
+    assert_eq!(backend.assert_counters_consistent(), total(0));
+    assert_eq!(sessions.len().unwrap(), 3);
+    assert_eq!(
+        sessions.count_by_state(2000).unwrap(),
+        SessionCounts {
+            pending: 0,
+            completed: 0,
+            expired: 3
+        }
+    );
+    // A session stored completed, or already expired, is not counted.
+    let mut done = session(&random, SessionKind::V2Supplier, "s", 2000);
+    done.completed_at = Some(2000);
+    sessions.insert(done, caps, 2000).unwrap();
+    sessions
+        .insert(
+            session(&random, SessionKind::V2Supplier, "s", 0),
+            caps,
+            2000,
+        )
+        .unwrap();
+    assert_eq!(backend.assert_counters_consistent(), total(0));
+    for _ in 0..2 {
+        sessions
+            .insert(
+                session(&random, SessionKind::V1Supplier, "s", 2000),
+                caps,
+                2000,
+            )
+            .unwrap();
+    }
+    assert_eq!(
+        sessions
+            .insert(
+                session(&random, SessionKind::V2Supplier, "s", 2001),
+                caps,
+                2001
+            )
+            .unwrap_err(),
+        Error::TooManySessions {
+            retry_after_seconds: 599
+        }
+    );
+    assert_eq!(backend.assert_counters_consistent(), total(2));
+}
+
+fn completion_leaves_the_counts_once(backend: &Backend) {
+    let stores = backend.open();
+    let sessions = &stores.sessions;
+    let random = SeededRandom::new(22);
+    let caps = PendingCaps {
+        per_caller: 1,
+        total: 100,
+    };
+    let durable = backend.is_durable();
+    let total = |n: i64| durable.then_some(n);
+    let done = |completed_at| Completion {
+        completed_at,
+        brand: None,
+    };
+    let a = session(&random, SessionKind::V2Manufacturer, "m", 0);
+    sessions.insert(a.clone(), caps, 0).unwrap();
+    let b = session(&random, SessionKind::V2Manufacturer, "m", 2);
+    assert_eq!(
+        sessions.insert(b.clone(), caps, 1).unwrap_err().code(),
+        "too_many_sessions"
+    );
+    assert!(matches!(
+        sessions.mark_completed(a.token.as_str(), done(1)).unwrap(),
+        MarkCompleted::Completed(_)
+    ));
+    assert_eq!(backend.assert_counters_consistent(), total(0));
+    assert!(matches!(
+        sessions.mark_completed(a.token.as_str(), done(2)).unwrap(),
+        MarkCompleted::AlreadyCompleted(_)
+    ));
+    assert_eq!(backend.assert_counters_consistent(), total(0));
+    sessions.insert(b.clone(), caps, 2).unwrap();
+    assert_eq!(backend.assert_counters_consistent(), total(1));
+    // Completing a session whose expiry was settled already does not count it out again.
+    sessions.evict_expired(700, 0).unwrap();
+    assert_eq!(backend.assert_counters_consistent(), total(0));
+    assert!(matches!(
+        sessions
+            .mark_completed(b.token.as_str(), done(700))
+            .unwrap(),
+        MarkCompleted::Completed(_)
+    ));
+    assert_eq!(backend.assert_counters_consistent(), total(0));
+    assert_eq!(
+        sessions.count_by_state(700).unwrap(),
+        SessionCounts {
+            pending: 0,
+            completed: 2,
+            expired: 0
+        }
+    );
+    sessions
+        .insert(
+            session(&random, SessionKind::V2Manufacturer, "m", 700),
+            caps,
+            700,
+        )
+        .unwrap();
+    assert_eq!(backend.assert_counters_consistent(), total(1));
+    assert_eq!(sessions.count_by_state(700).unwrap().pending, 1);
+}
+
+fn eviction_keeps_the_counts(backend: &Backend) {
+    let stores = backend.open();
+    let sessions = &stores.sessions;
+    let random = SeededRandom::new(23);
+    let caps = PendingCaps {
+        per_caller: 1000,
+        total: 1000,
+    };
+    let durable = backend.is_durable();
+    let total = |n: i64| durable.then_some(n);
+    let mut all = Vec::new();
+    for t in 0..50 {
+        let s = session(&random, SessionKind::V2Supplier, &format!("c{}", t % 5), t);
+        sessions.insert(s.clone(), caps, t).unwrap();
+        all.push(s);
+    }
+    for s in all.iter().step_by(5) {
+        sessions
+            .mark_completed(
+                s.token.as_str(),
+                Completion {
+                    completed_at: 60,
+                    brand: None,
+                },
+            )
+            .unwrap();
+    }
+    assert_eq!(backend.assert_counters_consistent(), total(40));
+    assert_eq!(sessions.count_by_state(60).unwrap().pending, 40);
+    // At 620 the sessions created before 20 have expired (none is past its retention yet).
+    assert_eq!(sessions.evict_expired(620, 1000).unwrap(), 0);
+    assert_eq!(backend.assert_counters_consistent(), total(24));
+    assert_eq!(sessions.count_by_state(620).unwrap().pending, 24);
+    assert_eq!(sessions.evict_expired(670, 1000).unwrap(), 11);
+    assert_eq!(backend.assert_counters_consistent(), total(0));
+    assert_eq!(sessions.evict_expired(10_000, 1000).unwrap(), 39);
+    assert_eq!(backend.assert_counters_consistent(), total(0));
+    assert_eq!(
+        sessions.count_by_state(10_000).unwrap(),
+        SessionCounts::default()
+    );
+    assert!(sessions.is_empty().unwrap());
+}
+
+fn concurrent_inserts_keep_the_caps(backend: &Backend) {
+    let a = backend.open();
+    let b = backend.open();
+    let caps = PendingCaps {
+        per_caller: 100,
+        total: 1000,
+    };
+    let accepted = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for i in 0..8u64 {
+            let store = if i % 2 == 0 { &a.sessions } else { &b.sessions };
+            let accepted = &accepted;
+            scope.spawn(move || {
+                let random = SeededRandom::new(100 + i);
+                for j in 0..40 {
+                    let s = session(&random, SessionKind::V2Supplier, "s", 0);
+                    match store.insert(s.clone(), caps, 0) {
+                        Ok(()) => {
+                            accepted.fetch_add(1, Ordering::Relaxed);
+                            // Some are completed at once, which makes room.
+                            if j % 10 == 0 {
+                                let done = Completion {
+                                    completed_at: 1,
+                                    brand: None,
+                                };
+                                store.mark_completed(s.token.as_str(), done).unwrap();
+                            }
+                        }
+                        Err(e) => assert_eq!(e.code(), "too_many_sessions", "{e:?}"),
+                    }
+                }
+            });
+        }
+    });
+    let counts = a.sessions.count_by_state(0).unwrap();
+    let accepted = accepted.into_inner() as u64;
+    assert_eq!(counts.pending + counts.completed, accepted);
+    if backend.is_postgres() {
+        // Counters read without a lock: passed by at most the inserts in flight.
+        assert!((100..=100 + 32).contains(&counts.pending), "{counts:?}");
+    } else {
+        assert_eq!(counts.pending, 100, "{counts:?}");
+    }
+    if let Some(total) = backend.assert_counters_consistent() {
+        assert_eq!(total as u64, counts.pending);
+    }
+}
+
+fn a_failing_call_undoes_only_itself(backend: &Backend) {
+    let stores = backend.open();
+    let random = SeededRandom::new(24);
+    let existing = session(&random, SessionKind::V2Supplier, "s", 0);
+    stores
+        .sessions
+        .insert(existing.clone(), PendingCaps::NONE, 0)
+        .unwrap();
+    // Calls that succeed and calls that fail (an update refusing, a token collision), at
+    // once: each gets its own outcome, and exactly the successful ones are stored.
+    std::thread::scope(|scope| {
+        for i in 0..16u64 {
+            let stores = &stores;
+            let existing = &existing;
+            scope.spawn(move || {
+                let random = SeededRandom::new(200 + i);
+                for j in 0..20 {
+                    let user = format!("u{i}");
+                    match i % 4 {
+                        0 => {
+                            let refused = stores
+                                .subscribers
+                                .upsert("m", &user, &mut connect(&["x"], &user, 0))
+                                .unwrap_err();
+                            assert_eq!(refused.fields(), ["device_ids"]);
+                        }
+                        1 => {
+                            let id = format!("d{j}");
+                            stores
+                                .subscribers
+                                .upsert("m", &user, &mut connect(&[id.as_str()], &user, 1000))
+                                .unwrap();
+                        }
+                        2 => stores
+                            .sessions
+                            .insert(
+                                session(&random, SessionKind::V2Supplier, "s", 0),
+                                PendingCaps::NONE,
+                                0,
+                            )
+                            .unwrap(),
+                        _ => {
+                            let collision = stores
+                                .sessions
+                                .insert(existing.clone(), PendingCaps::NONE, 0)
+                                .unwrap_err();
+                            assert_eq!(collision.code(), "store_error", "{collision:?}");
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let other = backend.open();
+    assert_eq!(other.subscribers.len().unwrap(), 4);
+    for i in 0..16 {
+        let stored = other.subscribers.get("m", &format!("u{i}")).unwrap();
+        if i % 4 == 1 {
+            assert_eq!(stored.unwrap().device_ids.len(), 20);
+        } else {
+            assert_eq!(stored, None);
+        }
+    }
+    assert_eq!(other.sessions.len().unwrap(), 1 + 4 * 20);
+    assert_eq!(
+        other.sessions.get(existing.token.as_str()).unwrap(),
+        Some(existing)
+    );
+    backend.assert_counters_consistent();
+}
+
 fn evicts_in_batches_after_retention(backend: &Backend) {
     let stores = backend.open();
     let random = SeededRandom::new(4);
@@ -373,7 +686,7 @@ fn a_newer_schema_is_refused(backend: &Backend) {
         Err(
             e @ OpenError::SchemaTooNew {
                 found: 99,
-                known: 1,
+                known: 2,
                 ..
             },
         ) => {
@@ -490,6 +803,11 @@ macro_rules! contracts {
                 round_trip_of_every_kind,
                 completes_once_and_records_a_brand_only_if_none,
                 pending_caps_hold_per_caller_and_in_total,
+                expiry_is_settled_by_insert_and_by_eviction,
+                completion_leaves_the_counts_once,
+                eviction_keeps_the_counts,
+                concurrent_inserts_keep_the_caps,
+                a_failing_call_undoes_only_itself,
                 evicts_in_batches_after_retention,
                 subscribers_keep_the_union_in_first_seen_order,
                 len_and_ping,

@@ -89,6 +89,11 @@ impl Backend {
         }
     }
 
+    /// Whether the store is PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Backend::Postgres { .. })
+    }
+
     /// Whether the store is durable (a database with a schema).
     pub fn is_durable(&self) -> bool {
         !matches!(self, Backend::Memory(_))
@@ -111,6 +116,70 @@ impl Backend {
             #[cfg(not(feature = "postgres"))]
             Backend::Postgres { .. } => unreachable!(),
         }
+    }
+}
+
+impl Backend {
+    /// Rows of (text, text, integer) from a query on the store's database (none for memory).
+    pub fn raw_rows(&self, sql: &str) -> Vec<(String, String, i64)> {
+        match self {
+            Backend::Memory(_) => Vec::new(),
+            Backend::Sqlite { path, .. } => {
+                let c = rusqlite::Connection::open(path).unwrap();
+                let mut s = c.prepare(sql).unwrap();
+                s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .unwrap()
+                    .map(Result::unwrap)
+                    .collect()
+            }
+            #[cfg(feature = "postgres")]
+            Backend::Postgres { url } => {
+                let mut c = postgres::Client::connect(url, postgres::NoTls).unwrap();
+                c.query(sql, &[])
+                    .unwrap()
+                    .iter()
+                    .map(|r| (r.get(0), r.get(1), r.get(2)))
+                    .collect()
+            }
+            #[cfg(not(feature = "postgres"))]
+            Backend::Postgres { .. } => unreachable!(),
+        }
+    }
+
+    /// The pending counters (the sum of their shards, zeros left out), by key.
+    pub fn counters(&self) -> Vec<(String, String, i64)> {
+        self.raw_rows(
+            "SELECT caller_kind, owner_id, CAST(sum(count) AS bigint) FROM pending_counts \
+             GROUP BY caller_kind, owner_id HAVING sum(count) <> 0 ORDER BY 1, 2",
+        )
+    }
+
+    /// Checks that the counters hold exactly the counted sessions, per caller and in total,
+    /// and returns the total (`None` for memory).
+    pub fn assert_counters_consistent(&self) -> Option<i64> {
+        if !self.is_durable() {
+            return None;
+        }
+        let counted = self.raw_rows(
+            "SELECT caller_kind, owner_id, CAST(count(*) AS bigint) FROM link_sessions \
+             WHERE counted IS TRUE GROUP BY caller_kind, owner_id \
+             UNION ALL SELECT 'total', '', CAST(count(*) AS bigint) FROM link_sessions \
+             WHERE counted IS TRUE HAVING count(*) > 0 ORDER BY 1, 2",
+        );
+        let counters = self.counters();
+        assert_eq!(counters, counted, "counters vs counted sessions");
+        // A counted session is never completed.
+        let wrong = self.raw_rows(
+            "SELECT 'x', 'x', CAST(count(*) AS bigint) FROM link_sessions \
+             WHERE counted IS TRUE AND completed_at IS NOT NULL",
+        );
+        assert_eq!(wrong[0].2, 0, "completed sessions still counted");
+        Some(
+            counters
+                .iter()
+                .find(|(kind, _, _)| kind == "total")
+                .map_or(0, |row| row.2),
+        )
     }
 }
 
