@@ -97,22 +97,35 @@ pub fn is_kind(kind: &str, value: &str) -> bool {
 
 /// Runs every case of `http.json`; returns one line per failure.
 pub fn run_http_vectors() -> Result<Vec<String>, String> {
+    run_http_vectors_with(|_| authenticator())
+}
+
+/// Runs every case of `http.json`, each on a fresh authenticator from `make` (given the case's
+/// index), for example one on a store of its own; returns one line per failure.
+pub fn run_http_vectors_with(
+    make: impl Fn(usize) -> Result<Authenticator, String>,
+) -> Result<Vec<String>, String> {
     let file = load("http.json")?;
     let mut failures = Vec::new();
-    for case in cases(&file, "cases")? {
+    for (index, case) in cases(&file, "cases")?.iter().enumerate() {
         let name = str_of(case, "name")?;
-        if let Err(e) = run_http_case(case) {
+        if let Err(e) = make(index).and_then(|auth| run_http_case(&auth, case)) {
             failures.push(format!("{name}: {e}"));
         }
     }
     Ok(failures)
 }
 
-fn run_http_case(case: &Value) -> Result<(), String> {
-    let auth = authenticator()?;
+/// The text of `config.json`, for hosts that build the authenticator themselves.
+pub fn config_json() -> Result<String, String> {
+    let path = vectors_dir().join("config.json");
+    std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn run_http_case(auth: &Authenticator, case: &Value) -> Result<(), String> {
     let mut vars = HashMap::new();
     for (index, step) in cases(case, "steps")?.iter().enumerate() {
-        run_step(&auth, step, &mut vars).map_err(|e| format!("step {index}: {e}"))?;
+        run_step(auth, step, &mut vars).map_err(|e| format!("step {index}: {e}"))?;
     }
     Ok(())
 }
