@@ -53,6 +53,21 @@ impl Authenticator {
     #[uniffi::constructor(default(test_seed = None))]
     pub fn new(config_json: String, test_seed: Option<u64>) -> Result<Authenticator, NoxError> {
         let config = nox::Config::from_json(&config_json)?;
+        // The mobile library keeps its state in memory: it carries no database driver (the
+        // store crate is left out to keep the app small). A shared store is the backend's.
+        if config
+            .store
+            .as_deref()
+            .is_some_and(|store| store.trim() != "memory")
+        {
+            return Err(nox::Error::InvalidConfig {
+                field: "store".into(),
+                reason:
+                    "the mobile library keeps sessions in memory only: omit store or use \"memory\""
+                        .into(),
+            }
+            .into());
+        }
         let builder = nox::Authenticator::builder(config);
         let builder = match test_seed {
             Some(seed) => builder.random(Arc::new(nox::SeededRandom::new(seed))),

@@ -252,6 +252,13 @@ fn the_authenticator_runs_the_whole_flow() {
         Authenticator::new("{".into(), None),
         Err(NoxError::InvalidConfig { .. })
     ));
+    // No database driver in the mobile library: a shared store is refused, memory is fine.
+    let with_store = |store: &str| CONFIG.replacen('{', &format!("{{\"store\": \"{store}\","), 1);
+    assert!(matches!(
+        Authenticator::new(with_store("sqlite:app.db"), None),
+        Err(NoxError::InvalidConfig { field, .. }) if field == "store"
+    ));
+    assert!(Authenticator::new(with_store("memory"), None).is_ok());
 }
 
 #[test]
