@@ -121,6 +121,10 @@ def exercise(base: str, admin: str) -> Tuple[List[Tuple[str, str, int]], List[st
     assert status == 400
     status, _ = send("public", base, "GET", f"/nope/{SECRET_BODY_MARKER}", "unmatched", {}, None, "req-404")
     assert status == 404
+    status, _ = send("public", base, "POST", "/v2/supplier/link-sessions", "/v2/supplier/link-sessions",
+                     dict(json_h, **{"x-api-key": SUPPLIER_KEY}),
+                     b" " * (70 * 1024), "req-413")
+    assert status == 413
     # Admin: complete three, one twice, an unknown token, a missing key.
     for i, token in enumerate(tokens[:3]):
         status, _ = send("admin", admin, "POST", f"/admin/link-sessions/{token}/complete",
@@ -196,9 +200,12 @@ def check_metrics(admin: str, expected: Dict[Tuple[str, str, int], int]) -> None
     histogram = families["nox_http_request_duration_seconds"]
     counts = [s for s in histogram.samples if s.name.endswith("_count")
               and s.labels["route"] == "/v2/supplier/link-sessions"]
-    assert counts and counts[0].value == 7, counts
-    assert "nox_requests_refused_by_limits" in families
-    assert "nox_open_connections" in families
+    assert counts and counts[0].value == 8, counts
+    refused = {s.labels["reason"]: s.value for s in families["nox_requests_refused_by_limits"].samples
+               if s.name.endswith("_total")}
+    assert refused["body_too_large"] == 1 and refused["rate_limited"] == 0, refused
+    open_connections = [s.value for s in families["nox_open_connections"].samples]
+    assert open_connections and open_connections[0] >= 1, open_connections  # this very scrape
 
 
 def main() -> None:

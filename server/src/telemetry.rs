@@ -24,6 +24,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::AppState;
+use crate::limits::{self, Refusal};
 
 /// How log lines are written (`--log-format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -137,7 +138,7 @@ impl Metrics {
         );
         registry.register(
             "requests_refused_by_limits",
-            "Requests refused by a limit (rate, pending sessions, body size), by reason",
+            "Requests refused and connections closed by a limit (decision 12), by reason",
             refused.clone(),
         );
         registry.register(
@@ -158,8 +159,10 @@ impl Metrics {
         for kind in ["v2_supplier", "v2_manufacturer", "v1_supplier"] {
             let _ = created.get_or_create(&KindLabels { kind });
         }
-        for reason in ["rate_limited", "too_many_sessions", "body_too_large"] {
-            let _ = refused.get_or_create(&ReasonLabels { reason });
+        for reason in Refusal::ALL {
+            let _ = refused.get_or_create(&ReasonLabels {
+                reason: reason.as_str(),
+            });
         }
         Metrics {
             registry,
@@ -172,11 +175,6 @@ impl Metrics {
             subscribers,
             open_connections,
         }
-    }
-
-    /// The gauge of open connections, for the connection loop to move.
-    pub fn open_connections(&self) -> &Gauge {
-        &self.open_connections
     }
 
     fn record(&self, listener: Listener, route: &'static str, status: u16, seconds: f64) {
@@ -205,13 +203,30 @@ impl Metrics {
         self.created.get_or_create(&KindLabels { kind }).inc();
     }
 
-    /// Counts a request refused by a limit.
-    pub fn refused(&self, reason: &'static str) {
-        self.refused.get_or_create(&ReasonLabels { reason }).inc();
+    /// Brings the connection gauge and the refusal counters up to the listeners' figures.
+    fn read_limits(&self) {
+        let listeners = [
+            limits::counters(limits::Listener::Public),
+            limits::counters(limits::Listener::Admin),
+        ];
+        let open: u64 = listeners.iter().map(|c| c.open_connections()).sum();
+        self.open_connections
+            .set(i64::try_from(open).unwrap_or(i64::MAX));
+        for reason in Refusal::ALL {
+            let total: u64 = listeners.iter().map(|c| c.refused_total(reason)).sum();
+            let counter = self.refused.get_or_create(&ReasonLabels {
+                reason: reason.as_str(),
+            });
+            let seen = counter.get();
+            if total > seen {
+                counter.inc_by(total - seen);
+            }
+        }
     }
 
     /// The Prometheus text exposition, with the store's gauges read at `now`.
     pub fn render(&self, authenticator: &Authenticator, now: i64) -> String {
+        self.read_limits();
         match authenticator.session_counts(now) {
             Ok(counts) => {
                 for (state, value) in [
@@ -330,9 +345,6 @@ async fn observe(
     let status = response.status().as_u16();
     let seconds = started.elapsed().as_secs_f64();
     state.metrics.record(listener, route, status, seconds);
-    if status == 413 {
-        state.metrics.refused("body_too_large");
-    }
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-request-id", value);
     }
