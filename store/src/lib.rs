@@ -85,7 +85,7 @@
 //! - PostgreSQL: the counters are read without a lock, so inserts racing on several
 //!   connections may each see room for one more: a cap may be passed by at most as many
 //!   sessions as there are inserts in flight at that moment (at most one per pooled
-//!   connection, 16 per instance). A counter is split in 16 shards (by the token digest's
+//!   connection, 32 per instance). A counter is split in 64 shards (by the token digest's
 //!   first byte), so that concurrent inserts rarely wait for each other's commit on one row;
 //!   every statement locks counter rows in key order, so they never deadlock.
 //!

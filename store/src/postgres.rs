@@ -28,8 +28,10 @@ const MIGRATION_LOCK: i64 = 0x6e6f_785f_6175_7468; // "nox_auth"
 
 /// How many shards a pending counter has: a session counts in shard `digest[0] % SHARDS`,
 /// so that concurrent inserts of one caller rarely wait for the same counter row (whose lock
-/// is held until their commit is flushed). The SQL says `get_byte(token_sha256, 0) % 16`.
-const SHARDS: u8 = 16;
+/// is held until their commit is flushed): with 64 shards and 32 inserts in flight, about one
+/// in four waits for another's commit. Only the sum of a counter's shards means anything, so
+/// the number may change between versions (migration 0002 spread existing rows over 16).
+const SHARDS: u8 = 64;
 
 /// How many counted sessions one settle statement takes out of the counts at most.
 const SETTLE_BATCH: i64 = 1000;
@@ -45,8 +47,9 @@ const TRUSTED_FOR: Duration = Duration::from_secs(1);
 /// The connect time-out when the URL sets none.
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Connections per store at most (per process).
-const POOL_SIZE: u32 = 16;
+/// Connections per store at most (per process). A commit waits for the server's WAL flush,
+/// which the commits in flight share: more connections than cores keep more of them in flight.
+const POOL_SIZE: u32 = 32;
 
 /// A [`SessionStore`] and [`SubscriberStore`] on PostgreSQL (see the crate docs).
 ///
@@ -140,11 +143,11 @@ statements! {
     oldest_pending = "SELECT min(expires_at) FROM link_sessions WHERE counted AND expires_at > $1";
     // Takes up to $2 counted sessions expired by $1 out of the counts (skipping those another
     // call holds, a completion's), decrementing each counter once per shard.
-    settle = "WITH settled AS ( \
+    settle = format!("WITH settled AS ( \
                 UPDATE link_sessions s SET counted = false \
                 WHERE s.counted AND s.token_sha256 IN (SELECT token_sha256 FROM link_sessions \
                   WHERE counted AND expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED) \
-                RETURNING s.caller_kind, s.owner_id, get_byte(s.token_sha256, 0) % 16 AS shard), \
+                RETURNING s.caller_kind, s.owner_id, get_byte(s.token_sha256, 0) % {SHARDS} AS shard), \
               keys AS ( \
                 SELECT caller_kind, owner_id, shard, count(*) AS n FROM settled GROUP BY 1, 2, 3 \
                 UNION ALL \
@@ -153,7 +156,7 @@ statements! {
                 INSERT INTO pending_counts AS p (caller_kind, owner_id, shard, count) \
                 SELECT caller_kind, owner_id, shard, -n FROM keys ORDER BY 1, 2, 3 \
                 ON CONFLICT (caller_kind, owner_id, shard) DO UPDATE SET count = p.count + excluded.count) \
-              SELECT count(*) FROM settled";
+              SELECT count(*) FROM settled");
     select_session = format!("SELECT {SESSION_COLUMNS} FROM link_sessions WHERE token_sha256 = $1");
     // The compare-and-set, leaving the counts in the same statement if the session was counted.
     complete = format!("WITH old AS ( \
@@ -165,7 +168,7 @@ statements! {
                           RETURNING {SESSION_COLUMNS}, caller_kind, old.counted AS was_counted), \
                         dec AS ( \
                           INSERT INTO pending_counts AS p (caller_kind, owner_id, shard, count) \
-                          SELECT k.caller_kind, k.owner_id, get_byte($3, 0) % 16, -1 \
+                          SELECT k.caller_kind, k.owner_id, get_byte($3, 0) % {SHARDS}, -1 \
                           FROM done, LATERAL (VALUES (done.caller_kind, done.owner_id), ('total', '')) \
                             AS k (caller_kind, owner_id) \
                           WHERE done.was_counted ORDER BY 1, 2 \
