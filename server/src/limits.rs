@@ -54,16 +54,6 @@ pub enum Listener {
 }
 
 // The names and readers are for the metrics endpoint.
-#[allow(dead_code)]
-impl Listener {
-    /// The listener's name for a metric label: `public` or `admin`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Listener::Public => "public",
-            Listener::Admin => "admin",
-        }
-    }
-}
 
 /// Why a limit refused a request or closed a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,7 +75,6 @@ pub enum Refusal {
     ConnectionCap,
 }
 
-#[allow(dead_code)]
 impl Refusal {
     /// Every reason, in a fixed order.
     pub const ALL: [Refusal; 7] = [
@@ -117,16 +106,14 @@ impl Refusal {
 }
 
 /// Live figures of one listener, for a Prometheus gauge and counter: read them with
-/// [`Counters::open_connections`] and [`Counters::refused_total_by_reason`] (or
-/// [`Counters::refused_total`]) whenever metrics are scraped. Lock-free; reading never blocks
-/// a request.
+/// [`Counters::open_connections`] and [`Counters::refused_total`] whenever metrics are scraped
+/// (`telemetry::Metrics::render`). Lock-free; reading never blocks a request.
 #[derive(Debug)]
 pub struct Counters {
     open_connections: AtomicU64,
     refused: [AtomicU64; Refusal::ALL.len()],
 }
 
-#[allow(dead_code)]
 impl Counters {
     const fn new() -> Counters {
         Counters {
@@ -145,11 +132,6 @@ impl Counters {
         self.refused
             .get(reason.index())
             .map_or(0, |count| count.load(Ordering::Relaxed))
-    }
-
-    /// Every reason with its count since start (label `reason` = [`Refusal::as_str`]).
-    pub fn refused_total_by_reason(&self) -> [(Refusal, u64); Refusal::ALL.len()] {
-        Refusal::ALL.map(|reason| (reason, self.refused_total(reason)))
     }
 
     /// Counts one refusal.
@@ -271,7 +253,7 @@ pub async fn serve(
                 Ok(accepted) => accepted,
                 Err(error) => {
                     // Out of file descriptors and the like: wait a little rather than spin.
-                    eprintln!("warning: accept failed: {error}");
+                    tracing::warn!(%error, "accept failed");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
