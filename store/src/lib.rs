@@ -37,10 +37,14 @@
 //!   a `write(2)`, no disk flush.
 //! - SQLite, `sqlite:PATH?synchronous=full`: each commit also waits for an `fsync` of the log,
 //!   so it survives power loss too, at one disk flush per write (from well under a millisecond
-//!   on an SSD with a power-loss-protected cache, to several milliseconds elsewhere), and
-//!   writes are serialized, so that flush bounds the writes per second.
+//!   on an SSD with a power-loss-protected cache, to several milliseconds elsewhere); the
+//!   writes queued meanwhile share one commit (see "Concurrency"), so the flush bounds the
+//!   transactions per second, not the writes.
 //! - PostgreSQL: whatever the server's `synchronous_commit` says (by default a commit is
-//!   flushed to the server's WAL before it is acknowledged).
+//!   flushed to the server's WAL before it is acknowledged). A URL may set it for the store's
+//!   connections (`?options=-csynchronous_commit%3Doff`, a libpq option): a server crash may
+//!   then lose the writes acknowledged in the last moments (up to three times
+//!   `wal_writer_delay`, 600 ms by default), which decision 11 does not allow; leave it on.
 //!
 //! # Concurrency
 //!
