@@ -13,14 +13,16 @@
 //! ```
 //!
 //! A caller gives exactly one of `api_key` (kept only as its SHA-256 digest) and
-//! `api_key_sha256`. Every error names the field it is about, for example
+//! `api_key_sha256`, each a string or, while keys are rotated, an array of them (every listed
+//! key is accepted). Every error names the field it is about, for example
 //! `suppliers[0].redirect_urls[1]`.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::flow::{ConnectorConfig, Connectors, FlowConfig, check_flow_config};
 use crate::principal::{ApiKeyDigest, Callers, Manufacturer, Supplier};
 use crate::redirect::{RedirectPolicy, check_shape};
 
@@ -69,6 +71,17 @@ pub struct Config {
     /// bind a loopback address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admin: Option<AdminConfig>,
+    /// How end users sign in with each brand or supplier in the hosted flow (spec decision 19),
+    /// keyed by brand slug or supplier id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub connectors: BTreeMap<String, ConnectorConfig>,
+    /// The connector of a brand or supplier without its own entry: `"sandbox"` or the name of
+    /// an entry of `connectors`. Without it such a counterpart is shown as not yet available.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_connector: Option<String>,
+    /// The hosted flow's settings (the anti-forgery key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow: Option<FlowConfig>,
 }
 
 /// The `"limits"` section (spec decision 12), with its defaults. The connection limits are the
@@ -160,10 +173,10 @@ impl Limits {
 pub struct AdminConfig {
     /// The admin key in clear.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub api_key: Option<String>,
+    pub api_key: Option<ApiKeys>,
     /// The SHA-256 of the admin key, 64 hex digits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub api_key_sha256: Option<String>,
+    pub api_key_sha256: Option<ApiKeys>,
 }
 
 impl Default for Config {
@@ -177,6 +190,9 @@ impl Default for Config {
             store: None,
             limits: Limits::default(),
             admin: None,
+            connectors: BTreeMap::new(),
+            default_connector: None,
+            flow: None,
         }
     }
 }
@@ -229,10 +245,10 @@ pub struct SupplierConfig {
     pub name: String,
     /// The API key in clear (kept only as its digest).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub api_key: Option<String>,
+    pub api_key: Option<ApiKeys>,
     /// The SHA-256 of the API key, 64 hex digits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub api_key_sha256: Option<String>,
+    pub api_key_sha256: Option<ApiKeys>,
     /// The registered redirect URLs, each in canonical form.
     #[serde(default)]
     pub redirect_urls: Vec<String>,
@@ -254,10 +270,10 @@ pub struct ManufacturerConfig {
     pub enabled: bool,
     /// The API key in clear (kept only as its digest).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub api_key: Option<String>,
+    pub api_key: Option<ApiKeys>,
     /// The SHA-256 of the API key, 64 hex digits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub api_key_sha256: Option<String>,
+    pub api_key_sha256: Option<ApiKeys>,
     /// The registered redirect URLs, each in canonical form.
     #[serde(default)]
     pub redirect_urls: Vec<String>,
@@ -271,7 +287,7 @@ pub struct CheckedConfig {
     pub(crate) max_body_bytes: usize,
     pub(crate) session_retention_seconds: i64,
     pub(crate) limits: Limits,
-    pub(crate) admin_key: Option<ApiKeyDigest>,
+    pub(crate) admin_keys: Vec<ApiKeyDigest>,
 }
 
 impl CheckedConfig {
@@ -316,16 +332,22 @@ impl Config {
             ));
         }
         self.limits.check()?;
+        Connectors::check(&self.connectors, self.default_connector.as_deref())?;
+        check_flow_config(self.flow.as_ref())?;
         let mut keys = KeySet::default();
-        let admin_key = match &self.admin {
-            Some(admin) => Some(keys.add(
+        let admin_keys = match &self.admin {
+            Some(admin) => keys.add(
                 "admin",
-                admin.api_key.as_deref(),
-                admin.api_key_sha256.as_deref(),
-            )?),
-            None => None,
+                admin.api_key.as_ref(),
+                admin.api_key_sha256.as_ref(),
+            )?,
+            None => Vec::new(),
         };
-        if self.store.as_ref().is_some_and(|store| store.trim().is_empty()) {
+        if self
+            .store
+            .as_ref()
+            .is_some_and(|store| store.trim().is_empty())
+        {
             return Err(Error::config("store", "must not be empty"));
         }
         let mut suppliers = Vec::with_capacity(self.suppliers.len());
@@ -343,7 +365,7 @@ impl Config {
             suppliers.push(Supplier {
                 id: s.id.clone(),
                 name: s.name.clone(),
-                key: keys.add(&at, s.api_key.as_deref(), s.api_key_sha256.as_deref())?,
+                keys: keys.add(&at, s.api_key.as_ref(), s.api_key_sha256.as_ref())?,
                 redirects: redirect_policy(&at, &s.redirect_urls)?,
             });
         }
@@ -367,7 +389,7 @@ impl Config {
                 name: m.name.clone(),
                 brand: m.brand.clone().unwrap_or_else(|| m.name.clone()),
                 enabled: m.enabled,
-                key: keys.add(&at, m.api_key.as_deref(), m.api_key_sha256.as_deref())?,
+                keys: keys.add(&at, m.api_key.as_ref(), m.api_key_sha256.as_ref())?,
                 redirects: redirect_policy(&at, &m.redirect_urls)?,
             });
         }
@@ -380,7 +402,7 @@ impl Config {
             max_body_bytes: self.max_body_bytes,
             session_retention_seconds: self.session_retention_seconds,
             limits: self.limits,
-            admin_key,
+            admin_keys,
         })
     }
 }
@@ -431,44 +453,128 @@ fn redirect_policy(at: &str, urls: &[String]) -> Result<RedirectPolicy> {
 struct KeySet(Vec<ApiKeyDigest>);
 
 impl KeySet {
-    fn add(&mut self, at: &str, key: Option<&str>, digest: Option<&str>) -> Result<ApiKeyDigest> {
-        let digest = match (key, digest) {
+    /// The digests of a caller's keys: from exactly one of `api_key` and `api_key_sha256`, each
+    /// one key or, during a rotation, several.
+    fn add(
+        &mut self,
+        at: &str,
+        keys: Option<&ApiKeys>,
+        digests: Option<&ApiKeys>,
+    ) -> Result<Vec<ApiKeyDigest>> {
+        let (field, found) = match (keys, digests) {
             (Some(_), Some(_)) => {
                 return Err(Error::config(
                     format!("{at}.api_key"),
                     "give either api_key or api_key_sha256, not both",
                 ));
             }
-            (None, None) => {
-                return Err(Error::config(
-                    format!("{at}.api_key"),
-                    "one of api_key or api_key_sha256 is required",
-                ));
-            }
-            (Some(key), None) => {
-                if key.trim().is_empty() || key.trim() != key {
+            (Some(keys), None) => ("api_key", keys.as_slice()),
+            (None, Some(digests)) => ("api_key_sha256", digests.as_slice()),
+            (None, None) => ("api_key", &[][..]),
+        };
+        if found.is_empty() {
+            return Err(Error::config(
+                format!("{at}.api_key"),
+                "one of api_key or api_key_sha256 is required",
+            ));
+        }
+        let mut added = Vec::with_capacity(found.len());
+        for (index, value) in found.iter().enumerate() {
+            let place = if found.len() == 1 {
+                format!("{at}.{field}")
+            } else {
+                format!("{at}.{field}[{index}]")
+            };
+            let digest = if field == "api_key" {
+                if value.trim().is_empty() || value.trim() != value {
                     return Err(Error::config(
-                        format!("{at}.api_key"),
+                        place,
                         "must not be empty or have surrounding whitespace",
                     ));
                 }
-                ApiKeyDigest::of_key(key)
+                ApiKeyDigest::of_key(value)
+            } else {
+                ApiKeyDigest::from_hex(value)
+                    .ok_or_else(|| Error::config(&place, "must be 64 hexadecimal digits"))?
+            };
+            if self.0.iter().any(|d| d.ct_eq(&digest)) {
+                let reason = if added.iter().any(|d: &ApiKeyDigest| d.ct_eq(&digest)) {
+                    "this key is listed twice"
+                } else {
+                    "this key is already another caller's"
+                };
+                return Err(Error::config(place, reason));
             }
-            (None, Some(hex)) => ApiKeyDigest::from_hex(hex).ok_or_else(|| {
-                Error::config(
-                    format!("{at}.api_key_sha256"),
-                    "must be 64 hexadecimal digits",
-                )
-            })?,
-        };
-        if self.0.iter().any(|d| d.ct_eq(&digest)) {
-            return Err(Error::config(
-                format!("{at}.api_key"),
-                "this key is already another caller's",
-            ));
+            self.0.push(digest);
+            added.push(digest);
         }
-        self.0.push(digest);
-        Ok(digest)
+        Ok(added)
+    }
+}
+
+/// A caller's API key or keys: a JSON string, or an array of strings while keys are rotated
+/// (every listed key is accepted; remove the old one once no client uses it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiKeys {
+    /// One key.
+    One(String),
+    /// Several keys, during a rotation.
+    Several(Vec<String>),
+}
+
+impl ApiKeys {
+    /// The keys.
+    pub fn as_slice(&self) -> &[String] {
+        match self {
+            ApiKeys::One(key) => std::slice::from_ref(key),
+            ApiKeys::Several(keys) => keys,
+        }
+    }
+}
+
+impl From<&str> for ApiKeys {
+    fn from(key: &str) -> ApiKeys {
+        ApiKeys::One(key.to_owned())
+    }
+}
+
+impl Serialize for ApiKeys {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            ApiKeys::One(key) => serializer.serialize_str(key),
+            ApiKeys::Several(keys) => keys.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ApiKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<ApiKeys, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = ApiKeys;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a key, or an array of keys during a rotation")
+            }
+            fn visit_str<E: serde::de::Error>(self, key: &str) -> std::result::Result<ApiKeys, E> {
+                Ok(ApiKeys::One(key.to_owned()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<ApiKeys, A::Error> {
+                let mut keys = Vec::new();
+                while let Some(key) = seq.next_element::<String>()? {
+                    keys.push(key);
+                }
+                Ok(ApiKeys::Several(keys))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
     }
 }
 
@@ -480,6 +586,63 @@ mod tests {
         match Config::from_json(json).and_then(|c| c.check()) {
             Err(Error::InvalidConfig { field, .. }) => field,
             other => panic!("{json}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn keys_rotate_with_a_list() {
+        let config = Config::from_json(
+            r#"{"suppliers": [{"id": "s", "name": "n", "api_key": ["new-key", "old-key"],
+                "redirect_urls": ["https://a.example/cb"]}],
+                "admin": {"api_key_sha256": [
+                    "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b",
+                    "0000000000000000000000000000000000000000000000000000000000000000"]}}"#,
+        )
+        .unwrap();
+        let checked = config.check().unwrap();
+        for key in ["new-key", "old-key"] {
+            assert_eq!(
+                checked
+                    .callers()
+                    .authenticate_supplier(Some(key))
+                    .unwrap()
+                    .id,
+                "s"
+            );
+        }
+        assert!(
+            checked
+                .callers()
+                .authenticate_supplier(Some("other"))
+                .is_err()
+        );
+        assert_eq!(checked.admin_keys.len(), 2);
+        // Round trip: one key stays a string, several an array.
+        let text = serde_json::to_string(&config).unwrap();
+        assert!(
+            text.contains(r#""api_key":["new-key","old-key"]"#),
+            "{text}"
+        );
+        assert_eq!(Config::from_json(&text).unwrap(), config);
+        for (json, field) in [
+            (
+                r#"{"suppliers": [{"id": "s", "name": "n", "api_key": []}]}"#,
+                "suppliers[0].api_key",
+            ),
+            (
+                r#"{"suppliers": [{"id": "s", "name": "n", "api_key": ["a", "a"]}]}"#,
+                "suppliers[0].api_key[1]",
+            ),
+            (
+                r#"{"suppliers": [{"id": "s", "name": "n", "api_key_sha256": ["00"]}]}"#,
+                "suppliers[0].api_key_sha256",
+            ),
+            (
+                r#"{"suppliers": [{"id": "s", "name": "n", "api_key": 5}]}"#,
+                "suppliers[0].api_key",
+            ),
+        ] {
+            assert_eq!(field_of(json), field, "{json}");
         }
     }
 

@@ -14,7 +14,8 @@
 //! Where to find a rule: brands in [`catalog`], languages in [`language`], API keys and callers
 //! in [`principal`], redirect URLs in [`redirect`], tokens in [`token`], expiry and completion in
 //! [`session`], each endpoint's request in [`v2_supplier`], [`v2_manufacturer`],
-//! [`v1_supplier`] and [`v1_connect`], the JSON bodies in [`wire`], routing in [`http`].
+//! [`v1_supplier`] and [`v1_connect`], the JSON bodies in [`wire`], routing in [`http`], signed
+//! completion events (Standard Webhooks) in [`webhook`].
 //!
 //! ```
 //! use nox_authenticator::{Authenticator, HttpRequest};
@@ -48,6 +49,7 @@ pub mod catalog;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod flow;
 pub mod http;
 pub mod language;
 pub mod link_url;
@@ -61,6 +63,7 @@ pub mod v1_connect;
 pub mod v1_supplier;
 pub mod v2_manufacturer;
 pub mod v2_supplier;
+pub mod webhook;
 pub mod wire;
 
 pub use admin::AdminSessionBody;
@@ -85,3 +88,7 @@ pub use v1_connect::{V1ConnectInput, V1ConnectRequest};
 pub use v1_supplier::{V1SupplierLinkInput, V1SupplierLinkRequest};
 pub use v2_manufacturer::{ManufacturerLinkSessionInput, ManufacturerLinkSessionRequest};
 pub use v2_supplier::{SupplierLinkSessionInput, SupplierLinkSessionRequest};
+pub use webhook::{
+    CompletionEvent, WebhookError, WebhookEvent, WebhookEventType, WebhookSecret, sign_webhook,
+    verify_webhook,
+};
