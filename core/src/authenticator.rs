@@ -60,7 +60,7 @@ pub struct Authenticator {
     link_base_urls: LinkBaseUrls,
     pub(crate) max_body_bytes: usize,
     limits: Limits,
-    admin_key: Option<ApiKeyDigest>,
+    admin_keys: Vec<ApiKeyDigest>,
     catalog: RwLock<Arc<Catalog>>,
     sessions: Arc<dyn SessionStore>,
     subscribers: Arc<dyn SubscriberStore>,
@@ -107,14 +107,14 @@ impl AuthenticatorBuilder {
             max_body_bytes,
             session_retention_seconds,
             limits,
-            admin_key,
+            admin_keys,
         } = self.config.check()?;
         Ok(Authenticator {
             callers,
             link_base_urls,
             max_body_bytes,
             limits,
-            admin_key,
+            admin_keys,
             catalog: RwLock::new(Arc::new(
                 self.catalog.unwrap_or_else(|| Catalog::builtin().clone()),
             )),
@@ -408,9 +408,10 @@ impl Authenticator {
         &self.limits
     }
 
-    /// The admin key's digest, if the configuration has one (spec decision 13).
-    pub fn admin_key(&self) -> Option<&ApiKeyDigest> {
-        self.admin_key.as_ref()
+    /// The digests of the admin keys (spec decision 13); empty when the configuration has
+    /// none (several during a rotation).
+    pub fn admin_keys(&self) -> &[ApiKeyDigest] {
+        &self.admin_keys
     }
 
     /// Stores a new session under the pending caps; the host may answer 201 once this returns.

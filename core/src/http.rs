@@ -207,6 +207,11 @@ fn route(path: &str) -> Option<Route<'_>> {
     }
 }
 
+/// The digest of the key a request presented (after it authenticated: the key exists).
+fn presented_key(api_key: Option<&str>) -> ApiKeyDigest {
+    ApiKeyDigest::of_key(api_key.unwrap_or_default())
+}
+
 fn is_v2_path(path: &str) -> bool {
     path == "/v2" || path.starts_with("/v2/")
 }
@@ -258,10 +263,12 @@ impl Authenticator {
         let callers = self.callers();
         let caller = match route {
             Route::V2Supplier | Route::V1SupplierLink(_) => {
-                callers.authenticate_supplier(api_key)?.key
+                callers.authenticate_supplier(api_key)?;
+                presented_key(api_key)
             }
             Route::V2Manufacturer | Route::V1Connect => {
-                callers.authenticate_manufacturer(api_key)?.key
+                callers.authenticate_manufacturer(api_key)?;
+                presented_key(api_key)
             }
         };
         let is_json = head
@@ -305,14 +312,14 @@ impl Authenticator {
             callers
                 .suppliers()
                 .iter()
-                .find(|s| s.key.ct_eq(&preflight.caller))
+                .find(|s| s.has_key(&preflight.caller))
                 .ok_or(Error::InvalidApiKey)
         };
         let manufacturer = || {
             callers
                 .manufacturers()
                 .iter()
-                .find(|m| m.key.ct_eq(&preflight.caller))
+                .find(|m| m.has_key(&preflight.caller))
                 .ok_or(Error::InvalidApiKey)
                 .and_then(|m| {
                     if m.enabled {

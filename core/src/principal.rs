@@ -57,7 +57,8 @@ pub struct Supplier {
     pub id: String,
     /// The supplier's name (`supplier` in v2 responses).
     pub name: String,
-    pub(crate) key: ApiKeyDigest,
+    /// The digests of the supplier's API keys (several during a rotation).
+    pub(crate) keys: Vec<ApiKeyDigest>,
     /// The redirect URLs registered for this supplier.
     pub redirects: RedirectPolicy,
 }
@@ -73,7 +74,8 @@ pub struct Manufacturer {
     pub brand: String,
     /// Whether the manufacturer may create sessions and connections.
     pub enabled: bool,
-    pub(crate) key: ApiKeyDigest,
+    /// The digests of the manufacturer's API keys (several during a rotation).
+    pub(crate) keys: Vec<ApiKeyDigest>,
     /// The redirect URLs registered for this manufacturer.
     pub redirects: RedirectPolicy,
 }
@@ -128,14 +130,14 @@ impl Callers {
     /// when it is no supplier's.
     pub fn authenticate_supplier(&self, api_key: Option<&str>) -> Result<&Supplier> {
         let digest = presented_digest(api_key)?;
-        find_constant_time(&self.suppliers, |s| &s.key, &digest).ok_or(Error::InvalidApiKey)
+        find_constant_time(&self.suppliers, |s| &s.keys, &digest).ok_or(Error::InvalidApiKey)
     }
 
     /// The manufacturer whose key this is, which must be enabled (401 `Manufacturer not
     /// enabled` otherwise).
     pub fn authenticate_manufacturer(&self, api_key: Option<&str>) -> Result<&Manufacturer> {
         let digest = presented_digest(api_key)?;
-        let manufacturer = find_constant_time(&self.manufacturers, |m| &m.key, &digest)
+        let manufacturer = find_constant_time(&self.manufacturers, |m| &m.keys, &digest)
             .ok_or(Error::InvalidApiKey)?;
         if manufacturer.enabled {
             Ok(manufacturer)
@@ -152,19 +154,40 @@ fn presented_digest(api_key: Option<&str>) -> Result<ApiKeyDigest> {
     }
 }
 
-/// Compares the digest with every caller's, without stopping at a match.
+/// Compares the digest with every key of every caller, without stopping at a match.
 fn find_constant_time<'a, T>(
     callers: &'a [T],
-    key_of: impl Fn(&T) -> &ApiKeyDigest,
+    keys_of: impl Fn(&T) -> &[ApiKeyDigest],
     digest: &ApiKeyDigest,
 ) -> Option<&'a T> {
     let mut found = None;
     for caller in callers {
-        if key_of(caller).ct_eq(digest) && found.is_none() {
+        let matches = keys_of(caller)
+            .iter()
+            .fold(false, |any, key| key.ct_eq(digest) | any);
+        if matches && found.is_none() {
             found = Some(caller);
         }
     }
     found
+}
+
+impl Supplier {
+    /// Whether `digest` is one of this supplier's keys (constant time over its keys).
+    pub fn has_key(&self, digest: &ApiKeyDigest) -> bool {
+        self.keys
+            .iter()
+            .fold(false, |any, key| key.ct_eq(digest) | any)
+    }
+}
+
+impl Manufacturer {
+    /// Whether `digest` is one of this manufacturer's keys (constant time over its keys).
+    pub fn has_key(&self, digest: &ApiKeyDigest) -> bool {
+        self.keys
+            .iter()
+            .fold(false, |any, key| key.ct_eq(digest) | any)
+    }
 }
 
 /// The API key a request carries: the `x-api-key` header, else an `Authorization` header with

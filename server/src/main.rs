@@ -135,7 +135,7 @@ fn run(args: Args) -> Result<(), Fatal> {
         .apply(Authenticator::builder(config))
         .build()
         .map_err(|e| Fatal(format!("{source}: {e}"), 2))?;
-    if authenticator.admin_key().is_none() && !args.admin_listen.ip().is_loopback() {
+    if authenticator.admin_keys().is_empty() && !args.admin_listen.ip().is_loopback() {
         return Err(Fatal(
             format!(
                 "refusing to bind the admin listener to {} without an admin key: add \"admin\": \
