@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use nox_authenticator::{
     AssetType, Authenticator, Catalog, Error, HttpRequest, Language, LinkSession, RedirectPolicy,
-    RedirectRejection,
+    RedirectRejection, WebhookError, WebhookEvent, WebhookSecret, sign_webhook, verify_webhook,
 };
 use serde_json::Value;
 
@@ -441,4 +441,94 @@ fn check_rejection(
         (other, _) => failures.push(format!("{what} {name}: {other:?}")),
     }
     Ok(())
+}
+
+/// Runs `webhooks.json`: Standard Webhooks signatures (computed by the PyPI `standardwebhooks`
+/// package), verification with its refusals, and secret parsing.
+pub fn run_webhook_vectors() -> Result<Vec<String>, String> {
+    let file = load("webhooks.json")?;
+    let mut failures = Vec::new();
+    for case in cases(&file, "sign")? {
+        let name = str_of(case, "name")?;
+        let secret = WebhookSecret::parse(str_of(case, "secret")?)
+            .map_err(|e| format!("sign {name}: {e}"))?;
+        let signature = sign_webhook(
+            &secret,
+            str_of(case, "id")?,
+            int_of(case, "timestamp")?,
+            str_of(case, "body")?.as_bytes(),
+        );
+        if signature != str_of(case, "signature")? {
+            failures.push(format!("sign {name}: {signature}"));
+        }
+    }
+    for case in cases(&file, "verify")? {
+        let name = str_of(case, "name")?;
+        let got = verify_case(case).map(|event| webhook_event_json(&event));
+        let expect = case.get("expect").ok_or("expect")?;
+        let wanted = match (expect.get("event"), expect.get("error")) {
+            (Some(event), None) => Ok(event.clone()),
+            (None, Some(error)) => Err(error.clone()),
+            _ => return Err(format!("verify {name}: expect needs event or error")),
+        };
+        let got = got.map_err(|e| serde_json::json!({"code": e.code(), "field": e.field()}));
+        if got != wanted {
+            failures.push(format!("verify {name}: got {got:?}, want {wanted:?}"));
+        }
+    }
+    for case in cases(&file, "secrets")? {
+        let name = str_of(case, "name")?;
+        let ok = case.get("ok").and_then(Value::as_bool).ok_or("ok")?;
+        match (WebhookSecret::parse(str_of(case, "secret")?), ok) {
+            (Ok(secret), true) if i64::try_from(secret.len()).ok() == case["bytes"].as_i64() => {}
+            (Err(e), false) if case.get("code").and_then(Value::as_str) == Some(e.code()) => {}
+            (other, _) => failures.push(format!("secret {name}: {other:?}")),
+        }
+    }
+    Ok(failures)
+}
+
+fn verify_case(case: &Value) -> Result<WebhookEvent, WebhookError> {
+    let secrets = case["secrets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| WebhookSecret::parse(s.as_str().unwrap_or_default()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let headers: Vec<(&str, &str)> = case["headers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|pair| {
+            (
+                pair[0].as_str().unwrap_or_default(),
+                pair[1].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let body = case["body"].as_str().unwrap_or_default().as_bytes();
+    verify_webhook(
+        &secrets,
+        &headers,
+        body,
+        case["now"].as_i64().unwrap_or_default(),
+    )
+}
+
+/// A verified event in the vectors' `expect.event` form.
+pub fn webhook_event_json(event: &WebhookEvent) -> Value {
+    serde_json::json!({
+        "id": event.id,
+        "signed_at": event.signed_at,
+        "type": event.event_type.as_str(),
+        "timestamp": event.timestamp,
+        "kind": event.kind.as_str(),
+        "state": event.state.as_str(),
+        "token": event.token,
+        "user_id": event.user_id,
+        "link_url": event.link_url,
+        "expires_at": event.expires_at,
+        "completed_at": event.completed_at,
+        "session": event.session,
+    })
 }

@@ -40,6 +40,31 @@ fn redirect_vectors() {
 }
 
 #[test]
+fn webhook_vectors() {
+    assert_none("webhooks.json", vectors::run_webhook_vectors());
+}
+
+#[test]
+fn the_webhook_runner_can_fail() {
+    // A signature the PyPI package computed, checked against a changed expectation.
+    let file = vectors::load("webhooks.json").unwrap();
+    let case = &file["sign"][0];
+    let secret = nox_authenticator::WebhookSecret::parse(case["secret"].as_str().unwrap()).unwrap();
+    let signature = nox_authenticator::sign_webhook(
+        &secret,
+        case["id"].as_str().unwrap(),
+        case["timestamp"].as_i64().unwrap(),
+        case["body"].as_str().unwrap().as_bytes(),
+    );
+    assert_eq!(signature, case["signature"].as_str().unwrap());
+    assert_ne!(
+        signature,
+        case["signature"].as_str().unwrap().replace('g', "h")
+    );
+    assert!(file["verify"].as_array().unwrap().len() >= 30);
+}
+
+#[test]
 fn the_runner_can_fail() {
     // A vector runner that cannot fail proves nothing: feed it a wrong expectation.
     let auth = vectors::authenticator().unwrap();
