@@ -14,6 +14,7 @@
 mod admin;
 mod api;
 mod clock;
+mod flow;
 mod health;
 mod limits;
 mod maintenance;
@@ -120,6 +121,7 @@ fn run(args: Args) -> Result<(), Fatal> {
         None => (DEMO_CONFIG.to_owned(), "demo configuration".to_owned()),
     };
     let config = Config::from_json(&config_text).map_err(|e| Fatal(format!("{source}: {e}"), 2))?;
+    flow::configure(&config).map_err(|e| Fatal(format!("{source}: {e}"), 2))?;
     let store_setting = args
         .store
         .clone()
@@ -208,6 +210,7 @@ async fn serve(
         ))
         .with_state(Arc::clone(&state));
     let app = Router::new()
+        .merge(flow::router(Arc::clone(&state)))
         .fallback(api::handle)
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),

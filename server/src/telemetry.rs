@@ -270,6 +270,10 @@ pub fn route_template(listener: Listener, path: &str) -> &'static str {
         (Listener::Public, "/v2/supplier/link-sessions") => "/v2/supplier/link-sessions",
         (Listener::Public, "/v2/manufacturer/link-sessions") => "/v2/manufacturer/link-sessions",
         (Listener::Public, "/manufacturers/nox") => "/manufacturers/nox",
+        (Listener::Public, "/ui") => "/ui",
+        (Listener::Public, "/connect") => "/connect",
+        (Listener::Public, "/ui/callback") => "/ui/callback",
+        (Listener::Public, "/static/flow.css") => "/static/flow.css",
         (Listener::Public, _) if is_v1_link(path) => "/users/{userId}/link",
         (Listener::Admin, "/metrics") => "/metrics",
         (Listener::Admin, _) => match path.strip_prefix("/admin/link-sessions/") {
