@@ -99,7 +99,7 @@ impl Authenticator {
                     error: error.public_message(),
                     code: error.code(),
                 };
-                let mut response = HttpResponse::json(error.status(), &body);
+                let mut response = HttpResponse::json(error.status(), &body).with_failure(&error);
                 if let (Error::MethodNotAllowed, Some(route)) = (&error, admin_route(path)) {
                     let allow = match route {
                         AdminRoute::Session(_) => "GET",

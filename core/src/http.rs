@@ -159,6 +159,10 @@ pub struct HttpResponse {
     pub headers: Vec<(&'static str, String)>,
     /// The JSON body.
     pub body: Vec<u8>,
+    /// For an answer of 500 or more, what failed (a store's own description, for example):
+    /// for the host's log, never for the client, whose body says only `Service unavailable`
+    /// or `Internal server error`.
+    pub failure: Option<String>,
 }
 
 impl HttpResponse {
@@ -180,7 +184,16 @@ impl HttpResponse {
                 ("cache-control", "no-store".to_owned()),
             ],
             body,
+            failure: None,
         }
+    }
+
+    /// Records what failed, for an answer of 500 or more.
+    pub(crate) fn with_failure(mut self, error: &Error) -> HttpResponse {
+        if self.status >= 500 {
+            self.failure = Some(error.to_string());
+        }
+        self
     }
 }
 
@@ -379,7 +392,7 @@ fn error_response(v2: bool, error: &Error, now: i64) -> HttpResponse {
     if let Some(seconds) = error.retry_after_seconds() {
         response.headers.push(("retry-after", seconds.to_string()));
     }
-    response
+    response.with_failure(error)
 }
 
 #[cfg(test)]

@@ -37,6 +37,7 @@ fn check_key(state: &AppState, headers: &HeaderMap) -> Result<(), Box<Response>>
                 status: error.status(),
                 headers: vec![("content-type", "application/json".to_owned())],
                 body: body.to_string().into_bytes(),
+                failure: None,
             }))
         })
 }
@@ -58,6 +59,7 @@ pub async fn handle(
                 status: 405,
                 headers: vec![("allow", "GET".to_owned())],
                 body: br#"{"error":"Method not allowed","code":"method_not_allowed"}"#.to_vec(),
+                failure: None,
             });
         }
         if let Err(refusal) = check_key(&state, &headers) {

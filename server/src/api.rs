@@ -202,12 +202,21 @@ fn internal_error() -> HttpResponse {
         status: 500,
         headers: vec![("content-type", "application/json".to_owned())],
         body: br#"{"error":"Internal server error"}"#.to_vec(),
+        failure: Some("the request's task panicked or was cancelled".to_owned()),
     }
 }
+
+/// What failed behind an answer of 500 or more, carried to the log line.
+#[derive(Debug, Clone)]
+pub struct Failure(pub String);
 
 /// The core's response as an axum response.
 pub fn into_axum(response: HttpResponse) -> Response {
     let mut out = Response::new(Body::from(response.body));
+    if let Some(failure) = response.failure {
+        // For the request's log line (telemetry), never for the client.
+        out.extensions_mut().insert(Failure(failure));
+    }
     *out.status_mut() =
         StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     for (name, value) in response.headers {

@@ -359,7 +359,11 @@ async fn observe(
         Listener::Admin => "admin",
     };
     if status >= 500 {
-        tracing::warn!(request_id = %id, %method, route, status, latency_ms, caller, listener, "request");
+        let failure = response
+            .extensions()
+            .get::<crate::api::Failure>()
+            .map_or("-", |f| f.0.as_str());
+        tracing::warn!(request_id = %id, %method, route, status, latency_ms, caller, listener, failure, "request");
     } else {
         tracing::info!(request_id = %id, %method, route, status, latency_ms, caller, listener, "request");
     }
