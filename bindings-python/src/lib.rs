@@ -15,6 +15,7 @@ mod error;
 mod http;
 mod redirect;
 mod session;
+mod webhook;
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -30,6 +31,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(redirect::parse_language, m)?)?;
     m.add_function(wrap_pyfunction!(redirect::language_from_locale, m)?)?;
     m.add_function(wrap_pyfunction!(redirect::negotiate_language, m)?)?;
+    m.add_class::<webhook::WebhookEvent>()?;
+    m.add_function(wrap_pyfunction!(webhook::verify_webhook, m)?)?;
+    m.add_function(wrap_pyfunction!(webhook::sign_webhook, m)?)?;
     m.add_function(wrap_pyfunction!(error::core_error_for_code, m)?)?;
     m.add("LINK_SESSION_TTL_SECONDS", LINK_SESSION_TTL_SECONDS)?;
     m.add("MAX_ID_CHARS", nox_authenticator::MAX_ID_CHARS)?;
@@ -47,6 +51,12 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         AssetType::ALL.map(AssetType::as_str).to_vec(),
     )?;
     m.add("_LANGUAGES", Language::ALL.map(Language::as_str).to_vec())?;
+    m.add(
+        "_WEBHOOK_EVENT_TYPES",
+        nox_authenticator::WebhookEventType::ALL
+            .map(nox_authenticator::WebhookEventType::as_str)
+            .to_vec(),
+    )?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -21,9 +21,13 @@ from nox_authenticator import (
     RedirectPolicy,
     RedirectRejectedError,
     ValidationError,
+    WebhookEvent,
+    WebhookVerificationError,
     language_from_locale,
     negotiate_language,
     parse_language,
+    sign_webhook,
+    verify_webhook,
 )
 
 
@@ -46,7 +50,7 @@ def _cases(file: str, key: str) -> List[Any]:
 
 
 @pytest.mark.parametrize("file", ["config.json", "http.json", "catalog.json", "language.json",
-                                  "redirect.json"])
+                                  "redirect.json", "webhooks.json"])
 def test_vector_file_present(file: str) -> None:
     load_vector(file)
 
@@ -282,3 +286,49 @@ def test_redirect_none_registered() -> None:
         with pytest.raises(RedirectRejectedError) as caught:
             RedirectPolicy([]).check(url)
         assert caught.value.reason == "none_registered"
+
+
+# --- webhooks.json (signatures computed by the PyPI standardwebhooks package) ----------------
+
+@pytest.mark.parametrize("case", _cases("webhooks.json", "sign"))
+def test_webhook_sign(case: Dict[str, Any]) -> None:
+    signature = sign_webhook(case["secret"], case["id"], case["timestamp"],
+                             case["body"].encode("utf-8"))
+    assert signature == case["signature"]
+
+
+def _event_dict(event: WebhookEvent) -> Dict[str, Any]:
+    return {
+        "id": event.id, "signed_at": event.signed_at, "type": event.type.value,
+        "timestamp": event.timestamp, "kind": event.kind.value, "state": event.state.value,
+        "token": event.token, "user_id": event.user_id, "link_url": event.link_url,
+        "expires_at": event.expires_at, "completed_at": event.completed_at,
+        "session": event.session,
+    }
+
+
+@pytest.mark.parametrize("case", _cases("webhooks.json", "verify"))
+def test_webhook_verify(case: Dict[str, Any]) -> None:
+    headers = [(name, value) for name, value in case["headers"]]
+    body = case["body"].encode("utf-8")
+    if "event" in case["expect"]:
+        event = verify_webhook(case["secrets"], headers, body, now=case["now"])
+        assert _event_dict(event) == case["expect"]["event"]
+        # The session dict keeps the wire's key order.
+        assert list(event.session) == list(case["expect"]["event"]["session"])
+    else:
+        with pytest.raises(WebhookVerificationError) as caught:
+            verify_webhook(case["secrets"], headers, body, now=case["now"])
+        expected = case["expect"]["error"]
+        assert (caught.value.code, caught.value.field) == (expected["code"], expected["field"])
+        assert caught.value.status == (500 if expected["code"] == "invalid_secret" else 400)
+
+
+@pytest.mark.parametrize("case", _cases("webhooks.json", "secrets"))
+def test_webhook_secret(case: Dict[str, Any]) -> None:
+    if case["ok"]:
+        assert sign_webhook(case["secret"], "msg", 0, b"").startswith("v1,")
+    else:
+        with pytest.raises(WebhookVerificationError) as caught:
+            sign_webhook(case["secret"], "msg", 0, b"")
+        assert caught.value.code == case["code"]

@@ -183,6 +183,16 @@ impl WebhookError {
         }
     }
 
+    /// The HTTP status a receiver answers the sender with: 400 for a refused message (the
+    /// sender retries, and a retry is signed anew), 500 for `invalid_secret` (the receiver's own
+    /// configuration is wrong; once it is fixed, the sender's retries pass).
+    pub fn status(&self) -> u16 {
+        match self {
+            WebhookError::InvalidSecret { .. } => 500,
+            _ => 400,
+        }
+    }
+
     /// The header (`webhook-id`, `webhook-timestamp`, `webhook-signature`) or body field
     /// (`type`, `timestamp`, `data.kind`, `data.session.link_token`…) the refusal concerns, if
     /// one.
@@ -873,7 +883,7 @@ mod tests {
         ] {
             let error = WebhookSecret::parse(text).unwrap_err();
             assert_eq!(error, WebhookError::InvalidSecret { reason }, "{text:?}");
-            assert_eq!(error.code(), "invalid_secret");
+            assert_eq!((error.code(), error.status()), ("invalid_secret", 500));
             // The message never carries the secret.
             assert!(!error.to_string().contains("MfKQ"), "{error}");
         }
@@ -998,6 +1008,7 @@ mod tests {
                 (error.code(), error.field()),
                 ("missing_header", Some(name))
             );
+            assert_eq!(error.status(), 400);
         }
         for bad in [
             "",

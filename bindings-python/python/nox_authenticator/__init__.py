@@ -35,11 +35,14 @@ from ._native import (
     Subscriber,
     __version__,
     language_from_locale,
+    WebhookEvent,
     negotiate_language,
     parse_language,
     parse_link_url,
+    sign_webhook,
+    verify_webhook,
 )
-from ._types import AssetType, Language, SessionKind, SessionState
+from ._types import AssetType, Language, SessionKind, SessionState, WebhookEventType
 from .errors import (
     AuthenticationError,
     CatalogError,
@@ -52,6 +55,7 @@ from .errors import (
     SessionExpiredError,
     SessionNotFoundError,
     ValidationError,
+    WebhookVerificationError,
 )
 
 __all__ = [
@@ -85,9 +89,14 @@ __all__ = [
     "SessionState",
     "Subscriber",
     "ValidationError",
+    "WebhookEvent",
+    "WebhookEventType",
+    "WebhookVerificationError",
     "__version__",
     "language_from_locale",
     "negotiate_language",
     "parse_language",
     "parse_link_url",
+    "sign_webhook",
+    "verify_webhook",
 ]

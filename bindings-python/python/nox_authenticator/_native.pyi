@@ -2,7 +2,7 @@
 
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union, final
 
-from ._types import AssetType, Language, SessionKind, SessionState
+from ._types import AssetType, Language, SessionKind, SessionState, WebhookEventType
 from .errors import NoxAuthenticatorError
 
 _Headers = Union[Mapping[str, str], Iterable[Tuple[str, str]], None]
@@ -21,6 +21,9 @@ __all__ = [
     "parse_language",
     "language_from_locale",
     "negotiate_language",
+    "WebhookEvent",
+    "verify_webhook",
+    "sign_webhook",
     "_core_error_for_code",
     "LINK_SESSION_TTL_SECONDS",
     "MAX_ID_CHARS",
@@ -31,6 +34,7 @@ __all__ = [
     "V1_DEFAULT_LANGUAGE",
     "_ASSET_TYPES",
     "_LANGUAGES",
+    "_WEBHOOK_EVENT_TYPES",
     "__version__",
 ]
 
@@ -43,6 +47,7 @@ V1_DEFAULT_LANGUAGE: str
 V2_DEFAULT_LANGUAGE: str
 _ASSET_TYPES: List[str]
 _LANGUAGES: List[str]
+_WEBHOOK_EVENT_TYPES: List[str]
 __version__: str
 
 @final
@@ -235,4 +240,41 @@ def language_from_locale(locale: str) -> Optional[Language]: ...
 def negotiate_language(
     accept_language: str, default: Union[Language, str, None] = None
 ) -> Language: ...
+@final
+class WebhookEvent:
+    @property
+    def id(self) -> str: ...
+    @property
+    def signed_at(self) -> int: ...
+    @property
+    def type(self) -> WebhookEventType: ...
+    @property
+    def timestamp(self) -> int: ...
+    @property
+    def kind(self) -> SessionKind: ...
+    @property
+    def state(self) -> SessionState: ...
+    @property
+    def token(self) -> str: ...
+    @property
+    def user_id(self) -> str: ...
+    @property
+    def link_url(self) -> str: ...
+    @property
+    def expires_at(self) -> int: ...
+    @property
+    def completed_at(self) -> Optional[int]: ...
+    @property
+    def session(self) -> Dict[str, Any]: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    __hash__: None  # type: ignore[assignment]
+
+def verify_webhook(
+    secret: Union[str, Iterable[str]],
+    headers: _Headers,
+    body: _Body,
+    *,
+    now: Optional[int] = None,
+) -> WebhookEvent: ...
+def sign_webhook(secret: str, id: str, timestamp: int, body: _Body) -> str: ...
 def _core_error_for_code(code: str) -> NoxAuthenticatorError: ...

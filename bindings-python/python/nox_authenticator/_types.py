@@ -1,4 +1,5 @@
-"""The package's enumerations: the core's asset types, languages, session states and kinds.
+"""The package's enumerations: the core's asset types, languages, session states and kinds, and
+webhook event types.
 
 Each member's value is the wire string, and each class mixes in ``str``, so a member can be
 passed wherever the API takes the wire string and compares equal to it.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["AssetType", "Language", "SessionKind", "SessionState"]
+__all__ = ["AssetType", "Language", "SessionKind", "SessionState", "WebhookEventType"]
 
 
 class _WireEnum(str, enum.Enum):
@@ -46,3 +47,10 @@ class SessionKind(_WireEnum):
     V2_SUPPLIER = "v2_supplier"
     V2_MANUFACTURER = "v2_manufacturer"
     V1_SUPPLIER = "v1_supplier"
+
+
+class WebhookEventType(_WireEnum):
+    """The type of a completion event (a signed webhook)."""
+
+    LINK_SESSION_COMPLETED = "link_session.completed"
+    LINK_SESSION_EXPIRED = "link_session.expired"

@@ -20,6 +20,7 @@ __all__ = [
     "SessionExpiredError",
     "SessionNotFoundError",
     "ValidationError",
+    "WebhookVerificationError",
 ]
 
 
@@ -151,3 +152,15 @@ class InternalError(NoxAuthenticatorError):
 
     reason: str
     """For ``store_error``: the store's description of the failure."""
+
+
+class WebhookVerificationError(NoxAuthenticatorError, ValueError):
+    """A completion event (webhook) refused by :func:`verify_webhook`, or a webhook secret that
+    does not parse. ``code`` names the rule: ``missing_header``, ``invalid_timestamp``,
+    ``timestamp_too_old``, ``timestamp_too_new``, ``no_valid_signature``, ``invalid_secret`` or
+    ``invalid_body``. ``status`` is what a receiver answers the sender: 400, or 500 for
+    ``invalid_secret`` (the receiver's own configuration)."""
+
+    field: Optional[str]
+    """The header (``webhook-id``, ``webhook-timestamp``, ``webhook-signature``) or body field
+    (``type``, ``data.session.link_token``, ...) concerned, or ``None``."""
