@@ -174,4 +174,13 @@ impl Authenticator {
             .with_core(|core_request| self.inner.handle_http(core_request, now))
             .into()
     }
+
+    /// Answers one request of the admin API at `now` (`GET /admin/link-sessions/{token}`,
+    /// `POST /admin/link-sessions/{token}/complete`: `{kind, state, session}` or `{error,
+    /// code}`), for a JVM backend that serves its own admin side. Never fails.
+    pub fn handle_admin_http(&self, request: HttpRequest, now: i64) -> HttpResponse {
+        request
+            .with_core(|core_request| self.inner.handle_admin_http(core_request, now))
+            .into()
+    }
 }

@@ -661,6 +661,13 @@ public protocol AuthenticatorProtocol: AnyObject, Sendable {
     func evictExpired(now: Int64) throws  -> UInt64
     
     /**
+     * Answers one request of the admin API at `now` (`GET /admin/link-sessions/{token}`,
+     * `POST /admin/link-sessions/{token}/complete`: `{kind, state, session}` or `{error,
+     * code}`), for a JVM backend that serves its own admin side. Never fails.
+     */
+    func handleAdminHttp(request: HttpRequest, now: Int64)  -> HttpResponse
+    
+    /**
      * Answers one HTTP request of any of the four endpoints at `now`, exactly as the server
      * would. Never fails: errors are answered as their documented JSON bodies.
      */
@@ -850,6 +857,22 @@ open func evictExpired(now: Int64)throws  -> UInt64  {
         uniffiCallStatus in
     uniffi_nox_authenticator_uniffi_fn_method_authenticator_evict_expired(
             self.uniffiCloneHandle(),
+        FfiConverterInt64.lower(now),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Answers one request of the admin API at `now` (`GET /admin/link-sessions/{token}`,
+     * `POST /admin/link-sessions/{token}/complete`: `{kind, state, session}` or `{error,
+     * code}`), for a JVM backend that serves its own admin side. Never fails.
+     */
+open func handleAdminHttp(request: HttpRequest, now: Int64) -> HttpResponse  {
+    return try!  FfiConverterTypeHttpResponse_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_nox_authenticator_uniffi_fn_method_authenticator_handle_admin_http(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeHttpRequest_lower(request),
         FfiConverterInt64.lower(now),uniffiCallStatus
     )
 })
@@ -4787,6 +4810,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_evict_expired() != 38062) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_handle_admin_http() != 51975) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_handle_http() != 10759) {

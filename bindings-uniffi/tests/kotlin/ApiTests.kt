@@ -297,5 +297,20 @@ class ApiTests(private val configJson: String, private val harness: Harness) {
             )
             checkEq(garbage.status.toInt(), 400, "garbage body")
         }
+        harness.case("api: handleAdminHttp looks up and completes once") {
+            val auth = auth()
+            val json = "content-type" to "application/json"
+            val created = post(auth, "/v2/supplier/link-sessions", """{"user_id": "u", "redirect_url": "$CALLBACK", "asset_type": "hp"}""", "x-api-key" to SUPPLIER_KEY, json)
+            val token = Regex("\"link_token\":\"([A-Za-z0-9_-]+)\"").find(String(created.body))!!.groupValues[1]
+            val admin = { method: String, path: String -> auth.handleAdminHttp(HttpRequest(method, path, emptyList(), ByteArray(0)), NOW + 10) }
+            val lookup = admin("GET", "/admin/link-sessions/$token")
+            checkEq(lookup.status.toInt(), 200, "lookup")
+            check(String(lookup.body).contains("\"state\":\"pending\"")) { "pending: ${String(lookup.body)}" }
+            checkEq(admin("POST", "/admin/link-sessions/$token/complete").status.toInt(), 200, "complete")
+            val again = admin("POST", "/admin/link-sessions/$token/complete")
+            checkEq(again.status.toInt(), 409, "complete twice")
+            check(String(again.body).contains("\"code\":\"already_completed\"")) { "code: ${String(again.body)}" }
+            checkEq(admin("GET", "/admin/link-sessions/unknown").status.toInt(), 404, "unknown")
+        }
     }
 }
