@@ -14,7 +14,7 @@ const ERRORS_MODULE: &str = "nox_authenticator.errors";
 /// The exception class for a core error, by name in `nox_authenticator.errors`.
 fn class_name(error: &Error) -> &'static str {
     match error {
-        Error::Validation { .. } => "ValidationError",
+        Error::Validation(_) => "ValidationError",
         Error::MissingApiKey | Error::InvalidApiKey | Error::ManufacturerNotEnabled => {
             "AuthenticationError"
         }
@@ -95,6 +95,11 @@ fn build(
     kwargs.set_item("status", error.status())?;
     kwargs.set_item("code", error.code())?;
     kwargs.set_item("fields", PyTuple::new(py, error.fields())?)?;
+    if error.refusal().is_some() {
+        kwargs.set_item("rule", error.rule())?;
+        kwargs.set_item("field", error.field())?;
+        kwargs.set_item("did_you_mean", error.did_you_mean())?;
+    }
     kwargs.set_item("public_message", error.public_message())?;
     let instance = exception_class(py, class)?.call((error.message(),), Some(&kwargs))?;
     Ok(PyErr::from_value(instance))
@@ -114,10 +119,10 @@ pub(crate) fn redirect_rejection(
     rejection: &RedirectRejection,
     index: Option<usize>,
 ) -> PyErr {
-    let error = Error::Validation {
-        message: rejection.to_string(),
-        fields: Vec::new(),
-    };
+    let error = Error::Validation(nox_authenticator::Refusal::body(
+        rejection.rule(),
+        rejection,
+    ));
     let result = (|| {
         let extra = PyDict::new(py);
         extra.set_item("reason", rejection.code())?;
@@ -154,10 +159,12 @@ pub(crate) fn core_error_for_code(py: Python<'_>, code: &str) -> PyResult<PyErr>
         "missing_api_key" => Error::MissingApiKey,
         "invalid_api_key" => Error::InvalidApiKey,
         "manufacturer_not_enabled" => Error::ManufacturerNotEnabled,
-        "validation_error" => Error::Validation {
+        "validation_error" => Error::Validation(nox_authenticator::Refusal {
+            rule: nox_authenticator::Rule::MissingField,
             message: "Missing required fields: user_id, redirect_url".to_owned(),
             fields: vec!["user_id", "redirect_url"],
-        },
+            did_you_mean: None,
+        }),
         "not_found" => Error::SessionNotFound,
         "expired" => Error::SessionExpired { expires_at: 600 },
         "already_completed" => Error::SessionAlreadyCompleted { completed_at: 60 },

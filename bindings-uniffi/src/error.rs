@@ -32,13 +32,25 @@ pub enum NoxError {
     /// The manufacturer's account is disabled. 401, `manufacturer_not_enabled`.
     #[error("{}", self.to_core())]
     ManufacturerNotEnabled,
-    /// A request field is missing, mistyped, empty or invalid. 400, `validation_error`.
+    /// A request refused by one of its endpoint's rules: a field missing, mistyped, empty or
+    /// invalid, or a body that is not a JSON object. 400, `validation_error`; `rule` says which
+    /// rule (spec decision 17).
     #[error("{}", self.to_core())]
     Validation {
         /// The wire message, for example `Missing required fields: user_id, redirect_url`.
         reason: String,
         /// The offending fields in schema order (empty when the body as a whole is wrong).
         fields: Vec<String>,
+        /// The stable code of the rule the request broke: `missing_field`, `wrong_type`,
+        /// `empty`, `too_long`, `invalid_id`, `brand_unknown`, `brand_wrong_asset_type`,
+        /// `language_unsupported`, `redirect_not_registered`, ... Branch on it, never on the
+        /// message.
+        rule: String,
+        /// The (first) field concerned, in the wire format's words (`user_id`, `brand`), or
+        /// none when the body as a whole is wrong.
+        field: Option<String>,
+        /// For `brand_unknown`: the canonical slug of a brand whose spelling is close.
+        did_you_mean: Option<String>,
     },
     /// No link session has this token. 404, `not_found`.
     #[error("{}", self.to_core())]
@@ -142,9 +154,12 @@ impl From<nox::Error> for NoxError {
             nox::Error::MissingApiKey => NoxError::MissingApiKey,
             nox::Error::InvalidApiKey => NoxError::InvalidApiKey,
             nox::Error::ManufacturerNotEnabled => NoxError::ManufacturerNotEnabled,
-            nox::Error::Validation { message, fields } => NoxError::Validation {
-                reason: message,
-                fields: fields.into_iter().map(str::to_owned).collect(),
+            nox::Error::Validation(refusal) => NoxError::Validation {
+                rule: refusal.rule.as_str().to_owned(),
+                field: refusal.field().map(str::to_owned),
+                fields: refusal.fields.into_iter().map(str::to_owned).collect(),
+                reason: refusal.message,
+                did_you_mean: refusal.did_you_mean,
             },
             nox::Error::SessionNotFound => NoxError::SessionNotFound,
             nox::Error::SessionExpired { expires_at } => NoxError::SessionExpired { expires_at },
@@ -182,11 +197,13 @@ impl NoxError {
             NoxError::MissingApiKey => nox::Error::MissingApiKey,
             NoxError::InvalidApiKey => nox::Error::InvalidApiKey,
             NoxError::ManufacturerNotEnabled => nox::Error::ManufacturerNotEnabled,
-            NoxError::Validation { reason, .. } => nox::Error::Validation {
-                message: reason.clone(),
+            NoxError::Validation { reason, rule, .. } => {
                 // The core's field names are static strings; the message does not use them.
-                fields: Vec::new(),
-            },
+                nox::Error::Validation(nox::Refusal::body(
+                    nox::Rule::parse(rule).unwrap_or(nox::Rule::InvalidJson),
+                    reason,
+                ))
+            }
             NoxError::SessionNotFound => nox::Error::SessionNotFound,
             NoxError::SessionExpired { expires_at } => nox::Error::SessionExpired {
                 expires_at: *expires_at,
@@ -401,10 +418,12 @@ mod tests {
             nox::Error::MissingApiKey,
             nox::Error::InvalidApiKey,
             nox::Error::ManufacturerNotEnabled,
-            nox::Error::Validation {
+            nox::Error::Validation(nox::Refusal {
+                rule: nox::Rule::MissingField,
                 message: "Missing required fields: user_id, redirect_url".into(),
                 fields: vec!["user_id", "redirect_url"],
-            },
+                did_you_mean: None,
+            }),
             nox::Error::SessionNotFound,
             nox::Error::SessionExpired { expires_at: 600 },
             nox::Error::SessionAlreadyCompleted { completed_at: 5 },
@@ -444,15 +463,20 @@ mod tests {
 
     #[test]
     fn validation_errors_carry_their_fields() {
-        let converted = NoxError::from(nox::Error::Validation {
+        let converted = NoxError::from(nox::Error::Validation(nox::Refusal {
+            rule: nox::Rule::BrandUnknown,
             message: "m".into(),
-            fields: vec!["user_id", "redirect_url"],
-        });
+            fields: vec!["brand"],
+            did_you_mean: Some("vaillant".into()),
+        }));
         assert_eq!(
             converted,
             NoxError::Validation {
                 reason: "m".into(),
-                fields: vec!["user_id".into(), "redirect_url".into()]
+                fields: vec!["brand".into()],
+                rule: "brand_unknown".into(),
+                field: Some("brand".into()),
+                did_you_mean: Some("vaillant".into()),
             }
         );
     }

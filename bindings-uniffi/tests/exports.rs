@@ -37,6 +37,9 @@ fn catalog_lists_resolves_and_loads() {
         NoxError::Validation {
             reason: "brand 'sma' is a pv brand, not valid for asset_type hp".into(),
             fields: vec!["brand".into()],
+            rule: "brand_wrong_asset_type".into(),
+            field: Some("brand".into()),
+            did_you_mean: None,
         }
     );
     assert_eq!(

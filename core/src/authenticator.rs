@@ -24,7 +24,11 @@
 use std::sync::{Arc, PoisonError, RwLock};
 
 use crate::catalog::{AssetType, Catalog};
-use crate::config::{CheckedConfig, Config, Limits, LinkBaseUrls};
+use crate::config::{
+    CheckedConfig, Config, Limits, LinkBaseUrls, WebhookSettings, webhook_caller_key,
+};
+use crate::store::OutboxEvent;
+use crate::webhook::{CompletionEvent, WebhookEventType};
 use crate::error::{Error, Result};
 use crate::language::Language;
 use crate::principal::{ApiKeyDigest, Callers, Manufacturer, Supplier};
@@ -61,6 +65,7 @@ pub struct Authenticator {
     pub(crate) max_body_bytes: usize,
     limits: Limits,
     admin_keys: Vec<ApiKeyDigest>,
+    webhooks: WebhookSettings,
     catalog: RwLock<Arc<Catalog>>,
     sessions: Arc<dyn SessionStore>,
     subscribers: Arc<dyn SubscriberStore>,
@@ -108,6 +113,7 @@ impl AuthenticatorBuilder {
             session_retention_seconds,
             limits,
             admin_keys,
+            webhooks,
         } = self.config.check()?;
         Ok(Authenticator {
             callers,
@@ -115,6 +121,7 @@ impl AuthenticatorBuilder {
             max_body_bytes,
             limits,
             admin_keys,
+            webhooks,
             catalog: RwLock::new(Arc::new(
                 self.catalog.unwrap_or_else(|| Catalog::builtin().clone()),
             )),
@@ -200,7 +207,7 @@ impl Authenticator {
         supplier
             .redirects
             .check(&request.redirect_url)
-            .map_err(|r| Error::invalid("redirect_url", r.describe("redirect_url", "supplier")))?;
+            .map_err(|r| Error::redirect("redirect_url", "supplier", &r))?;
         self.new_session(
             SessionKind::V2Supplier,
             (&supplier.id, &supplier.name),
@@ -239,9 +246,7 @@ impl Authenticator {
         manufacturer
             .redirects
             .check(&request.redirect_url)
-            .map_err(|r| {
-                Error::invalid("redirect_url", r.describe("redirect_url", "manufacturer"))
-            })?;
+            .map_err(|r| Error::redirect("redirect_url", "manufacturer", &r))?;
         self.new_session(
             SessionKind::V2Manufacturer,
             (&manufacturer.id, &manufacturer.name),
@@ -280,7 +285,7 @@ impl Authenticator {
         supplier
             .redirects
             .check(&request.redirect_uri)
-            .map_err(|r| Error::invalid("redirect_uri", r.describe("redirect_uri", "supplier")))?;
+            .map_err(|r| Error::redirect("redirect_uri", "supplier", &r))?;
         self.new_session(
             SessionKind::V1Supplier,
             (&supplier.id, &supplier.name),
@@ -350,10 +355,27 @@ impl Authenticator {
         picked_brand: Option<&str>,
         now: i64,
     ) -> Result<LinkSession> {
-        self.session(token)?.check_completable(now)?;
+        let mut session = self.session(token)?;
+        session.check_completable(now)?;
+        // The event the completion writes into the outbox in its transaction (decision 20),
+        // built from the session as the completion leaves it.
+        let event = match self.webhooks.endpoints.get(&webhook_caller_key(
+            session.kind == crate::session::SessionKind::V2Manufacturer,
+            &session.owner_id,
+        )) {
+            Some(_) => {
+                session.completed_at = Some(now);
+                if session.brand.is_none() {
+                    session.brand = picked_brand.map(str::to_owned);
+                }
+                Some(self.outbox_event(&session, WebhookEventType::LinkSessionCompleted, now)?)
+            }
+            None => None,
+        };
         let completion = Completion {
             completed_at: now,
             brand: picked_brand,
+            event: event.as_ref(),
         };
         match self.sessions.mark_completed(token, completion)? {
             MarkCompleted::Completed(session) => Ok(session),
@@ -362,6 +384,34 @@ impl Authenticator {
             }),
             MarkCompleted::NotFound => Err(Error::SessionNotFound),
         }
+    }
+
+    /// The checked webhook settings: schedule, time-out and each caller's endpoint.
+    pub fn webhooks(&self) -> &WebhookSettings {
+        &self.webhooks
+    }
+
+    /// The outbox event of type `event_type` for `session` at `now`, with a fresh id, for its
+    /// caller (spec decision 20).
+    pub fn outbox_event(
+        &self,
+        session: &LinkSession,
+        event_type: WebhookEventType,
+        now: i64,
+    ) -> Result<OutboxEvent> {
+        let mut bytes = [0u8; 16];
+        self.random.fill(&mut bytes)?;
+        let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        Ok(OutboxEvent {
+            id: format!("msg_{id}"),
+            caller: webhook_caller_key(
+                session.kind == crate::session::SessionKind::V2Manufacturer,
+                &session.owner_id,
+            ),
+            event_type: event_type.as_str().to_owned(),
+            body: CompletionEvent::new(session, event_type, now).to_body(),
+            created_at: now,
+        })
     }
 
     /// Drops sessions whose retention after expiry has passed at `now`; returns how many.

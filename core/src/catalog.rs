@@ -22,7 +22,7 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Refusal, Result, Rule};
 
 /// The device category of a link session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -66,8 +66,13 @@ impl fmt::Display for AssetType {
 impl FromStr for AssetType {
     type Err = Error;
     fn from_str(value: &str) -> Result<Self> {
-        AssetType::parse(value)
-            .ok_or_else(|| Error::invalid("asset_type", "asset_type must be one of: hp, pv"))
+        AssetType::parse(value).ok_or_else(|| {
+            Error::refuse(
+                Rule::AssetTypeUnknown,
+                "asset_type",
+                "asset_type must be one of: hp, pv",
+            )
+        })
     }
 }
 
@@ -264,18 +269,23 @@ impl Catalog {
     pub fn resolve(&self, asset_type: AssetType, spelling: &str) -> Result<&Brand> {
         match self.find(spelling) {
             Some(brand) if brand.asset_type == asset_type => Ok(brand),
-            Some(brand) => Err(Error::invalid(
+            Some(brand) => Err(Error::refuse(
+                Rule::BrandWrongAssetType,
                 "brand",
                 format!(
                     "brand '{}' is a {} brand, not valid for asset_type {}",
                     brand.slug, brand.asset_type, asset_type
                 ),
             )),
-            None => Err(Error::invalid(
-                "brand",
+            None => Err(unknown_brand(
                 format!(
                     "brand '{}' is not a known brand for asset_type {asset_type}",
                     printable(spelling)
+                ),
+                closest(
+                    spelling,
+                    self.brands(asset_type)
+                        .flat_map(|b| b.spellings().map(move |s| (b.slug.as_str(), s))),
                 ),
             )),
         }
@@ -292,12 +302,24 @@ impl Catalog {
         normalized
             .and_then(|slug| V1_BRANDS.iter().copied().find(|v1| *v1 == slug))
             .ok_or_else(|| {
-                Error::invalid(
-                    "brand",
+                let v1 = self
+                    .brands
+                    .iter()
+                    .filter(|b| V1_BRANDS.contains(&b.slug.as_str()));
+                unknown_brand(
                     format!(
                         "brand '{}' is not supported; use one of: {}",
                         printable(spelling),
                         V1_BRANDS.join(", ")
+                    ),
+                    closest(
+                        spelling,
+                        V1_BRANDS
+                            .iter()
+                            .map(|slug| (*slug, (*slug).to_owned()))
+                            .chain(
+                                v1.flat_map(|b| b.spellings().map(move |s| (b.slug.as_str(), s))),
+                            ),
                     ),
                 )
             })
@@ -328,6 +350,62 @@ impl Brand {
             aliases,
         }
     }
+}
+
+/// A `brand_unknown` refusal, with the close brand if there is one.
+fn unknown_brand(message: String, did_you_mean: Option<&str>) -> Error {
+    Error::Validation(Refusal {
+        did_you_mean: did_you_mean.map(str::to_owned),
+        ..Refusal::new(Rule::BrandUnknown, "brand", message)
+    })
+}
+
+/// The slug of the candidate whose normalised spelling is closest to `spelling`: at most 2
+/// edits (Levenshtein; 1 for spellings of 3 or 4 characters, none for shorter ones, so that any
+/// two letters do not suggest `lg`), or else a spelling that starts with the given one (at
+/// least 3 characters). The fewest edits win, a prefix comes after 2 edits, ties go to the
+/// first candidate. Candidates are `(slug, normalised spelling)`.
+fn closest<'a>(
+    spelling: &str,
+    candidates: impl Iterator<Item = (&'a str, String)>,
+) -> Option<&'a str> {
+    if spelling.len() > MAX_SPELLING_LEN {
+        return None;
+    }
+    let given: Vec<char> = normalize_spelling(spelling).chars().collect();
+    let mut best: Option<(usize, &'a str)> = None;
+    for (slug, known) in candidates {
+        let known: Vec<char> = known.chars().collect();
+        let allowed = match known.len() {
+            0..=2 => 0,
+            3 | 4 => 1,
+            _ => 2,
+        };
+        let score = match edit_distance(&given, &known) {
+            d if d <= allowed => d,
+            _ if given.len() >= 3 && known.starts_with(&given) => 3,
+            _ => continue,
+        };
+        if best.is_none_or(|(b, _)| score < b) {
+            best = Some((score, slug));
+        }
+    }
+    best.map(|(_, slug)| slug)
+}
+
+/// The Levenshtein distance of two short strings (both at most [`MAX_SPELLING_LEN`]).
+fn edit_distance(a: &[char], b: &[char]) -> usize {
+    let mut above: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut row = Vec::with_capacity(above.len());
+        row.push(i + 1);
+        for ((cb, diagonal), up) in b.iter().zip(&above).zip(above.iter().skip(1)) {
+            let left = row.last().copied().unwrap_or(0);
+            row.push((diagonal + usize::from(ca != cb)).min(up + 1).min(left + 1));
+        }
+        above = row;
+    }
+    above.last().copied().unwrap_or(0)
 }
 
 fn is_slug(s: &str) -> bool {
@@ -364,6 +442,37 @@ pub(crate) fn printable(input: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unknown_brands_close_to_a_spelling_of_the_asset_type_suggest_its_slug() {
+        let catalog = Catalog::builtin();
+        let suggestion = |asset_type, spelling| {
+            let err = catalog.resolve(asset_type, spelling).unwrap_err();
+            assert_eq!(err.rule(), Some("brand_unknown"), "{spelling}");
+            assert_eq!(err.field(), Some("brand"));
+            err.did_you_mean().map(str::to_owned)
+        };
+        let hp = AssetType::HeatPump;
+        assert_eq!(suggestion(hp, "vailant").as_deref(), Some("vaillant"));
+        assert_eq!(suggestion(hp, "Daikn").as_deref(), Some("daikin"));
+        assert_eq!(
+            suggestion(hp, "ALPHA INNO").as_deref(),
+            Some("alpha-innotec")
+        );
+        assert_eq!(suggestion(hp, "zz"), None);
+        assert_eq!(suggestion(hp, "xq"), None, "two letters do not suggest lg");
+        assert_eq!(suggestion(AssetType::PvInverter, "daikn"), None);
+        assert_eq!(suggestion(hp, &"a".repeat(500)), None);
+        let wrong = catalog
+            .resolve(AssetType::PvInverter, "daikin")
+            .unwrap_err();
+        assert_eq!(wrong.rule(), Some("brand_wrong_asset_type"));
+        let v1 = catalog.resolve_v1("viesmann").unwrap_err();
+        assert_eq!(v1.rule(), Some("brand_unknown"));
+        assert_eq!(v1.did_you_mean(), Some("viessmann"));
+        assert_eq!(edit_distance(&['a', 'b'], &['b', 'a']), 2);
+        assert_eq!(edit_distance(&[], &['a']), 1);
+    }
 
     #[test]
     fn builtin_catalog_has_the_decided_brands() {

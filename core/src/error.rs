@@ -4,11 +4,222 @@
 //! ([`Error::status`]), the message ([`Error::message`], the `Display` text) and the stable code
 //! ([`Error::code`], which for the v1 API is the documented `error_code`). Bindings convert this
 //! enum in one place and never match on message text.
+//!
+//! The errors are of different kinds ([`Error::kind`]), kept apart:
+//!
+//! - **construction errors** ([`Error::InvalidConfig`], [`Error::InvalidCatalog`]): building an
+//!   authenticator or a catalog failed, at a path such as `suppliers[0].redirect_urls[1]`;
+//! - **request refusals** ([`Error::Validation`], a [`Refusal`]): a request broke one of the
+//!   rules of its endpoint. Each carries a stable [`Rule`] code (spec decision 17), the field it
+//!   concerns and the message, and for an unknown brand close to a known one a `did_you_mean`.
+//!   On the wire all of them are 400 `validation_error` with the message only, as documented;
+//!   the rule is for callers of the library, who branch on it instead of on the message;
+//! - **protocol refusals** ([`Error::RouteNotFound`], [`Error::MethodNotAllowed`],
+//!   [`Error::PayloadTooLarge`], [`Error::UnsupportedMediaType`]): the HTTP request as a whole;
+//! - authentication (401), session state (404, 409, 410), limits (429) and internal failures
+//!   (store, randomness).
 
 use std::fmt;
 
 /// Which request field was wrong, in the words of the wire format (`user_id`, `redirect_url`…).
 pub type FieldName = &'static str;
+
+/// The rule a refused request broke: a stable code for callers of the library (spec decision
+/// 17), never sent on the wire. [`Rule::as_str`] is the code; the list only grows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Rule {
+    /// `body_not_object`: the body is not a JSON object.
+    BodyNotObject,
+    /// `invalid_json`: the body is not valid JSON (or not UTF-8).
+    InvalidJson,
+    /// `duplicate_key`: the body's object has the same key twice.
+    DuplicateKey,
+    /// `body_unreadable`: the body could not be read completely (the client went away).
+    BodyUnreadable,
+    /// `missing_field`: a required field is absent or `null`.
+    MissingField,
+    /// `wrong_type`: a field has another JSON type than its schema says.
+    WrongType,
+    /// `empty`: a field is the empty string.
+    Empty,
+    /// `too_long`: a field is longer than its limit.
+    TooLong,
+    /// `invalid_id`: an id contains control characters (or is not UTF-8 once percent-decoded).
+    InvalidId,
+    /// `too_many_device_ids`: more device ids than one request or one user may have.
+    TooManyDeviceIds,
+    /// `asset_type_unknown`: `asset_type` is neither `hp` nor `pv`.
+    AssetTypeUnknown,
+    /// `brand_unknown`: no brand (of the requested asset type, or of the v1 list) has this
+    /// spelling; see [`Refusal::did_you_mean`].
+    BrandUnknown,
+    /// `brand_wrong_asset_type`: the brand exists but for the other asset type.
+    BrandWrongAssetType,
+    /// `language_unsupported`: the language is not one of `nl`, `en`, `fr`, `es`.
+    LanguageUnsupported,
+    /// `redirect_whitespace_or_control`: the redirect URL contains whitespace or a control
+    /// character.
+    RedirectWhitespaceOrControl,
+    /// `redirect_not_absolute`: the redirect URL is not an absolute URL.
+    RedirectNotAbsolute,
+    /// `redirect_not_https`: the scheme is not `https` (`http` only for loopback IP literals).
+    RedirectNotHttps,
+    /// `redirect_has_user_info`: the redirect URL carries a user name or password.
+    RedirectHasUserInfo,
+    /// `redirect_has_fragment`: the redirect URL has a fragment.
+    RedirectHasFragment,
+    /// `redirect_not_canonical`: a URL to register is not in canonical form.
+    RedirectNotCanonical,
+    /// `redirect_not_registered`: the redirect URL is none of the caller's registered ones.
+    RedirectNotRegistered,
+    /// `redirect_none_registered`: the caller has no registered redirect URL at all.
+    RedirectNoneRegistered,
+    /// `link_url_invalid`: a link URL is not an absolute URL or repeats a parameter.
+    LinkUrlInvalid,
+    /// `token_invalid`: a link URL carries no well-formed token.
+    TokenInvalid,
+}
+
+impl Rule {
+    /// Every rule, in the order above.
+    pub const ALL: [Rule; 24] = [
+        Rule::BodyNotObject,
+        Rule::InvalidJson,
+        Rule::DuplicateKey,
+        Rule::BodyUnreadable,
+        Rule::MissingField,
+        Rule::WrongType,
+        Rule::Empty,
+        Rule::TooLong,
+        Rule::InvalidId,
+        Rule::TooManyDeviceIds,
+        Rule::AssetTypeUnknown,
+        Rule::BrandUnknown,
+        Rule::BrandWrongAssetType,
+        Rule::LanguageUnsupported,
+        Rule::RedirectWhitespaceOrControl,
+        Rule::RedirectNotAbsolute,
+        Rule::RedirectNotHttps,
+        Rule::RedirectHasUserInfo,
+        Rule::RedirectHasFragment,
+        Rule::RedirectNotCanonical,
+        Rule::RedirectNotRegistered,
+        Rule::RedirectNoneRegistered,
+        Rule::LinkUrlInvalid,
+        Rule::TokenInvalid,
+    ];
+
+    /// The stable snake_case code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::BodyNotObject => "body_not_object",
+            Rule::InvalidJson => "invalid_json",
+            Rule::DuplicateKey => "duplicate_key",
+            Rule::BodyUnreadable => "body_unreadable",
+            Rule::MissingField => "missing_field",
+            Rule::WrongType => "wrong_type",
+            Rule::Empty => "empty",
+            Rule::TooLong => "too_long",
+            Rule::InvalidId => "invalid_id",
+            Rule::TooManyDeviceIds => "too_many_device_ids",
+            Rule::AssetTypeUnknown => "asset_type_unknown",
+            Rule::BrandUnknown => "brand_unknown",
+            Rule::BrandWrongAssetType => "brand_wrong_asset_type",
+            Rule::LanguageUnsupported => "language_unsupported",
+            Rule::RedirectWhitespaceOrControl => "redirect_whitespace_or_control",
+            Rule::RedirectNotAbsolute => "redirect_not_absolute",
+            Rule::RedirectNotHttps => "redirect_not_https",
+            Rule::RedirectHasUserInfo => "redirect_has_user_info",
+            Rule::RedirectHasFragment => "redirect_has_fragment",
+            Rule::RedirectNotCanonical => "redirect_not_canonical",
+            Rule::RedirectNotRegistered => "redirect_not_registered",
+            Rule::RedirectNoneRegistered => "redirect_none_registered",
+            Rule::LinkUrlInvalid => "link_url_invalid",
+            Rule::TokenInvalid => "token_invalid",
+        }
+    }
+
+    /// The rule with this code.
+    pub fn parse(code: &str) -> Option<Rule> {
+        Rule::ALL.into_iter().find(|rule| rule.as_str() == code)
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A request refused by one rule: the error data of [`Error::Validation`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The rule the request broke.
+    pub rule: Rule,
+    /// The fields concerned, in schema order: one, several for `missing_field` (all missing
+    /// fields at once, v2 supplier), none when the body as a whole is wrong.
+    pub fields: Vec<FieldName>,
+    /// The wire message, for example `Missing required fields: user_id, redirect_url`.
+    pub message: String,
+    /// For `brand_unknown`: the canonical slug of the brand of the requested asset type whose
+    /// spelling is close to the one given (at most 2 edits, or a prefix of at least 3
+    /// characters), if there is one.
+    pub did_you_mean: Option<String>,
+}
+
+impl Refusal {
+    /// A refusal about one field.
+    pub fn new(rule: Rule, field: FieldName, message: impl fmt::Display) -> Refusal {
+        Refusal {
+            rule,
+            fields: vec![field],
+            message: message.to_string(),
+            did_you_mean: None,
+        }
+    }
+
+    /// A refusal about the body as a whole.
+    pub fn body(rule: Rule, message: impl fmt::Display) -> Refusal {
+        Refusal {
+            rule,
+            fields: Vec::new(),
+            message: message.to_string(),
+            did_you_mean: None,
+        }
+    }
+
+    /// The (first) field concerned.
+    pub fn field(&self) -> Option<FieldName> {
+        self.fields.first().copied()
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// What kind of failure an [`Error`] is (see the module documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// 401: no key, an unknown key, a disabled manufacturer.
+    Authentication,
+    /// 400: a request refused by a rule ([`Refusal`]).
+    Request,
+    /// 404/405/413/415: the HTTP request as a whole (route, method, size, media type).
+    Protocol,
+    /// 404/409/410: the session looked up or completed is missing, completed or expired.
+    Session,
+    /// 429: a cap on pending sessions or a rate limit.
+    Limit,
+    /// Building an authenticator or a catalog failed (configuration, catalog).
+    Construction,
+    /// 5xx: the store or the secure random generator failed.
+    Internal,
+}
 
 /// Every way an operation of this library can fail.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -23,15 +234,11 @@ pub enum Error {
     /// The key belongs to a manufacturer whose account is disabled. 401.
     #[error("Manufacturer not enabled")]
     ManufacturerNotEnabled,
-    /// The request is malformed: a missing, mistyped, empty, oversized or invalid field, or a
-    /// body that is not a JSON object. 400.
-    #[error("{message}")]
-    Validation {
-        /// The wire message, for example `Missing required fields: user_id, redirect_url`.
-        message: String,
-        /// The offending fields, in schema order (empty when the body as a whole is wrong).
-        fields: Vec<FieldName>,
-    },
+    /// A request refused by one of its endpoint's rules: a missing, mistyped, empty, oversized
+    /// or invalid field, or a body that is not a JSON object. 400 `validation_error`; the
+    /// [`Refusal`] says which rule, field and message.
+    #[error("{0}")]
+    Validation(Refusal),
     /// No link session has this token (it never existed, or it was evicted). 404.
     #[error("Link session not found")]
     SessionNotFound,
@@ -109,7 +316,7 @@ impl Error {
     pub fn status(&self) -> u16 {
         match self {
             Error::MissingApiKey | Error::InvalidApiKey | Error::ManufacturerNotEnabled => 401,
-            Error::Validation { .. } => 400,
+            Error::Validation(_) => 400,
             Error::SessionNotFound | Error::RouteNotFound => 404,
             Error::SessionExpired { .. } => 410,
             Error::SessionAlreadyCompleted { .. } => 409,
@@ -130,7 +337,7 @@ impl Error {
             Error::MissingApiKey => "missing_api_key",
             Error::InvalidApiKey => "invalid_api_key",
             Error::ManufacturerNotEnabled => "manufacturer_not_enabled",
-            Error::Validation { .. } => "validation_error",
+            Error::Validation(_) => "validation_error",
             Error::SessionNotFound => "not_found",
             Error::SessionExpired { .. } => "expired",
             Error::SessionAlreadyCompleted { .. } => "already_completed",
@@ -185,28 +392,78 @@ impl Error {
         }
     }
 
+    /// Which kind of failure this is: construction, request refusal, protocol refusal...
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::MissingApiKey | Error::InvalidApiKey | Error::ManufacturerNotEnabled => {
+                ErrorKind::Authentication
+            }
+            Error::Validation(_) => ErrorKind::Request,
+            Error::RouteNotFound
+            | Error::MethodNotAllowed
+            | Error::PayloadTooLarge { .. }
+            | Error::UnsupportedMediaType => ErrorKind::Protocol,
+            Error::SessionNotFound
+            | Error::SessionExpired { .. }
+            | Error::SessionAlreadyCompleted { .. } => ErrorKind::Session,
+            Error::TooManySessions { .. } | Error::RateLimited { .. } => ErrorKind::Limit,
+            Error::InvalidConfig { .. } | Error::InvalidCatalog { .. } => ErrorKind::Construction,
+            Error::Store { .. } | Error::Randomness => ErrorKind::Internal,
+        }
+    }
+
+    /// For a request refusal, what was refused.
+    pub fn refusal(&self) -> Option<&Refusal> {
+        match self {
+            Error::Validation(refusal) => Some(refusal),
+            _ => None,
+        }
+    }
+
+    /// For a request refusal, the stable code of the rule it broke (`missing_field`,
+    /// `brand_unknown`, ... see [`Rule`]); `None` for every other error, whose [`Error::code`]
+    /// already names it.
+    pub fn rule(&self) -> Option<&'static str> {
+        self.refusal().map(|r| r.rule.as_str())
+    }
+
+    /// The request field this error is about (the first one when several are missing): for a
+    /// request refusal, in the words of the wire format; `None` when it is not about a field.
+    pub fn field(&self) -> Option<FieldName> {
+        self.refusal().and_then(Refusal::field)
+    }
+
+    /// For `brand_unknown`, the canonical slug of a brand whose spelling is close.
+    pub fn did_you_mean(&self) -> Option<&str> {
+        self.refusal().and_then(|r| r.did_you_mean.as_deref())
+    }
+
     /// The request fields this error is about (empty when it is not about a field).
     pub fn fields(&self) -> &[FieldName] {
         match self {
-            Error::Validation { fields, .. } => fields,
+            Error::Validation(refusal) => &refusal.fields,
             _ => &[],
         }
     }
 
-    /// A validation error about one field.
-    pub(crate) fn invalid(field: FieldName, message: impl fmt::Display) -> Error {
-        Error::Validation {
-            message: message.to_string(),
-            fields: vec![field],
-        }
+    /// A request refusal about one field.
+    pub(crate) fn refuse(rule: Rule, field: FieldName, message: impl fmt::Display) -> Error {
+        Error::Validation(Refusal::new(rule, field, message))
     }
 
-    /// A validation error about the body as a whole.
-    pub(crate) fn invalid_body(message: impl fmt::Display) -> Error {
-        Error::Validation {
-            message: message.to_string(),
-            fields: Vec::new(),
-        }
+    /// A request refusal about the body as a whole.
+    pub(crate) fn refuse_body(rule: Rule, message: impl fmt::Display) -> Error {
+        Error::Validation(Refusal::body(rule, message))
+    }
+
+    /// A refused redirect URL in request field `field` (`redirect_url`, `redirect_uri`) of a
+    /// caller of kind `account` (`supplier`, `manufacturer`).
+    pub fn redirect(
+        field: FieldName,
+        account: &str,
+        rejection: &crate::redirect::RedirectRejection,
+    ) -> Error {
+        Error::refuse(rejection.rule(), field, rejection.describe(field, account))
     }
 
     pub(crate) fn config(field: impl Into<String>, reason: impl fmt::Display) -> Error {
@@ -273,11 +530,45 @@ mod tests {
     }
 
     #[test]
-    fn validation_errors_name_their_fields() {
-        let error = Error::invalid("user_id", "user_id must be a string");
+    fn validation_errors_name_their_rule_and_fields() {
+        let error = Error::refuse(Rule::WrongType, "user_id", "user_id must be a string");
         assert_eq!(error.status(), 400);
         assert_eq!(error.code(), "validation_error");
+        assert_eq!(error.rule(), Some("wrong_type"));
+        assert_eq!(error.field(), Some("user_id"));
+        assert_eq!(error.did_you_mean(), None);
+        assert_eq!(error.kind(), ErrorKind::Request);
         assert_eq!(error.fields(), ["user_id"]);
         assert_eq!(error.public_message(), "user_id must be a string");
+        assert_eq!(Error::MissingApiKey.rule(), None);
+        assert_eq!(Error::MissingApiKey.field(), None);
+    }
+
+    #[test]
+    fn rule_codes_are_distinct_and_parse_back() {
+        let mut seen = std::collections::HashSet::new();
+        for rule in Rule::ALL {
+            assert!(seen.insert(rule.as_str()), "{rule} twice");
+            assert_eq!(Rule::parse(rule.as_str()), Some(rule));
+            assert!(
+                rule.as_str()
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'_')
+            );
+        }
+        assert_eq!(Rule::parse("validation_error"), None);
+    }
+
+    #[test]
+    fn construction_request_and_protocol_errors_are_apart() {
+        assert_eq!(Error::config("a", "b").kind(), ErrorKind::Construction);
+        assert_eq!(Error::catalog("a", "b").kind(), ErrorKind::Construction);
+        assert_eq!(Error::RouteNotFound.kind(), ErrorKind::Protocol);
+        assert_eq!(Error::UnsupportedMediaType.kind(), ErrorKind::Protocol);
+        assert_eq!(
+            Error::PayloadTooLarge { limit: 1 }.kind(),
+            ErrorKind::Protocol
+        );
+        assert_eq!(Error::config("a", "b").rule(), None);
     }
 }

@@ -695,8 +695,13 @@ impl CallbackStatus {
 /// The return URL: the session's registered redirect URL with `status` and `link_token`
 /// added to its query (RFC 6749 section 3.1.2: an existing query is kept).
 pub fn return_url(session: &LinkSession, status: CallbackStatus) -> Result<String> {
-    let mut url = Url::parse(&session.redirect_url)
-        .map_err(|e| Error::invalid("redirect_url", format!("redirect_url: {e}")))?;
+    let mut url = Url::parse(&session.redirect_url).map_err(|e| {
+        Error::refuse(
+            crate::error::Rule::RedirectNotAbsolute,
+            "redirect_url",
+            format!("redirect_url: {e}"),
+        )
+    })?;
     url.query_pairs_mut()
         .append_pair("status", status.as_str())
         .append_pair("link_token", session.token.as_str());

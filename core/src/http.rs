@@ -54,7 +54,7 @@ use percent_encoding::percent_decode_str;
 use serde::Serialize;
 
 use crate::authenticator::Authenticator;
-use crate::error::{Error, Result};
+use crate::error::{Error, Refusal, Result};
 use crate::principal::{ApiKeyDigest, api_key_from_headers};
 use crate::v1_connect::V1ConnectInput;
 use crate::v1_supplier::V1SupplierLinkInput;
@@ -146,7 +146,10 @@ impl Preflight {
     /// completely (the client went away, bad chunking, a time-out). Not a 413: the size was
     /// never the problem.
     pub fn body_unreadable(&self, now: i64) -> HttpResponse {
-        self.refuse(&Error::invalid_body("Invalid request body"), now)
+        self.refuse(
+            &Error::refuse_body(crate::error::Rule::BodyUnreadable, "Invalid request body"),
+            now,
+        )
     }
 }
 
@@ -163,6 +166,10 @@ pub struct HttpResponse {
     /// for the host's log, never for the client, whose body says only `Service unavailable`
     /// or `Internal server error`.
     pub failure: Option<String>,
+    /// For a 400, the request refusal behind it: its [`Rule`](crate::error::Rule) code, field
+    /// and `did_you_mean` (spec decision 17), for the host's log and for tests; the body says
+    /// only the documented message.
+    pub refusal: Option<Box<Refusal>>,
 }
 
 impl HttpResponse {
@@ -185,15 +192,32 @@ impl HttpResponse {
             ],
             body,
             failure: None,
+            refusal: None,
         }
     }
 
-    /// Records what failed, for an answer of 500 or more.
+    /// Records what failed, for an answer of 500 or more, and the refusal behind a 400.
     pub(crate) fn with_failure(mut self, error: &Error) -> HttpResponse {
         if self.status >= 500 {
             self.failure = Some(error.to_string());
         }
+        self.refusal = error.refusal().cloned().map(Box::new);
         self
+    }
+
+    /// For a 400, the code of the rule the request broke (`missing_field`, `brand_unknown`...).
+    pub fn rule(&self) -> Option<&'static str> {
+        self.refusal.as_ref().map(|r| r.rule.as_str())
+    }
+
+    /// For a 400, the request field concerned, if any.
+    pub fn field(&self) -> Option<&'static str> {
+        self.refusal.as_deref().and_then(Refusal::field)
+    }
+
+    /// For a 400 about an unknown brand, the canonical slug of a close one, if any.
+    pub fn did_you_mean(&self) -> Option<&str> {
+        self.refusal.as_deref().and_then(|r| r.did_you_mean.as_deref())
     }
 }
 
@@ -359,7 +383,11 @@ impl Authenticator {
             }
             Endpoint::V1SupplierLink(segment) => {
                 let user_id = percent_decode_str(segment).decode_utf8().map_err(|_| {
-                    Error::invalid("userId", "userId must be valid UTF-8 once percent-decoded")
+                    Error::refuse(
+                        crate::error::Rule::InvalidId,
+                        "userId",
+                        "userId must be valid UTF-8 once percent-decoded",
+                    )
                 })?;
                 let input = V1SupplierLinkInput::from_json(&user_id, body)?;
                 let session = self.new_v1_supplier_link(supplier()?, &input, now)?;

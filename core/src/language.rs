@@ -127,8 +127,13 @@ impl fmt::Display for Language {
 impl FromStr for Language {
     type Err = Error;
     fn from_str(code: &str) -> Result<Self> {
-        Language::parse(code)
-            .ok_or_else(|| Error::invalid("language", "language must be one of: nl, en, fr, es"))
+        Language::parse(code).ok_or_else(|| {
+            Error::refuse(
+                crate::error::Rule::LanguageUnsupported,
+                "language",
+                "language must be one of: nl, en, fr, es",
+            )
+        })
     }
 }
 

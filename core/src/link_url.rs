@@ -10,7 +10,7 @@
 
 use url::Url;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Rule};
 use crate::language::Language;
 use crate::token::LinkToken;
 
@@ -27,10 +27,19 @@ pub struct LinkUrlParts {
 /// parameters of an absolute URL. Repeated parameters are refused as ambiguous.
 pub fn parse_link_url(link_url: &str) -> Result<LinkUrlParts> {
     if link_url.len() > crate::redirect::MAX_REDIRECT_URL_LEN {
-        return Err(Error::invalid("link_url", "link_url is too long"));
+        return Err(Error::refuse(
+            Rule::TooLong,
+            "link_url",
+            "link_url is too long",
+        ));
     }
-    let url = Url::parse(link_url)
-        .map_err(|_| Error::invalid("link_url", "link_url must be an absolute URL"))?;
+    let url = Url::parse(link_url).map_err(|_| {
+        Error::refuse(
+            Rule::LinkUrlInvalid,
+            "link_url",
+            "link_url must be an absolute URL",
+        )
+    })?;
     let mut token = None;
     let mut language = None;
     for (name, value) in url.query_pairs() {
@@ -40,19 +49,24 @@ pub fn parse_link_url(link_url: &str) -> Result<LinkUrlParts> {
             _ => continue,
         };
         if slot.replace(value.into_owned()).is_some() {
-            return Err(Error::invalid(
+            return Err(Error::refuse(
+                Rule::LinkUrlInvalid,
                 "link_url",
                 format!("link_url has more than one {name} parameter"),
             ));
         }
     }
-    let token = token
-        .as_deref()
-        .and_then(LinkToken::parse)
-        .ok_or_else(|| Error::invalid("link_url", "link_url carries no valid token"))?;
+    let token = token.as_deref().and_then(LinkToken::parse).ok_or_else(|| {
+        Error::refuse(
+            Rule::TokenInvalid,
+            "link_url",
+            "link_url carries no valid token",
+        )
+    })?;
     let language = match language {
         Some(code) => Some(Language::parse(&code).ok_or_else(|| {
-            Error::invalid(
+            Error::refuse(
+                Rule::LanguageUnsupported,
                 "link_url",
                 "link_url language must be one of: nl, en, fr, es",
             )

@@ -22,6 +22,8 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use url::{Host, Url};
 
+use crate::error::Rule;
+
 /// The longest redirect URL accepted, in bytes.
 pub const MAX_REDIRECT_URL_LEN: usize = 2048;
 
@@ -70,6 +72,25 @@ impl RedirectRejection {
             RedirectRejection::NotCanonical { .. } => "not_canonical",
             RedirectRejection::NotRegistered => "not_registered",
             RedirectRejection::NoneRegistered => "none_registered",
+        }
+    }
+
+    /// The request refusal rule of this rejection (spec decision 17): `empty`, `too_long`,
+    /// `redirect_whitespace_or_control`, `redirect_not_absolute`, `redirect_not_https`,
+    /// `redirect_has_user_info`, `redirect_has_fragment`, `redirect_not_canonical`,
+    /// `redirect_not_registered` or `redirect_none_registered`.
+    pub fn rule(&self) -> Rule {
+        match self {
+            RedirectRejection::Empty => Rule::Empty,
+            RedirectRejection::TooLong => Rule::TooLong,
+            RedirectRejection::WhitespaceOrControl => Rule::RedirectWhitespaceOrControl,
+            RedirectRejection::NotAbsolute => Rule::RedirectNotAbsolute,
+            RedirectRejection::SchemeNotAllowed => Rule::RedirectNotHttps,
+            RedirectRejection::UserInfo => Rule::RedirectHasUserInfo,
+            RedirectRejection::Fragment => Rule::RedirectHasFragment,
+            RedirectRejection::NotCanonical { .. } => Rule::RedirectNotCanonical,
+            RedirectRejection::NotRegistered => Rule::RedirectNotRegistered,
+            RedirectRejection::NoneRegistered => Rule::RedirectNoneRegistered,
         }
     }
 

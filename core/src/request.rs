@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::error::{Error, FieldName, Result};
+use crate::error::{Error, FieldName, Refusal, Result, Rule};
 
 /// The longest user id, manufacturer user id or device id, in characters.
 pub const MAX_ID_CHARS: usize = 255;
@@ -17,9 +17,20 @@ pub const MAX_DEVICE_IDS: usize = 100;
 pub(crate) fn parse_object<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
     if first != Some(&b'{') {
-        return Err(Error::invalid_body("Request body must be a JSON object"));
+        return Err(Error::refuse_body(
+            Rule::BodyNotObject,
+            "Request body must be a JSON object",
+        ));
     }
-    serde_json::from_slice(body).map_err(|e| Error::invalid_body(format!("Invalid JSON body: {e}")))
+    serde_json::from_slice(body).map_err(|e| {
+        // Every field is read as a raw `Value`, so the only data error left is a repeated key.
+        let rule = if e.classify() == serde_json::error::Category::Data {
+            Rule::DuplicateKey
+        } else {
+            Rule::InvalidJson
+        };
+        Error::refuse_body(rule, format!("Invalid JSON body: {e}"))
+    })
 }
 
 /// Reads a field that is present (possibly `null`); with `#[serde(default)]`, an absent field
@@ -39,7 +50,11 @@ pub(crate) fn string_field(name: FieldName, value: Option<Value>) -> Result<Opti
     match value {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(Error::invalid(name, format!("{name} must be a string"))),
+        Some(_) => Err(Error::refuse(
+            Rule::WrongType,
+            name,
+            format!("{name} must be a string"),
+        )),
     }
 }
 
@@ -63,16 +78,22 @@ pub(crate) fn require_present(name: FieldName, value: &Option<Value>) -> Result<
 /// characters.
 pub(crate) fn check_id(name: &str, field: FieldName, value: &str) -> Result<()> {
     if value.is_empty() {
-        return Err(Error::invalid(field, format!("{name} must not be empty")));
+        return Err(Error::refuse(
+            Rule::Empty,
+            field,
+            format!("{name} must not be empty"),
+        ));
     }
     if value.len() > MAX_ID_CHARS * 4 || value.chars().count() > MAX_ID_CHARS {
-        return Err(Error::invalid(
+        return Err(Error::refuse(
+            Rule::TooLong,
             field,
             format!("{name} must be at most {MAX_ID_CHARS} characters"),
         ));
     }
     if value.chars().any(char::is_control) {
-        return Err(Error::invalid(
+        return Err(Error::refuse(
+            Rule::InvalidId,
             field,
             format!("{name} must not contain control characters"),
         ));
@@ -85,15 +106,17 @@ pub(crate) fn missing_all(missing: Vec<FieldName>) -> Result<()> {
     if missing.is_empty() {
         return Ok(());
     }
-    Err(Error::Validation {
+    Err(Error::Validation(Refusal {
+        rule: Rule::MissingField,
         message: format!("Missing required fields: {}", missing.join(", ")),
         fields: missing,
-    })
+        did_you_mean: None,
+    }))
 }
 
 /// `a is required` (v2 manufacturer and v1 style, one at a time).
 pub(crate) fn required<T>(name: FieldName, value: Option<T>) -> Result<T> {
-    value.ok_or_else(|| Error::invalid(name, format!("{name} is required")))
+    value.ok_or_else(|| Error::refuse(Rule::MissingField, name, format!("{name} is required")))
 }
 
 #[cfg(test)]

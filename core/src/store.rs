@@ -34,6 +34,106 @@ pub struct Completion<'a> {
     pub completed_at: i64,
     /// The brand slug picked during the flow; stored only if the session has no brand yet.
     pub brand: Option<&'a str>,
+    /// The completion event to put in the outbox in the same transaction (spec decision 20),
+    /// when the session's caller has a webhook; written only if the completion applies.
+    pub event: Option<&'a OutboxEvent>,
+}
+
+/// An event waiting in the outbox for delivery to its caller's webhook (spec decision 20).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEvent {
+    /// The `webhook-id`, the same on every attempt (`msg_` and 32 hex digits).
+    pub id: String,
+    /// The caller it goes to ([`crate::config::webhook_caller_key`]).
+    pub caller: String,
+    /// `link_session.completed` or `link_session.expired`.
+    pub event_type: String,
+    /// The signed body, sent byte for byte on every attempt.
+    pub body: Vec<u8>,
+    /// When it was written (Unix seconds).
+    pub created_at: i64,
+}
+
+/// An outbox event with its delivery state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// The event.
+    pub event: OutboxEvent,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// When the next attempt is due (Unix seconds).
+    pub next_attempt_at: i64,
+    /// The HTTP status of the last attempt, if it got one.
+    pub last_status: Option<u16>,
+    /// Why the last attempt failed, if it did (no response body, ever).
+    pub last_error: Option<String>,
+    /// When it was delivered.
+    pub delivered_at: Option<i64>,
+    /// When it was given up after the last attempt of the schedule.
+    pub failed_at: Option<i64>,
+}
+
+/// What an attempt leads to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    /// A 2xx answer: done.
+    Delivered,
+    /// Failed; try again at this time.
+    RetryAt(i64),
+    /// Failed, and the schedule is used up: marked failed.
+    Failed,
+}
+
+/// One attempt's result, as recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attempt<'a> {
+    /// When it ended.
+    pub at: i64,
+    /// The answer's status, if any.
+    pub status: Option<u16>,
+    /// Why it failed (a time-out, a refused connection or address, a non-2xx status).
+    pub error: Option<&'a str>,
+    /// What comes next.
+    pub outcome: AttemptOutcome,
+}
+
+/// The outbox's size for metrics: events not yet delivered nor failed, and the oldest one's
+/// creation time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueStats {
+    /// Events waiting (due or scheduled for a retry).
+    pub depth: u64,
+    /// When the oldest waiting event was written.
+    pub oldest_created_at: Option<i64>,
+}
+
+/// The outbox of completion events, in the same store as the sessions (the events are
+/// written by [`SessionStore::mark_completed`], in the completion's transaction).
+///
+/// Claiming takes a lease: an event claimed by one instance is not claimed again until its
+/// lease runs out (a crashed instance's events come back then) or the attempt is recorded.
+pub trait EventOutbox: Send + Sync + fmt::Debug {
+    /// Claims at most `limit` events due at `now` (not delivered, not failed, next attempt
+    /// due, no live lease), leasing them to `instance` for `lease_seconds`; oldest due first.
+    fn claim_due(
+        &self,
+        now: i64,
+        limit: usize,
+        lease_seconds: i64,
+        instance: &str,
+    ) -> Result<Vec<Delivery>>;
+    /// Records an attempt on an event `instance` holds the lease of, and releases the lease;
+    /// `false` if it does not hold it any more (nothing is written then).
+    fn record_attempt(&self, id: &str, instance: &str, attempt: &Attempt<'_>) -> Result<bool>;
+    /// At most `limit` failed deliveries, the most recently failed first.
+    fn failed(&self, limit: usize) -> Result<Vec<Delivery>>;
+    /// Makes a failed (or waiting) event due again at `now`, with a fresh schedule; `false` if
+    /// there is no such event or it was delivered.
+    fn retry(&self, id: &str, now: i64) -> Result<bool>;
+    /// The delivery state of one event.
+    fn delivery(&self, id: &str) -> Result<Option<Delivery>>;
+    /// The queue's depth and oldest event (for metrics).
+    fn queue_stats(&self) -> Result<QueueStats>;
 }
 
 /// The caps on pending sessions a store enforces as it inserts (spec decision 12). A session
@@ -135,6 +235,8 @@ struct SessionTable {
     pending_total: u64,
     /// Completed sessions still stored.
     completed_stored: u64,
+    /// The outbox, by event id, with each event's lease (holder, until).
+    outbox: HashMap<String, (Delivery, Option<(String, i64)>)>,
 }
 
 /// A caller as the pending count knows it: suppliers and manufacturers may share an id.
@@ -300,6 +402,9 @@ impl SessionStore for MemorySessionStore {
             }
             _ => return Ok(MarkCompleted::NotFound),
         };
+        if let Some(event) = completion.event {
+            table.outbox.insert(event.id.clone(), (new_delivery(event), None));
+        }
         table.uncount(&digest);
         table.completed_stored += 1;
         Ok(outcome)
@@ -328,6 +433,122 @@ impl SessionStore for MemorySessionStore {
             completed,
             expired: stored.saturating_sub(pending).saturating_sub(completed),
         })
+    }
+}
+
+/// A new event's delivery state: due at once, no attempt yet.
+pub fn new_delivery(event: &OutboxEvent) -> Delivery {
+    Delivery {
+        event: event.clone(),
+        attempts: 0,
+        next_attempt_at: event.created_at,
+        last_status: None,
+        last_error: None,
+        delivered_at: None,
+        failed_at: None,
+    }
+}
+
+fn waiting(d: &Delivery) -> bool {
+    d.delivered_at.is_none() && d.failed_at.is_none()
+}
+
+impl EventOutbox for MemorySessionStore {
+    fn claim_due(
+        &self,
+        now: i64,
+        limit: usize,
+        lease_seconds: i64,
+        instance: &str,
+    ) -> Result<Vec<Delivery>> {
+        let mut table = self.table();
+        let mut due: Vec<(&String, i64)> = table
+            .outbox
+            .iter()
+            .filter(|(_, (d, lease))| {
+                waiting(d)
+                    && d.next_attempt_at <= now
+                    && lease.as_ref().is_none_or(|(_, until)| *until <= now)
+            })
+            .map(|(id, (d, _))| (id, d.next_attempt_at))
+            .collect();
+        due.sort_by_key(|&(_, at)| at);
+        let ids: Vec<String> = due.into_iter().take(limit).map(|(id, _)| id.clone()).collect();
+        let mut claimed = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some((d, lease)) = table.outbox.get_mut(&id) {
+                *lease = Some((instance.to_owned(), now.saturating_add(lease_seconds)));
+                claimed.push(d.clone());
+            }
+        }
+        Ok(claimed)
+    }
+
+    fn record_attempt(&self, id: &str, instance: &str, attempt: &Attempt<'_>) -> Result<bool> {
+        let mut table = self.table();
+        let Some((d, lease)) = table.outbox.get_mut(id) else {
+            return Ok(false);
+        };
+        if lease.as_ref().is_none_or(|(holder, _)| holder != instance) {
+            return Ok(false);
+        }
+        *lease = None;
+        apply_attempt(d, attempt);
+        Ok(true)
+    }
+
+    fn failed(&self, limit: usize) -> Result<Vec<Delivery>> {
+        let table = self.table();
+        let mut failed: Vec<Delivery> = table
+            .outbox
+            .values()
+            .filter(|(d, _)| d.failed_at.is_some())
+            .map(|(d, _)| d.clone())
+            .collect();
+        failed.sort_by(|a, b| b.failed_at.cmp(&a.failed_at).then(a.event.id.cmp(&b.event.id)));
+        failed.truncate(limit);
+        Ok(failed)
+    }
+
+    fn retry(&self, id: &str, now: i64) -> Result<bool> {
+        let mut table = self.table();
+        match table.outbox.get_mut(id) {
+            Some((d, lease)) if d.delivered_at.is_none() => {
+                d.failed_at = None;
+                d.attempts = 0;
+                d.next_attempt_at = now;
+                *lease = None;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    fn delivery(&self, id: &str) -> Result<Option<Delivery>> {
+        Ok(self.table().outbox.get(id).map(|(d, _)| d.clone()))
+    }
+
+    fn queue_stats(&self) -> Result<QueueStats> {
+        let table = self.table();
+        let mut stats = QueueStats::default();
+        for (d, _) in table.outbox.values().filter(|(d, _)| waiting(d)) {
+            stats.depth += 1;
+            let at = d.event.created_at;
+            stats.oldest_created_at = Some(stats.oldest_created_at.map_or(at, |o| o.min(at)));
+        }
+        Ok(stats)
+    }
+}
+
+/// Applies an attempt to a delivery state (what every store writes).
+pub fn apply_attempt(d: &mut Delivery, attempt: &Attempt<'_>) {
+    d.attempts = d.attempts.saturating_add(1);
+    d.last_status = attempt.status;
+    d.last_error = attempt.error.map(str::to_owned);
+    match attempt.outcome {
+        AttemptOutcome::Delivered => d.delivered_at = Some(attempt.at),
+        AttemptOutcome::RetryAt(at) => d.next_attempt_at = at,
+        AttemptOutcome::Failed => d.failed_at = Some(attempt.at),
     }
 }
 
@@ -362,7 +583,8 @@ impl Subscriber {
             .collect();
         let total = self.device_ids.len().saturating_add(new.len());
         if u64::try_from(total).unwrap_or(u64::MAX) > cap {
-            return Err(Error::invalid(
+            return Err(Error::refuse(
+                crate::error::Rule::TooManyDeviceIds,
                 "device_ids",
                 format!("device_ids would exceed the limit of {cap} device ids per user"),
             ));
@@ -461,6 +683,7 @@ mod tests {
         let at = |completed_at| Completion {
             completed_at,
             brand: Some("nibe"),
+            event: None,
         };
         assert!(
             matches!(store.mark_completed(&token, at(5)).unwrap(), MarkCompleted::Completed(s) if s.completed_at == Some(5) && s.brand.as_deref() == Some("nibe"))
@@ -515,6 +738,7 @@ mod tests {
         let done = Completion {
             completed_at: 30,
             brand: None,
+            event: None,
         };
         store.mark_completed(&first_token, done).unwrap();
         store.insert(session(&random, 30), caps, 30).unwrap();

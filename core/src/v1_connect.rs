@@ -7,7 +7,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Rule};
 use crate::request::{
     MAX_DEVICE_IDS, check_id, parse_object, present, require_present, required, string_field,
 };
@@ -68,7 +68,8 @@ impl V1ConnectInput {
         check_id("manufacturer_user_id", "manufacturer_user_id", user_id)?;
         let given = self.device_ids.as_deref().unwrap_or_default();
         if given.len() > MAX_DEVICE_IDS {
-            return Err(Error::invalid(
+            return Err(Error::refuse(
+                Rule::TooManyDeviceIds,
                 "device_ids",
                 format!("device_ids must have at most {MAX_DEVICE_IDS} items"),
             ));
@@ -88,7 +89,11 @@ impl V1ConnectInput {
 }
 
 fn not_string_array() -> Error {
-    Error::invalid("device_ids", "device_ids must be an array of strings")
+    Error::refuse(
+        Rule::WrongType,
+        "device_ids",
+        "device_ids must be an array of strings",
+    )
 }
 
 #[cfg(test)]

@@ -1,8 +1,9 @@
 //! `POST /users/{userId}/link` (deprecated v1): a supplier creates a link session for the user
 //! in the path.
 //!
-//! Required: `redirect_uri` (`redirect_uri is required`). Optional: `language` (default `en`)
-//! and `brand`, one of the 13 v1 brands ([`crate::catalog::V1_BRANDS`]) in any accepted
+//! Required: `redirect_uri` (`redirect_uri is required`). Optional: `language`, any string:
+//! `nl`, `en`, `fr` or `es` in any case is used, anything else is `en` (spec decision 16); and
+//! `brand`, one of the 13 v1 brands ([`crate::catalog::V1_BRANDS`]) in any accepted
 //! spelling. Answers are wrapped in `{success, timestamp, data}`.
 
 use serde::Deserialize;
@@ -21,7 +22,7 @@ pub struct V1SupplierLinkInput {
     pub user_id: Option<String>,
     /// Where the user returns; must be registered.
     pub redirect_uri: Option<String>,
-    /// A language code, or none for `en`.
+    /// A language code (`nl`, `en`, `fr`, `es` in any case); anything else, or none, is `en`.
     pub language: Option<String>,
     /// A v1 brand spelling, or none.
     pub brand: Option<String>,
@@ -68,12 +69,13 @@ impl V1SupplierLinkInput {
         let user_id = required("userId", self.user_id.as_ref())?;
         check_id("userId", "userId", user_id)?;
         let redirect_uri = required("redirect_uri", self.redirect_uri.as_ref())?;
-        check_shape(redirect_uri)
-            .map_err(|r| Error::invalid("redirect_uri", r.describe("redirect_uri", "supplier")))?;
-        let language = match &self.language {
-            Some(code) => code.parse()?,
-            None => Language::V1_DEFAULT,
-        };
+        check_shape(redirect_uri).map_err(|r| Error::redirect("redirect_uri", "supplier", &r))?;
+        // Any string (spec decision 16): one of ours in any case, anything else the default.
+        let language = self
+            .language
+            .as_deref()
+            .and_then(Language::parse)
+            .unwrap_or(Language::V1_DEFAULT);
         let brand = match &self.brand {
             Some(spelling) => Some(catalog.resolve_v1(spelling)?.to_owned()),
             None => None,
@@ -114,6 +116,26 @@ mod tests {
                 .starts_with("brand 'bosch' is not supported; use one of: daikin, "),
             "{err}"
         );
+    }
+
+    #[test]
+    fn v1_language_is_any_string() {
+        for (given, expected) in [
+            ("FR", Language::Fr),
+            ("nl", Language::Nl),
+            ("de", Language::En),
+            ("", Language::En),
+            ("español", Language::En),
+        ] {
+            let body =
+                format!(r#"{{"redirect_uri": "https://a.example/cb", "language": "{given}"}}"#);
+            assert_eq!(check("u", &body).unwrap().language, expected, "{given}");
+        }
+        let err = check(
+            "u",
+            r#"{"redirect_uri": "https://a.example/cb", "language": 5}"#,
+        );
+        assert_eq!(err.unwrap_err().rule(), Some("wrong_type"));
     }
 
     #[test]

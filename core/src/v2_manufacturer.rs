@@ -63,9 +63,8 @@ impl ManufacturerLinkSessionInput {
         let user_id = required("user_id", self.user_id.as_ref())?;
         let redirect_url = required("redirect_url", self.redirect_url.as_ref())?;
         check_id("user_id", "user_id", user_id)?;
-        check_shape(redirect_url).map_err(|r| {
-            Error::invalid("redirect_url", r.describe("redirect_url", "manufacturer"))
-        })?;
+        check_shape(redirect_url)
+            .map_err(|r| Error::redirect("redirect_url", "manufacturer", &r))?;
         let language = match &self.language {
             Some(code) => code.parse()?,
             None => Language::V2_DEFAULT,

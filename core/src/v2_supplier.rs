@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::catalog::{AssetType, Catalog};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Rule};
 use crate::language::Language;
 use crate::redirect::check_shape;
 use crate::request::{
@@ -96,11 +96,13 @@ impl SupplierLinkSessionInput {
                 ("asset_type", self.asset_type.is_none()),
             ];
             missing_all(missing.iter().filter(|m| m.1).map(|m| m.0).collect())?;
-            return Err(Error::invalid_body("Missing required fields"));
+            return Err(Error::refuse_body(
+                Rule::MissingField,
+                "Missing required fields",
+            ));
         };
         check_id("user_id", "user_id", user_id)?;
-        check_shape(redirect_url)
-            .map_err(|r| Error::invalid("redirect_url", r.describe("redirect_url", "supplier")))?;
+        check_shape(redirect_url).map_err(|r| Error::redirect("redirect_url", "supplier", &r))?;
         let asset_type: AssetType = asset_type.parse()?;
         let brand = match &self.brand {
             Some(spelling) => Some(catalog.resolve(asset_type, spelling)?.slug().to_owned()),

@@ -38,6 +38,7 @@ fn check_key(state: &AppState, headers: &HeaderMap) -> Result<(), Box<Response>>
                 headers: vec![("content-type", "application/json".to_owned())],
                 body: body.to_string().into_bytes(),
                 failure: None,
+                refusal: None,
             }))
         })
 }
@@ -60,6 +61,7 @@ pub async fn handle(
                 headers: vec![("allow", "GET".to_owned())],
                 body: br#"{"error":"Method not allowed","code":"method_not_allowed"}"#.to_vec(),
                 failure: None,
+                refusal: None,
             });
         }
         if let Err(refusal) = check_key(&state, &headers) {

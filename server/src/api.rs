@@ -203,6 +203,7 @@ fn internal_error() -> HttpResponse {
         headers: vec![("content-type", "application/json".to_owned())],
         body: br#"{"error":"Internal server error"}"#.to_vec(),
         failure: Some("the request's task panicked or was cancelled".to_owned()),
+        refusal: None,
     }
 }
 

@@ -233,6 +233,18 @@ fn run_http_step(
             response.status
         ));
     }
+    // The library-level check (spec decision 17): the refusal behind a 400, never on the wire.
+    for (key, got) in [
+        ("rule", response.rule()),
+        ("field", response.field()),
+        ("did_you_mean", response.did_you_mean()),
+    ] {
+        if let Some(expected) = expect.get(key)
+            && got != expected.as_str()
+        {
+            return Err(format!("{key}: {got:?} != {expected}; body {text}"));
+        }
+    }
     if let Some(Value::Object(expected)) = expect.get("headers") {
         for (name, value) in expected {
             let got = response.header(name);
