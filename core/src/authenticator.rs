@@ -27,17 +27,17 @@ use crate::catalog::{AssetType, Catalog};
 use crate::config::{
     CheckedConfig, Config, Limits, LinkBaseUrls, WebhookSettings, webhook_caller_key,
 };
-use crate::store::OutboxEvent;
-use crate::webhook::{CompletionEvent, WebhookEventType};
 use crate::error::{Error, Result};
 use crate::language::Language;
 use crate::principal::{ApiKeyDigest, Callers, Manufacturer, Supplier};
 use crate::session::{LinkSession, SessionKind, expires_at};
+use crate::store::OutboxEvent;
 use crate::store::{
     Completion, MarkCompleted, MemorySessionStore, MemorySubscriberStore, PendingCaps,
     SessionCounts, SessionStore, Subscriber, SubscriberStore,
 };
 use crate::token::{LinkToken, RandomSource, SystemRandom};
+use crate::webhook::{CompletionEvent, WebhookEventType};
 
 /// How many sessions [`Authenticator::evict_expired`] deletes per store call.
 const EVICTION_BATCH: usize = 1000;

@@ -82,6 +82,83 @@ pub struct Config {
     /// The hosted flow's settings (the anti-forgery key).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flow: Option<FlowConfig>,
+    /// How completion events are delivered (spec decision 20): the retry schedule and the
+    /// time-out of one attempt.
+    #[serde(default)]
+    pub webhooks: WebhooksConfig,
+}
+
+/// The `"webhooks"` section (spec decision 20).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhooksConfig {
+    /// The wait before each retry after a failed attempt; after the last one the delivery is
+    /// marked failed. Default 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
+    pub retry_schedule_seconds: Vec<u64>,
+    /// How long one attempt may take (default 10 s).
+    pub timeout_seconds: u64,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        WebhooksConfig {
+            retry_schedule_seconds: vec![5, 300, 1800, 7200, 18000, 36000, 36000],
+            timeout_seconds: 10,
+        }
+    }
+}
+
+/// A caller's `"webhook"`: where its completion events go and the secret they are signed with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// `https`, or `http` on a loopback IP literal (the shape rules of decision 5).
+    pub url: String,
+    /// `whsec_` and the base64 of at least 24 bytes.
+    pub secret: String,
+}
+
+/// A checked webhook endpoint of one caller.
+#[derive(Debug, Clone)]
+pub struct WebhookEndpoint {
+    /// The URL events are posted to.
+    pub url: url::Url,
+    /// The signing secret.
+    pub secret: crate::webhook::WebhookSecret,
+}
+
+/// The checked webhook settings: the schedule, the time-out and each caller's endpoint, keyed
+/// by [`webhook_caller_key`].
+#[derive(Debug, Clone, Default)]
+pub struct WebhookSettings {
+    /// The wait before each retry, in seconds.
+    pub retry_schedule_seconds: Vec<u64>,
+    /// The time-out of one attempt, in seconds.
+    pub timeout_seconds: u64,
+    /// Endpoints by caller key.
+    pub endpoints: BTreeMap<String, WebhookEndpoint>,
+}
+
+/// The key of a caller in [`WebhookSettings::endpoints`] and in the outbox:
+/// `supplier:ID` or `manufacturer:ID`.
+pub fn webhook_caller_key(manufacturer: bool, id: &str) -> String {
+    if manufacturer {
+        format!("manufacturer:{id}")
+    } else {
+        format!("supplier:{id}")
+    }
+}
+
+fn check_webhook(at: &str, webhook: &WebhookConfig) -> Result<WebhookEndpoint> {
+    let url = check_shape(&webhook.url).map_err(|shape| {
+        Error::config(
+            format!("{at}.webhook.url"),
+            shape.describe("webhook URL", "caller"),
+        )
+    })?;
+    let secret = crate::webhook::WebhookSecret::parse(&webhook.secret)
+        .map_err(|e| Error::config(format!("{at}.webhook.secret"), e.to_string()))?;
+    Ok(WebhookEndpoint { url, secret })
 }
 
 /// The `"limits"` section (spec decision 12), with its defaults. The connection limits are the
@@ -193,6 +270,7 @@ impl Default for Config {
             connectors: BTreeMap::new(),
             default_connector: None,
             flow: None,
+            webhooks: WebhooksConfig::default(),
         }
     }
 }
@@ -252,6 +330,9 @@ pub struct SupplierConfig {
     /// The registered redirect URLs, each in canonical form.
     #[serde(default)]
     pub redirect_urls: Vec<String>,
+    /// Where completion events go (spec decision 20).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<WebhookConfig>,
 }
 
 /// One manufacturer account.
@@ -277,6 +358,9 @@ pub struct ManufacturerConfig {
     /// The registered redirect URLs, each in canonical form.
     #[serde(default)]
     pub redirect_urls: Vec<String>,
+    /// Where completion events go (spec decision 20).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<WebhookConfig>,
 }
 
 /// A configuration that passed every check, ready for an [`crate::Authenticator`].
@@ -288,6 +372,7 @@ pub struct CheckedConfig {
     pub(crate) session_retention_seconds: i64,
     pub(crate) limits: Limits,
     pub(crate) admin_keys: Vec<ApiKeyDigest>,
+    pub(crate) webhooks: WebhookSettings,
 }
 
 impl CheckedConfig {
@@ -309,6 +394,24 @@ impl Config {
         }
         let mut deserializer = serde_json::Deserializer::from_str(json);
         serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+            let path = e.path().to_string();
+            let field = if path == "." { "$".to_owned() } else { path };
+            Error::config(field, e.into_inner())
+        })
+    }
+
+    /// Reads a configuration from a JSON value (a binding's dict or object): as
+    /// [`Config::from_json`], but a wrong field is reported by its path alone
+    /// (`suppliers[0].enabled: invalid type: ...`), never by a line and column of text the
+    /// caller did not write.
+    pub fn from_value(value: serde_json::Value) -> Result<Config> {
+        if !value.is_object() {
+            return Err(Error::config(
+                "$",
+                "the configuration must be a JSON object",
+            ));
+        }
+        serde_path_to_error::deserialize(value).map_err(|e| {
             let path = e.path().to_string();
             let field = if path == "." { "$".to_owned() } else { path };
             Error::config(field, e.into_inner())
@@ -350,6 +453,29 @@ impl Config {
         {
             return Err(Error::config("store", "must not be empty"));
         }
+        if self.webhooks.timeout_seconds == 0 || self.webhooks.timeout_seconds > 300 {
+            return Err(Error::config(
+                "webhooks.timeout_seconds",
+                "must be between 1 and 300",
+            ));
+        }
+        if self
+            .webhooks
+            .retry_schedule_seconds
+            .iter()
+            .any(|&s| s > 31 * 24 * 3600)
+            || self.webhooks.retry_schedule_seconds.len() > 100
+        {
+            return Err(Error::config(
+                "webhooks.retry_schedule_seconds",
+                "at most 100 waits of at most 31 days each",
+            ));
+        }
+        let mut webhooks = WebhookSettings {
+            retry_schedule_seconds: self.webhooks.retry_schedule_seconds.clone(),
+            timeout_seconds: self.webhooks.timeout_seconds,
+            endpoints: BTreeMap::new(),
+        };
         let mut suppliers = Vec::with_capacity(self.suppliers.len());
         let mut supplier_ids = HashSet::new();
         for (i, s) in self.suppliers.iter().enumerate() {
@@ -361,6 +487,12 @@ impl Config {
                     format!("{at}.id"),
                     format!("duplicate id {:?}", s.id),
                 ));
+            }
+            if let Some(webhook) = &s.webhook {
+                webhooks.endpoints.insert(
+                    webhook_caller_key(false, &s.id),
+                    check_webhook(&at, webhook)?,
+                );
             }
             suppliers.push(Supplier {
                 id: s.id.clone(),
@@ -384,6 +516,12 @@ impl Config {
                     format!("duplicate id {:?}", m.id),
                 ));
             }
+            if let Some(webhook) = &m.webhook {
+                webhooks.endpoints.insert(
+                    webhook_caller_key(true, &m.id),
+                    check_webhook(&at, webhook)?,
+                );
+            }
             manufacturers.push(Manufacturer {
                 id: m.id.clone(),
                 name: m.name.clone(),
@@ -403,6 +541,7 @@ impl Config {
             session_retention_seconds: self.session_retention_seconds,
             limits: self.limits,
             admin_keys,
+            webhooks,
         })
     }
 }

@@ -403,7 +403,9 @@ impl SessionStore for MemorySessionStore {
             _ => return Ok(MarkCompleted::NotFound),
         };
         if let Some(event) = completion.event {
-            table.outbox.insert(event.id.clone(), (new_delivery(event), None));
+            table
+                .outbox
+                .insert(event.id.clone(), (new_delivery(event), None));
         }
         table.uncount(&digest);
         table.completed_stored += 1;
@@ -473,7 +475,11 @@ impl EventOutbox for MemorySessionStore {
             .map(|(id, (d, _))| (id, d.next_attempt_at))
             .collect();
         due.sort_by_key(|&(_, at)| at);
-        let ids: Vec<String> = due.into_iter().take(limit).map(|(id, _)| id.clone()).collect();
+        let ids: Vec<String> = due
+            .into_iter()
+            .take(limit)
+            .map(|(id, _)| id.clone())
+            .collect();
         let mut claimed = Vec::with_capacity(ids.len());
         for id in ids {
             if let Some((d, lease)) = table.outbox.get_mut(&id) {
@@ -505,7 +511,11 @@ impl EventOutbox for MemorySessionStore {
             .filter(|(d, _)| d.failed_at.is_some())
             .map(|(d, _)| d.clone())
             .collect();
-        failed.sort_by(|a, b| b.failed_at.cmp(&a.failed_at).then(a.event.id.cmp(&b.event.id)));
+        failed.sort_by(|a, b| {
+            b.failed_at
+                .cmp(&a.failed_at)
+                .then(a.event.id.cmp(&b.event.id))
+        });
         failed.truncate(limit);
         Ok(failed)
     }

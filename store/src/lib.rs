@@ -135,7 +135,7 @@ pub use crate::postgres::PostgresStore;
 pub use crate::sqlite::SqliteStore;
 
 /// The newest schema version this program knows (the number of the last migration).
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// A store location, parsed from `memory`, `sqlite:PATH[?synchronous=normal|full]` or
 /// `postgres://…`.
@@ -305,6 +305,8 @@ pub struct Stores {
     pub sessions: Arc<dyn SessionStore>,
     /// v1 subscribers.
     pub subscribers: Arc<dyn SubscriberStore>,
+    /// The outbox of completion events (spec decision 20), in the sessions' store.
+    pub outbox: Arc<dyn nox_authenticator::store::EventOutbox>,
     /// Whether calls into these stores block on I/O: an async host runs them on a blocking
     /// pool (`tokio::task::spawn_blocking`); the memory store never blocks.
     pub blocking: bool,
@@ -359,17 +361,22 @@ pub enum OpenError {
 /// thread.
 pub fn open(setting: &str, retention_seconds: i64) -> Result<Stores, OpenError> {
     match StoreUrl::parse(setting)? {
-        StoreUrl::Memory => Ok(Stores {
-            sessions: Arc::new(MemorySessionStore::new(retention_seconds)),
-            subscribers: Arc::new(MemorySubscriberStore::default()),
-            blocking: false,
-        }),
+        StoreUrl::Memory => {
+            let sessions = Arc::new(MemorySessionStore::new(retention_seconds));
+            Ok(Stores {
+                sessions: sessions.clone(),
+                subscribers: Arc::new(MemorySubscriberStore::default()),
+                outbox: sessions,
+                blocking: false,
+            })
+        }
         #[cfg(feature = "sqlite")]
         StoreUrl::Sqlite { path, synchronous } => {
             let store = Arc::new(SqliteStore::open(&path, synchronous, retention_seconds)?);
             Ok(Stores {
                 sessions: store.clone(),
-                subscribers: store,
+                subscribers: store.clone(),
+                outbox: store,
                 blocking: true,
             })
         }
@@ -378,7 +385,8 @@ pub fn open(setting: &str, retention_seconds: i64) -> Result<Stores, OpenError> 
             let store = Arc::new(PostgresStore::open(&url, retention_seconds)?);
             Ok(Stores {
                 sessions: store.clone(),
-                subscribers: store,
+                subscribers: store.clone(),
+                outbox: store,
                 blocking: true,
             })
         }

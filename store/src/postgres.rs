@@ -13,13 +13,18 @@ use nox_authenticator::{
     SessionStore, Subscriber, SubscriberStore,
 };
 
-use crate::row::{SESSION_COLUMNS, SessionRow, caller_kind, cap, split_link_url};
+use crate::row::{
+    OUTBOX_COLUMNS, OutboxRow, SESSION_COLUMNS, SessionRow, attempt_columns, caller_kind, cap,
+    outbox_sql, split_link_url,
+};
 use crate::{OpenError, SCHEMA_VERSION};
+use nox_authenticator::store::{Attempt, Delivery, EventOutbox, QueueStats};
 
 /// The migrations, in order: migration `i` brings the schema to version `i + 1`.
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: [&str; 3] = [
     include_str!("../migrations/postgres/0001_init.sql"),
     include_str!("../migrations/postgres/0002_pending_counts.sql"),
+    include_str!("../migrations/postgres/0003_outbox.sql"),
 ];
 
 /// The advisory lock (one `bigint` key) held while migrating, so instances starting at once
@@ -172,7 +177,11 @@ statements! {
                           FROM done, LATERAL (VALUES (done.caller_kind, done.owner_id), ('total', '')) \
                             AS k (caller_kind, owner_id) \
                           WHERE done.was_counted ORDER BY 1, 2 \
-                          ON CONFLICT (caller_kind, owner_id, shard) DO UPDATE SET count = p.count - 1) \
+                          ON CONFLICT (caller_kind, owner_id, shard) DO UPDATE SET count = p.count - 1), \
+                        ev AS ( \
+                          INSERT INTO webhook_outbox (id, caller, event_type, body, created_at, next_attempt_at) \
+                          SELECT $4::text, $5::text, $6::text, $7::bytea, $8::bigint, $8::bigint \
+                          FROM done WHERE $4::text IS NOT NULL) \
                         SELECT {SESSION_COLUMNS} FROM done");
     evict = "DELETE FROM link_sessions WHERE token_sha256 IN (SELECT token_sha256 FROM link_sessions \
              WHERE expires_at <= $1 AND NOT counted ORDER BY expires_at LIMIT $2)";
@@ -576,11 +585,22 @@ impl SessionStore for PostgresStore {
         } = &mut *connection;
         let digest = token_digest(token);
         // One conditional statement: concurrent completions queue on the row's lock, and all
-        // but the first then find `completed_at` set.
+        // but the first then find `completed_at` set. The event goes into the outbox in the
+        // same statement, only if the completion applied (spec decision 20).
+        let event = completion.event;
         let updated = client
             .query_opt(
                 &statements.complete,
-                &[&completion.completed_at, &completion.brand, &&digest[..]],
+                &[
+                    &completion.completed_at,
+                    &completion.brand,
+                    &&digest[..],
+                    &event.map(|e| e.id.as_str()),
+                    &event.map(|e| e.caller.as_str()),
+                    &event.map(|e| e.event_type.as_str()),
+                    &event.map(|e| e.body.as_slice()),
+                    &event.map(|e| e.created_at),
+                ],
             )
             .map_err(fail)?;
         if let Some(session) = to_session(updated, token)? {
@@ -660,6 +680,115 @@ impl SessionStore for PostgresStore {
             .simple_query("SELECT 1")
             .map(drop)
             .map_err(fail)
+    }
+}
+
+fn pg_sql(sql: &str) -> String {
+    sql.replace("FOR_UPDATE", "FOR UPDATE SKIP LOCKED")
+}
+
+fn outbox_row(row: &Row) -> std::result::Result<OutboxRow, ::postgres::Error> {
+    Ok(OutboxRow {
+        id: row.try_get(0)?,
+        caller: row.try_get(1)?,
+        event_type: row.try_get(2)?,
+        body: row.try_get(3)?,
+        created_at: row.try_get(4)?,
+        attempts: i64::from(row.try_get::<_, i32>(5)?),
+        next_attempt_at: row.try_get(6)?,
+        last_status: row.try_get::<_, Option<i32>>(7)?.map(i64::from),
+        last_error: row.try_get(8)?,
+        delivered_at: row.try_get(9)?,
+        failed_at: row.try_get(10)?,
+    })
+}
+
+fn outbox_rows(rows: Vec<Row>) -> Result<Vec<Delivery>> {
+    rows.iter()
+        .map(|row| outbox_row(row).map(OutboxRow::into_delivery).map_err(fail))
+        .collect()
+}
+
+impl EventOutbox for PostgresStore {
+    fn claim_due(
+        &self,
+        now: i64,
+        limit: usize,
+        lease_seconds: i64,
+        instance: &str,
+    ) -> Result<Vec<Delivery>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let sql = format!("{}{OUTBOX_COLUMNS}", pg_sql(outbox_sql::CLAIM));
+        let mut connection = self.connection()?;
+        let rows = connection
+            .client
+            .query(&sql, &[&now, &limit, &instance, &lease_seconds])
+            .map_err(fail)?;
+        let mut claimed = outbox_rows(rows)?;
+        claimed.sort_by_key(|d| d.next_attempt_at);
+        Ok(claimed)
+    }
+
+    fn record_attempt(&self, id: &str, instance: &str, attempt: &Attempt<'_>) -> Result<bool> {
+        let (delivered, failed, next) = attempt_columns(attempt);
+        let status = attempt.status.map(i32::from);
+        let mut connection = self.connection()?;
+        let changed = connection
+            .client
+            .execute(
+                outbox_sql::RECORD,
+                &[
+                    &id,
+                    &instance,
+                    &status,
+                    &attempt.error,
+                    &delivered,
+                    &failed,
+                    &next,
+                ],
+            )
+            .map_err(fail)?;
+        Ok(changed > 0)
+    }
+
+    fn failed(&self, limit: usize) -> Result<Vec<Delivery>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let sql = format!("SELECT {OUTBOX_COLUMNS} {}", outbox_sql::FAILED);
+        let mut connection = self.connection()?;
+        outbox_rows(connection.client.query(&sql, &[&limit]).map_err(fail)?)
+    }
+
+    fn retry(&self, id: &str, now: i64) -> Result<bool> {
+        let mut connection = self.connection()?;
+        let changed = connection
+            .client
+            .execute(outbox_sql::RETRY, &[&id, &now])
+            .map_err(fail)?;
+        Ok(changed > 0)
+    }
+
+    fn delivery(&self, id: &str) -> Result<Option<Delivery>> {
+        let sql = format!("SELECT {OUTBOX_COLUMNS} {}", outbox_sql::ONE);
+        let mut connection = self.connection()?;
+        Ok(
+            outbox_rows(connection.client.query(&sql, &[&id]).map_err(fail)?)?
+                .into_iter()
+                .next(),
+        )
+    }
+
+    fn queue_stats(&self) -> Result<QueueStats> {
+        let mut connection = self.connection()?;
+        let row = connection
+            .client
+            .query_one(outbox_sql::STATS, &[])
+            .map_err(fail)?;
+        let depth: i64 = row.try_get(0).map_err(fail)?;
+        let oldest: Option<i64> = row.try_get(1).map_err(fail)?;
+        Ok(QueueStats {
+            depth: u64::try_from(depth).unwrap_or(0),
+            oldest_created_at: oldest,
+        })
     }
 }
 

@@ -17,13 +17,18 @@ use rusqlite::{
     Connection, MAIN_DB, OpenFlags, OptionalExtension, Row, TransactionBehavior, params,
 };
 
-use crate::row::{SESSION_COLUMNS, SessionRow, caller_kind, cap, split_link_url};
+use crate::row::{
+    OUTBOX_COLUMNS, OutboxRow, SESSION_COLUMNS, SessionRow, attempt_columns, caller_kind, cap,
+    outbox_sql, split_link_url,
+};
 use crate::{OpenError, SCHEMA_VERSION, Synchronous};
+use nox_authenticator::store::{Attempt, Delivery, EventOutbox, QueueStats};
 
 /// The migrations, in order: migration `i` brings the schema to version `i + 1`.
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: [&str; 3] = [
     include_str!("../migrations/sqlite/0001_init.sql"),
     include_str!("../migrations/sqlite/0002_pending_counts.sql"),
+    include_str!("../migrations/sqlite/0003_outbox.sql"),
 ];
 
 /// How long a statement waits for another process's write lock before failing.
@@ -626,6 +631,21 @@ impl SessionStore for SqliteStore {
                     .optional()
                 })
                 .map_err(fail)?;
+            if let (Some(_), Some(event)) = (&updated, completion.event) {
+                // The event, in the completion's transaction (spec decision 20).
+                connection
+                    .prepare_cached(&sqlite_sql(outbox_sql::INSERT))
+                    .and_then(|mut s| {
+                        s.execute(params![
+                            event.id,
+                            event.caller,
+                            event.event_type,
+                            event.body,
+                            event.created_at
+                        ])
+                    })
+                    .map_err(fail)?;
+            }
             match updated {
                 Some(row) => Ok(MarkCompleted::Completed(row.into_session(token)?)),
                 None => Ok(match SqliteStore::select_session(connection, token)? {
@@ -692,6 +712,120 @@ impl SessionStore for SqliteStore {
             .query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
             .map(drop)
             .map_err(fail)
+    }
+}
+
+/// The shared outbox SQL with SQLite's numbered parameters (`?1`) and no row locks (the
+/// writer's transaction holds the only write lock).
+fn sqlite_sql(sql: &str) -> String {
+    sql.replace("FOR_UPDATE", "").replace('$', "?")
+}
+
+fn outbox_row(row: &Row<'_>) -> rusqlite::Result<OutboxRow> {
+    Ok(OutboxRow {
+        id: row.get(0)?,
+        caller: row.get(1)?,
+        event_type: row.get(2)?,
+        body: row.get(3)?,
+        created_at: row.get(4)?,
+        attempts: row.get(5)?,
+        next_attempt_at: row.get(6)?,
+        last_status: row.get(7)?,
+        last_error: row.get(8)?,
+        delivered_at: row.get(9)?,
+        failed_at: row.get(10)?,
+    })
+}
+
+fn outbox_rows(
+    connection: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Delivery>> {
+    let mut statement = connection.prepare_cached(&sqlite_sql(sql)).map_err(fail)?;
+    let rows = statement
+        .query_map(params, outbox_row)
+        .map_err(fail)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(fail)?;
+    Ok(rows.into_iter().map(OutboxRow::into_delivery).collect())
+}
+
+impl EventOutbox for SqliteStore {
+    fn claim_due(
+        &self,
+        now: i64,
+        limit: usize,
+        lease_seconds: i64,
+        instance: &str,
+    ) -> Result<Vec<Delivery>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let sql = format!("{}{OUTBOX_COLUMNS}", outbox_sql::CLAIM);
+        let mut claimed = self.write(|connection| {
+            outbox_rows(
+                connection,
+                &sql,
+                params![now, limit, instance, lease_seconds],
+            )
+        })?;
+        claimed.sort_by_key(|d| d.next_attempt_at);
+        Ok(claimed)
+    }
+
+    fn record_attempt(&self, id: &str, instance: &str, attempt: &Attempt<'_>) -> Result<bool> {
+        let (delivered, failed, next) = attempt_columns(attempt);
+        let status = attempt.status.map(i64::from);
+        let changed = self.write(|connection| {
+            connection
+                .prepare_cached(&sqlite_sql(outbox_sql::RECORD))
+                .and_then(|mut s| {
+                    s.execute(params![
+                        id,
+                        instance,
+                        status,
+                        attempt.error,
+                        delivered,
+                        failed,
+                        next
+                    ])
+                })
+                .map_err(fail)
+        })?;
+        Ok(changed > 0)
+    }
+
+    fn failed(&self, limit: usize) -> Result<Vec<Delivery>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let sql = format!("SELECT {OUTBOX_COLUMNS} {}", outbox_sql::FAILED);
+        outbox_rows(&self.reader(), &sql, params![limit])
+    }
+
+    fn retry(&self, id: &str, now: i64) -> Result<bool> {
+        let changed = self.write(|connection| {
+            connection
+                .prepare_cached(&sqlite_sql(outbox_sql::RETRY))
+                .and_then(|mut s| s.execute(params![id, now]))
+                .map_err(fail)
+        })?;
+        Ok(changed > 0)
+    }
+
+    fn delivery(&self, id: &str) -> Result<Option<Delivery>> {
+        let sql = format!("SELECT {OUTBOX_COLUMNS} {}", outbox_sql::ONE);
+        Ok(outbox_rows(&self.reader(), &sql, params![id])?
+            .into_iter()
+            .next())
+    }
+
+    fn queue_stats(&self) -> Result<QueueStats> {
+        let (depth, oldest): (i64, Option<i64>) = self
+            .reader()
+            .query_row(outbox_sql::STATS, [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(fail)?;
+        Ok(QueueStats {
+            depth: u64::try_from(depth).unwrap_or(0),
+            oldest_created_at: oldest,
+        })
     }
 }
 

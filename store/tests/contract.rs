@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::{Backend, RETENTION, session};
+use nox_authenticator::store::{Attempt, AttemptOutcome, OutboxEvent, QueueStats};
 use nox_authenticator::{
     Completion, Error, MarkCompleted, PendingCaps, SeededRandom, SessionCounts, SessionKind,
     Subscriber,
@@ -76,6 +77,7 @@ fn round_trip_of_every_kind(backend: &Backend) {
     let done = Completion {
         completed_at: 5,
         brand: None,
+        event: None,
     };
     assert_eq!(
         other
@@ -104,6 +106,7 @@ fn completes_once_and_records_a_brand_only_if_none(backend: &Backend) {
     let pick = |completed_at| Completion {
         completed_at,
         brand: Some("daikin"),
+        event: None,
     };
     match stores
         .sessions
@@ -124,6 +127,7 @@ fn completes_once_and_records_a_brand_only_if_none(backend: &Backend) {
             Completion {
                 completed_at: 6,
                 brand: Some("nibe"),
+                event: None,
             },
         )
         .unwrap()
@@ -189,6 +193,7 @@ fn pending_caps_hold_per_caller_and_in_total(backend: &Backend) {
     let done = Completion {
         completed_at: 30,
         brand: None,
+        event: None,
     };
     assert!(matches!(
         sessions.mark_completed(first.token.as_str(), done).unwrap(),
@@ -344,6 +349,7 @@ fn completion_leaves_the_counts_once(backend: &Backend) {
     let done = |completed_at| Completion {
         completed_at,
         brand: None,
+        event: None,
     };
     let a = session(&random, SessionKind::V2Manufacturer, "m", 0);
     sessions.insert(a.clone(), caps, 0).unwrap();
@@ -416,6 +422,7 @@ fn eviction_keeps_the_counts(backend: &Backend) {
                 Completion {
                     completed_at: 60,
                     brand: None,
+                    event: None,
                 },
             )
             .unwrap();
@@ -461,6 +468,7 @@ fn concurrent_inserts_keep_the_caps(backend: &Backend) {
                                 let done = Completion {
                                     completed_at: 1,
                                     brand: None,
+                                    event: None,
                                 };
                                 store.mark_completed(s.token.as_str(), done).unwrap();
                             }
@@ -686,7 +694,7 @@ fn a_newer_schema_is_refused(backend: &Backend) {
         Err(
             e @ OpenError::SchemaTooNew {
                 found: 99,
-                known: 2,
+                known: 3,
                 ..
             },
         ) => {
@@ -694,6 +702,227 @@ fn a_newer_schema_is_refused(backend: &Backend) {
         }
         other => panic!("{other:?}"),
     }
+}
+
+fn event(id: &str, at: i64) -> OutboxEvent {
+    OutboxEvent {
+        id: id.into(),
+        caller: "supplier:acme".into(),
+        event_type: "link_session.completed".into(),
+        body: format!("{{\"id\":\"{id}\"}}").into_bytes(),
+        created_at: at,
+    }
+}
+
+fn the_event_is_written_with_the_completion_only(backend: &Backend) {
+    let stores = backend.open();
+    let random = SeededRandom::new(40);
+    let s = session(&random, SessionKind::V2Supplier, "acme", 100);
+    stores
+        .sessions
+        .insert(s.clone(), PendingCaps::NONE, 100)
+        .unwrap();
+    let first = event("msg_first", 110);
+    let done = |e| Completion {
+        completed_at: 110,
+        brand: None,
+        event: Some(e),
+    };
+    assert!(matches!(
+        stores
+            .sessions
+            .mark_completed(s.token.as_str(), done(&first))
+            .unwrap(),
+        MarkCompleted::Completed(_)
+    ));
+    // A second completion does not apply, and writes no event.
+    let second = event("msg_second", 111);
+    assert!(matches!(
+        stores
+            .sessions
+            .mark_completed(s.token.as_str(), done(&second))
+            .unwrap(),
+        MarkCompleted::AlreadyCompleted(_)
+    ));
+    let unknown = event("msg_unknown", 111);
+    assert_eq!(
+        stores
+            .sessions
+            .mark_completed(&"b".repeat(43), done(&unknown))
+            .unwrap(),
+        MarkCompleted::NotFound
+    );
+    let outbox = &backend.open().outbox;
+    let stored = outbox.delivery("msg_first").unwrap().unwrap();
+    assert_eq!(stored.event, first);
+    assert_eq!((stored.attempts, stored.next_attempt_at), (0, 110));
+    assert_eq!(outbox.delivery("msg_second").unwrap(), None);
+    assert_eq!(outbox.delivery("msg_unknown").unwrap(), None);
+    assert_eq!(
+        outbox.queue_stats().unwrap(),
+        QueueStats {
+            depth: 1,
+            oldest_created_at: Some(110)
+        }
+    );
+}
+
+/// Puts `n` completed sessions with events into the outbox; returns their ids.
+fn fill_outbox(
+    stores: &nox_authenticator_store::Stores,
+    seed: u64,
+    n: usize,
+    at: i64,
+) -> Vec<String> {
+    let random = SeededRandom::new(seed);
+    (0..n)
+        .map(|i| {
+            let s = session(&random, SessionKind::V2Supplier, "acme", at);
+            stores
+                .sessions
+                .insert(s.clone(), PendingCaps::NONE, at)
+                .unwrap();
+            let e = event(&format!("msg_{seed}_{i}"), at);
+            let done = Completion {
+                completed_at: at,
+                brand: None,
+                event: Some(&e),
+            };
+            stores
+                .sessions
+                .mark_completed(s.token.as_str(), done)
+                .unwrap();
+            e.id
+        })
+        .collect()
+}
+
+fn claims_lease_each_event_to_one_instance(backend: &Backend) {
+    let stores = backend.open();
+    let ids = fill_outbox(&stores, 41, 5, 1000);
+    let a = backend.open();
+    let b = backend.open();
+    let first = a.outbox.claim_due(1000, 3, 30, "a").unwrap();
+    assert_eq!(first.len(), 3);
+    let rest = b.outbox.claim_due(1000, 10, 30, "b").unwrap();
+    assert_eq!(rest.len(), 2);
+    let claimed: HashSet<String> = first
+        .iter()
+        .chain(&rest)
+        .map(|d| d.event.id.clone())
+        .collect();
+    assert_eq!(claimed, ids.iter().cloned().collect::<HashSet<_>>());
+    // Nothing is due while the leases hold.
+    assert!(a.outbox.claim_due(1029, 10, 30, "a").unwrap().is_empty());
+    // Only the holder records an attempt.
+    let retry = Attempt {
+        at: 1001,
+        status: Some(500),
+        error: Some("status 500"),
+        outcome: AttemptOutcome::RetryAt(1005),
+    };
+    let id = &first[0].event.id;
+    assert!(!b.outbox.record_attempt(id, "b", &retry).unwrap());
+    assert!(a.outbox.record_attempt(id, "a", &retry).unwrap());
+    let after = a.outbox.delivery(id).unwrap().unwrap();
+    assert_eq!(after.attempts, 1);
+    assert_eq!(after.next_attempt_at, 1005);
+    assert_eq!(after.last_status, Some(500));
+    assert_eq!(after.last_error.as_deref(), Some("status 500"));
+    // The retried one is due at its time; the others come back once their lease ran out
+    // (a crashed instance's events).
+    assert!(b.outbox.claim_due(1004, 10, 30, "b").unwrap().is_empty());
+    let again = b.outbox.claim_due(1005, 10, 30, "b").unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(&again[0].event.id, id);
+    let expired = b.outbox.claim_due(1030, 10, 30, "b").unwrap();
+    assert_eq!(expired.len(), 4);
+    // The lease ran out and another instance took it: the first holder's record is refused.
+    let late = first[1].event.id.clone();
+    let delivered = Attempt {
+        at: 1031,
+        status: Some(200),
+        error: None,
+        outcome: AttemptOutcome::Delivered,
+    };
+    assert!(!a.outbox.record_attempt(&late, "a", &delivered).unwrap());
+    assert!(b.outbox.record_attempt(&late, "b", &delivered).unwrap());
+    let d = b.outbox.delivery(&late).unwrap().unwrap();
+    assert_eq!(d.delivered_at, Some(1031));
+    // Delivered events are never due again.
+    assert!(
+        b.outbox
+            .claim_due(10_000, 10, 30, "b")
+            .unwrap()
+            .iter()
+            .all(|d| d.event.id != late)
+    );
+}
+
+fn concurrent_claims_take_each_event_once(backend: &Backend) {
+    let stores = backend.open();
+    let ids = fill_outbox(&stores, 42, 40, 2000);
+    let taken = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for t in 0..4 {
+            let instance = backend.open();
+            let taken = &taken;
+            scope.spawn(move || {
+                loop {
+                    let got = instance
+                        .outbox
+                        .claim_due(2000, 3, 60, &format!("i{t}"))
+                        .unwrap();
+                    if got.is_empty() {
+                        break;
+                    }
+                    taken
+                        .lock()
+                        .unwrap()
+                        .extend(got.into_iter().map(|d| d.event.id));
+                }
+            });
+        }
+    });
+    let mut taken = taken.into_inner().unwrap();
+    taken.sort();
+    let mut expected = ids;
+    expected.sort();
+    assert_eq!(taken, expected, "each event claimed exactly once");
+}
+
+fn failed_deliveries_are_listed_and_retried(backend: &Backend) {
+    let stores = backend.open();
+    let ids = fill_outbox(&stores, 43, 2, 3000);
+    let claimed = stores.outbox.claim_due(3000, 10, 30, "a").unwrap();
+    assert_eq!(claimed.len(), 2);
+    let failed = Attempt {
+        at: 3001,
+        status: None,
+        error: Some("connection refused"),
+        outcome: AttemptOutcome::Failed,
+    };
+    assert!(stores.outbox.record_attempt(&ids[0], "a", &failed).unwrap());
+    let list = stores.outbox.failed(10).unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].event.id, ids[0]);
+    assert_eq!(list[0].failed_at, Some(3001));
+    assert_eq!(list[0].last_error.as_deref(), Some("connection refused"));
+    assert_eq!(stores.outbox.queue_stats().unwrap().depth, 1);
+    // A failed event is not due; a retry makes it due at once with a fresh schedule.
+    assert!(
+        stores
+            .outbox
+            .claim_due(9999, 10, 30, "a")
+            .unwrap()
+            .iter()
+            .all(|d| d.event.id != ids[0])
+    );
+    assert!(stores.outbox.retry(&ids[0], 4000).unwrap());
+    assert!(!stores.outbox.retry("msg_none", 4000).unwrap());
+    assert!(stores.outbox.failed(10).unwrap().is_empty());
+    let due = stores.outbox.claim_due(4000, 10, 30, "b").unwrap();
+    assert!(due.iter().any(|d| d.event.id == ids[0] && d.attempts == 0));
 }
 
 fn one_completion_wins_across_instances(backend: &Backend) {
@@ -712,6 +941,7 @@ fn one_completion_wins_across_instances(backend: &Backend) {
                     let completion = Completion {
                         completed_at: 100 + i as i64,
                         brand: Some(&brand),
+                        event: None,
                     };
                     (i, store.mark_completed(token, completion).unwrap())
                 })
@@ -815,6 +1045,10 @@ macro_rules! contracts {
                 a_newer_schema_is_refused,
                 one_completion_wins_across_instances,
                 concurrent_upserts_keep_every_device_id,
+                the_event_is_written_with_the_completion_only,
+                claims_lease_each_event_to_one_instance,
+                concurrent_claims_take_each_event_once,
+                failed_deliveries_are_listed_and_retried,
             );
         )*
     };

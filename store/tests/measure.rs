@@ -63,6 +63,7 @@ fn measure(name: &str, backend: &Backend, bulk_sql: &str, after_bulk: &[&str]) {
         let c = Completion {
             completed_at: NOW + 1,
             brand: Some("nibe"),
+            event: None,
         };
         stores
             .sessions

@@ -119,6 +119,7 @@ fn calls_work_from_a_tokio_blocking_pool_and_drop_in_async_code() {
                     Completion {
                         completed_at: i,
                         brand: None,
+                        event: None,
                     },
                 )
             }));
