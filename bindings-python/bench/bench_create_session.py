@@ -24,8 +24,11 @@ from nox_authenticator import AssetType, Authenticator, Catalog
 API_KEY = "bench-key"
 CALLBACK = "https://your-app.com/callback"
 NOW = 1_703_123_456
+# The pending-session caps (spec decision 12) lifted: the runs create a few hundred thousand.
 CONFIG = {"suppliers": [{"id": "supplier_123", "name": "Acme Energy", "api_key": API_KEY,
-                         "redirect_urls": [CALLBACK]}]}
+                         "redirect_urls": [CALLBACK]}],
+          "limits": {"pending_sessions_per_caller": 100_000_000,
+                     "pending_sessions_total": 100_000_000}}
 
 
 # --- the pure-Python way -----------------------------------------------------------------

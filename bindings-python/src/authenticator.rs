@@ -8,9 +8,10 @@ use nox_authenticator::{
     ManufacturerLinkSessionInput, SeededRandom, SupplierLinkSessionInput, V1ConnectInput,
     V1SupplierLinkInput,
 };
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::PyAny;
+use pyo3::types::{PyAny, PyType};
 
 use crate::catalog::Catalog;
 use crate::convert;
@@ -28,16 +29,25 @@ pub(crate) struct Authenticator {
     inner: CoreAuthenticator,
 }
 
+/// A configuration as given: JSON text, or a dict already read into a value.
+enum Source<'a> {
+    Json(&'a str),
+    Value(serde_json::Value),
+}
+
 fn build(
     py: Python<'_>,
-    json: &str,
+    source: Source<'_>,
     seed: Option<u64>,
     catalog: Option<PyRef<'_, Catalog>>,
 ) -> PyResult<Authenticator> {
     let catalog = catalog.map(|c| (*c.inner).clone());
     let inner = py
         .detach(|| {
-            let config = Config::from_json(json)?;
+            let config = match source {
+                Source::Json(json) => Config::from_json(json)?,
+                Source::Value(value) => Config::from_value(value)?,
+            };
             // `store` opens a shared SQLite file or PostgreSQL, so that the worker processes of
             // one service share one state (spec decision 11); without it, memory.
             let stores = match &config.store {
@@ -68,11 +78,11 @@ fn build(
 
 /// The arguments of `handle_http` and `handle_admin_http`, as Python gave them.
 type HttpArgs<'a, 'py> = (
-    &'a str,
-    &'a str,
+    &'a Bound<'py, PyAny>,
+    &'a Bound<'py, PyAny>,
     Option<&'a Bound<'py, PyAny>>,
     Option<&'a Bound<'py, PyAny>>,
-    Option<i64>,
+    Option<&'a Bound<'py, PyAny>>,
 );
 
 impl Authenticator {
@@ -82,9 +92,11 @@ impl Authenticator {
         (method, path, headers, body, now): HttpArgs<'_, '_>,
         adapter: fn(&CoreAuthenticator, &HttpRequest<'_>, i64) -> CoreHttpResponse,
     ) -> PyResult<HttpResponse> {
+        let method = convert::str_arg(method, "method")?;
+        let path = convert::str_arg(path, "path")?;
         let headers = convert::headers(headers)?;
         let body = convert::body(body)?;
-        let now = convert::now_or_system(now);
+        let now = convert::now_or_system(now)?;
         let response = py.detach(|| {
             let header_refs: Vec<(&str, &str)> = headers
                 .iter()
@@ -93,8 +105,8 @@ impl Authenticator {
             adapter(
                 &self.inner,
                 &HttpRequest {
-                    method,
-                    target: path,
+                    method: &method,
+                    target: &path,
                     headers: &header_refs,
                     body: &body,
                 },
@@ -119,9 +131,25 @@ impl Authenticator {
         catalog: Option<PyRef<'_, Catalog>>,
     ) -> PyResult<Authenticator> {
         static DUMPS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+        static MAPPING: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+        let mapping = MAPPING.import(py, "collections.abc", "Mapping")?;
+        if !config.is_instance(mapping)? {
+            return Err(PyTypeError::new_err(format!(
+                "config must be a mapping, not {}",
+                config.get_type().name()?
+            )));
+        }
         let dumps = DUMPS.import(py, "json", "dumps")?;
         let json: String = dumps.call1((config,))?.extract()?;
-        build(py, &json, seed, catalog)
+        // Read as a value, so that a wrong field is reported by its path alone, not by a line
+        // and column of JSON text the caller never wrote.
+        let value: serde_json::Value = serde_json::from_str(&json)
+            .map_err(|e| nox_authenticator::Error::InvalidConfig {
+                field: "$".into(),
+                reason: e.to_string(),
+            })
+            .into_py_result(py)?;
+        build(py, Source::Value(value), seed, catalog)
     }
 
     /// Builds from a JSON configuration text; see `from_config`.
@@ -133,7 +161,7 @@ impl Authenticator {
         seed: Option<u64>,
         catalog: Option<PyRef<'_, Catalog>>,
     ) -> PyResult<Authenticator> {
-        build(py, json, seed, catalog)
+        build(py, Source::Json(json), seed, catalog)
     }
 
     /// The catalog in use.
@@ -157,22 +185,23 @@ impl Authenticator {
     fn create_supplier_link_session(
         &self,
         py: Python<'_>,
-        api_key: Option<String>,
-        user_id: Option<String>,
-        redirect_url: Option<String>,
-        asset_type: Option<String>,
-        brand: Option<String>,
-        language: Option<String>,
-        now: Option<i64>,
+        api_key: Option<&Bound<'_, PyAny>>,
+        user_id: Option<&Bound<'_, PyAny>>,
+        redirect_url: Option<&Bound<'_, PyAny>>,
+        asset_type: Option<&Bound<'_, PyAny>>,
+        brand: Option<&Bound<'_, PyAny>>,
+        language: Option<&Bound<'_, PyAny>>,
+        now: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<LinkSession> {
+        let api_key = convert::opt_str_arg(api_key, "api_key")?;
         let input = SupplierLinkSessionInput {
-            user_id,
-            redirect_url,
-            asset_type,
-            brand,
-            language,
+            user_id: convert::opt_str_arg(user_id, "user_id")?,
+            redirect_url: convert::opt_str_arg(redirect_url, "redirect_url")?,
+            asset_type: convert::opt_str_arg(asset_type, "asset_type")?,
+            brand: convert::opt_str_arg(brand, "brand")?,
+            language: convert::opt_str_arg(language, "language")?,
         };
-        let now = convert::now_or_system(now);
+        let now = convert::now_or_system(now)?;
         py.detach(|| {
             self.inner
                 .create_supplier_link_session(api_key.as_deref(), &input, now)
@@ -186,18 +215,19 @@ impl Authenticator {
     fn create_manufacturer_link_session(
         &self,
         py: Python<'_>,
-        api_key: Option<String>,
-        user_id: Option<String>,
-        redirect_url: Option<String>,
-        language: Option<String>,
-        now: Option<i64>,
+        api_key: Option<&Bound<'_, PyAny>>,
+        user_id: Option<&Bound<'_, PyAny>>,
+        redirect_url: Option<&Bound<'_, PyAny>>,
+        language: Option<&Bound<'_, PyAny>>,
+        now: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<LinkSession> {
+        let api_key = convert::opt_str_arg(api_key, "api_key")?;
         let input = ManufacturerLinkSessionInput {
-            user_id,
-            redirect_url,
-            language,
+            user_id: convert::opt_str_arg(user_id, "user_id")?,
+            redirect_url: convert::opt_str_arg(redirect_url, "redirect_url")?,
+            language: convert::opt_str_arg(language, "language")?,
         };
-        let now = convert::now_or_system(now);
+        let now = convert::now_or_system(now)?;
         py.detach(|| {
             self.inner
                 .create_manufacturer_link_session(api_key.as_deref(), &input, now)
@@ -212,20 +242,21 @@ impl Authenticator {
     fn create_v1_supplier_link(
         &self,
         py: Python<'_>,
-        api_key: Option<String>,
-        user_id: Option<String>,
-        redirect_uri: Option<String>,
-        language: Option<String>,
-        brand: Option<String>,
-        now: Option<i64>,
+        api_key: Option<&Bound<'_, PyAny>>,
+        user_id: Option<&Bound<'_, PyAny>>,
+        redirect_uri: Option<&Bound<'_, PyAny>>,
+        language: Option<&Bound<'_, PyAny>>,
+        brand: Option<&Bound<'_, PyAny>>,
+        now: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<LinkSession> {
+        let api_key = convert::opt_str_arg(api_key, "api_key")?;
         let input = V1SupplierLinkInput {
-            user_id,
-            redirect_uri,
-            language,
-            brand,
+            user_id: convert::opt_str_arg(user_id, "user_id")?,
+            redirect_uri: convert::opt_str_arg(redirect_uri, "redirect_uri")?,
+            language: convert::opt_str_arg(language, "language")?,
+            brand: convert::opt_str_arg(brand, "brand")?,
         };
-        let now = convert::now_or_system(now);
+        let now = convert::now_or_system(now)?;
         py.detach(|| {
             self.inner
                 .create_v1_supplier_link(api_key.as_deref(), &input, now)
@@ -239,13 +270,17 @@ impl Authenticator {
     fn connect_v1_manufacturer(
         &self,
         py: Python<'_>,
-        api_key: Option<String>,
-        manufacturer_user_id: Option<String>,
-        device_ids: Option<Vec<String>>,
+        api_key: Option<&Bound<'_, PyAny>>,
+        manufacturer_user_id: Option<&Bound<'_, PyAny>>,
+        device_ids: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Subscriber> {
+        let api_key = convert::opt_str_arg(api_key, "api_key")?;
         let input = V1ConnectInput {
-            manufacturer_user_id,
-            device_ids,
+            manufacturer_user_id: convert::opt_str_arg(
+                manufacturer_user_id,
+                "manufacturer_user_id",
+            )?,
+            device_ids: convert::opt_str_list_arg(device_ids, "device_ids")?,
         };
         py.detach(|| {
             self.inner
@@ -256,8 +291,9 @@ impl Authenticator {
     }
 
     /// The session with this token, in whatever state; raises `SessionNotFoundError`.
-    fn session(&self, py: Python<'_>, token: &str) -> PyResult<LinkSession> {
-        py.detach(|| self.inner.session(token))
+    fn session(&self, py: Python<'_>, token: &Bound<'_, PyAny>) -> PyResult<LinkSession> {
+        let token = convert::str_arg(token, "token")?;
+        py.detach(|| self.inner.session(&token))
             .map(|inner| LinkSession { inner })
             .into_py_result(py)
     }
@@ -268,19 +304,20 @@ impl Authenticator {
     fn complete_session(
         &self,
         py: Python<'_>,
-        token: &str,
-        now: Option<i64>,
+        token: &Bound<'_, PyAny>,
+        now: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<LinkSession> {
-        let now = convert::now_or_system(now);
-        py.detach(|| self.inner.complete_session(token, now))
+        let token = convert::str_arg(token, "token")?;
+        let now = convert::now_or_system(now)?;
+        py.detach(|| self.inner.complete_session(&token, now))
             .map(|inner| LinkSession { inner })
             .into_py_result(py)
     }
 
     /// Drops sessions whose retention after expiry has passed at `now`; returns how many.
     #[pyo3(signature = (now=None))]
-    fn evict_expired(&self, py: Python<'_>, now: Option<i64>) -> PyResult<usize> {
-        let now = convert::now_or_system(now);
+    fn evict_expired(&self, py: Python<'_>, now: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
+        let now = convert::now_or_system(now)?;
         py.detach(|| self.inner.evict_expired(now))
             .into_py_result(py)
     }
@@ -296,11 +333,11 @@ impl Authenticator {
     fn handle_http(
         &self,
         py: Python<'_>,
-        method: &str,
-        path: &str,
+        method: &Bound<'_, PyAny>,
+        path: &Bound<'_, PyAny>,
         headers: Option<&Bound<'_, PyAny>>,
         body: Option<&Bound<'_, PyAny>>,
-        now: Option<i64>,
+        now: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<HttpResponse> {
         self.answer(
             py,
@@ -317,11 +354,11 @@ impl Authenticator {
     fn handle_admin_http(
         &self,
         py: Python<'_>,
-        method: &str,
-        path: &str,
+        method: &Bound<'_, PyAny>,
+        path: &Bound<'_, PyAny>,
         headers: Option<&Bound<'_, PyAny>>,
         body: Option<&Bound<'_, PyAny>>,
-        now: Option<i64>,
+        now: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<HttpResponse> {
         self.answer(
             py,

@@ -2,11 +2,11 @@
 //! JSON values to Python objects, `now=None` to the system clock, and the inputs that Python
 //! may give in several shapes (headers as a dict or pairs, a body as bytes or str).
 
-use nox_authenticator::{AssetType, Language, SessionKind, SessionState};
-use pyo3::exceptions::PyTypeError;
+use nox_authenticator::{AssetType, Language, MAX_NOW, SessionKind, SessionState, check_now};
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyByteArray, PyBytes, PyString, PyType};
+use pyo3::types::{PyBool, PyByteArray, PyBytes, PyInt, PyString, PyType};
 
 const TYPES_MODULE: &str = "nox_authenticator._types";
 
@@ -43,9 +43,77 @@ pub(crate) fn session_kind(py: Python<'_>, value: SessionKind) -> PyResult<Bound
     enum_member(py, &CLASS, "SessionKind", value.as_str())
 }
 
-/// The given time, or the system clock's (`now=None`).
-pub(crate) fn now_or_system(now: Option<i64>) -> i64 {
-    now.unwrap_or_else(nox_authenticator::system_now)
+/// The given time, or the system clock's (`now=None`): the one conversion point of `now` (spec
+/// decision 18). An `int` from 0 to 253402300799; `ValueError` naming `now` outside that range,
+/// `TypeError` for anything but an `int` (a `bool` or a `float` included).
+pub(crate) fn now_or_system(now: Option<&Bound<'_, PyAny>>) -> PyResult<i64> {
+    let Some(now) = now.filter(|v| !v.is_none()) else {
+        return Ok(nox_authenticator::system_now());
+    };
+    if now.is_instance_of::<PyBool>() || !now.is_instance_of::<PyInt>() {
+        return Err(PyTypeError::new_err(format!(
+            "now must be int, not {}",
+            now.get_type().name()?
+        )));
+    }
+    let value: Option<i64> = now.extract().ok();
+    match value.map(check_now) {
+        Some(Ok(now)) => Ok(now),
+        _ => Err(PyValueError::new_err(format!(
+            "now must be a whole number of seconds from 0 to {MAX_NOW}, got {}",
+            now.repr()?
+        ))),
+    }
+}
+
+/// A `str` argument, or a `TypeError` naming it: `user_id must be str, not int`.
+pub(crate) fn str_arg(value: &Bound<'_, PyAny>, name: &str) -> PyResult<String> {
+    match value.cast::<PyString>() {
+        Ok(text) => Ok(text.to_cow()?.into_owned()),
+        Err(_) => Err(PyTypeError::new_err(format!(
+            "{name} must be str, not {}",
+            value.get_type().name()?
+        ))),
+    }
+}
+
+/// An optional `str` argument (`None` for absent), or a `TypeError` naming it.
+pub(crate) fn opt_str_arg(
+    value: Option<&Bound<'_, PyAny>>,
+    name: &str,
+) -> PyResult<Option<String>> {
+    match value.filter(|v| !v.is_none()) {
+        None => Ok(None),
+        Some(value) => str_arg(value, name).map(Some),
+    }
+}
+
+/// An optional list of `str` (any iterable but a `str` itself), or a `TypeError` naming the
+/// argument or the item: `device_ids[1] must be str, not int`.
+pub(crate) fn opt_str_list_arg(
+    value: Option<&Bound<'_, PyAny>>,
+    name: &str,
+) -> PyResult<Option<Vec<String>>> {
+    let Some(value) = value.filter(|v| !v.is_none()) else {
+        return Ok(None);
+    };
+    let not_list = || -> PyResult<PyErr> {
+        Ok(PyTypeError::new_err(format!(
+            "{name} must be a list of str, not {}",
+            value.get_type().name()?
+        )))
+    };
+    if value.is_instance_of::<PyString>() || value.is_instance_of::<PyBytes>() {
+        return Err(not_list()?);
+    }
+    let Ok(items) = value.try_iter() else {
+        return Err(not_list()?);
+    };
+    let mut out = Vec::new();
+    for (index, item) in items.enumerate() {
+        out.push(str_arg(&item?, &format!("{name}[{index}]"))?);
+    }
+    Ok(Some(out))
 }
 
 /// JSON text as plain Python objects, by the standard library (which keeps key order).

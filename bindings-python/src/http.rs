@@ -39,6 +39,25 @@ impl HttpResponse {
         PyBytes::new(py, &self.inner.body)
     }
 
+    /// For a 400, the code of the rule the request broke (`missing_field`, `brand_unknown`,
+    /// ...: the same as `ValidationError.rule`), or `None`. Never on the wire.
+    #[getter]
+    fn rule(&self) -> Option<&'static str> {
+        self.inner.rule()
+    }
+
+    /// For a 400, the request field concerned, or `None`.
+    #[getter]
+    fn field(&self) -> Option<&'static str> {
+        self.inner.field()
+    }
+
+    /// For a 400 about an unknown brand, the slug of a brand whose spelling is close, or `None`.
+    #[getter]
+    fn did_you_mean(&self) -> Option<&str> {
+        self.inner.did_you_mean()
+    }
+
     /// The value of a header, by name in any case, or `None`.
     fn header(&self, name: &str) -> Option<&str> {
         self.inner.header(name)

@@ -88,20 +88,24 @@ impl LinkSession {
 
     /// The state at `now` (Unix seconds; `None` for the system clock).
     #[pyo3(signature = (now=None))]
-    fn state<'py>(&self, py: Python<'py>, now: Option<i64>) -> PyResult<Bound<'py, PyAny>> {
-        convert::session_state(py, self.inner.state(convert::now_or_system(now)))
+    fn state<'py>(
+        &self,
+        py: Python<'py>,
+        now: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        convert::session_state(py, self.inner.state(convert::now_or_system(now)?))
     }
 
     /// Whether the session is expired at `now` (and was not completed before).
     #[pyo3(signature = (now=None))]
-    fn is_expired(&self, now: Option<i64>) -> bool {
-        self.inner.is_expired(convert::now_or_system(now))
+    fn is_expired(&self, now: Option<&Bound<'_, PyAny>>) -> PyResult<bool> {
+        Ok(self.inner.is_expired(convert::now_or_system(now)?))
     }
 
     /// Seconds left before expiry at `now` (0 once expired).
     #[pyo3(signature = (now=None))]
-    fn seconds_left(&self, now: Option<i64>) -> i64 {
-        self.inner.seconds_left(convert::now_or_system(now))
+    fn seconds_left(&self, now: Option<&Bound<'_, PyAny>>) -> PyResult<i64> {
+        Ok(self.inner.seconds_left(convert::now_or_system(now)?))
     }
 
     /// The documented response body, as plain Python objects (keys in the documented order).

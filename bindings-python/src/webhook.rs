@@ -148,12 +148,12 @@ pub(crate) fn verify_webhook(
     secret: &Bound<'_, PyAny>,
     headers: &Bound<'_, PyAny>,
     body: &Bound<'_, PyAny>,
-    now: Option<i64>,
+    now: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<WebhookEvent> {
     let secrets = secrets(py, secret)?;
     let headers = convert::headers(Some(headers))?;
     let body = convert::body(Some(body))?;
-    let now = convert::now_or_system(now);
+    let now = convert::now_or_system(now)?;
     let pairs: Vec<(&str, &str)> = headers
         .iter()
         .map(|(name, value)| (name.as_str(), value.as_str()))

@@ -42,7 +42,7 @@ CORE_ERRORS = [
     ("unsupported_media_type", ProtocolError, 415),
     ("invalid_config", ConfigError, 500),
     ("invalid_catalog", CatalogError, 500),
-    ("store_error", InternalError, 500),
+    ("store_error", InternalError, 503),
     ("internal_error", InternalError, 500),
 ]
 
@@ -58,7 +58,8 @@ def test_every_core_error_converts(code: str, cls: Type[NoxAuthenticatorError],
     assert str(error) == error.message and error.message
     assert code in repr(error) and cls.__name__ in repr(error)
     if status >= 500:
-        assert error.public_message == "Internal server error"
+        assert error.public_message == ("Service unavailable" if code == "store_error"
+                                        else "Internal server error")
     else:
         assert error.public_message == error.message
     copy = pickle.loads(pickle.dumps(error))

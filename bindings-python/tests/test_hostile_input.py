@@ -62,12 +62,14 @@ def test_huge_and_odd_values_elsewhere(auth: Authenticator) -> None:
         auth.complete_session(HUGE)
     with pytest.raises(TypeError):
         RedirectPolicy("https://not-a-list.example/")  # a str is not a list of URLs
-    with pytest.raises(OverflowError):
-        _supplier(auth, now=2**80)
+    # now (spec decision 18): whole seconds from 0 to the end of year 9999, else ValueError.
+    for now in (2**80, 2**63 - 1, -1):
+        with pytest.raises(ValueError, match="^now must be a whole number of seconds"):
+            _supplier(auth, now=now)
     with pytest.raises(OverflowError):
         Authenticator.from_config({}, seed=-1)
-    extreme = _supplier(auth, now=2**63 - 1)
-    assert extreme.expires_at == 2**63 - 1
+    extreme = _supplier(auth, now=253402300799)
+    assert extreme.expires_at == 253402300799 + 600
 
 
 @pytest.mark.parametrize("call", [

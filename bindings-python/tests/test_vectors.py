@@ -150,6 +150,9 @@ def test_http_vector(case: Dict[str, Any]) -> None:
                                         _body_bytes(http), now=now)
             expect = raw_step.get("expect", {})
             assert response.status == expect["status"], (label, response.body)
+            for key in ("rule", "field", "did_you_mean"):
+                if key in expect:
+                    assert getattr(response, key) == expect[key], (label, key, response.body)
             for name, value in expect.get("headers", {}).items():
                 assert response.header(name) == value, (label, name, response.headers)
             names = [n for n, _ in response.headers]
@@ -191,6 +194,8 @@ def _check_brand_error(caught: "pytest.ExceptionInfo[ValidationError]", message:
     error = caught.value
     assert error.message == message
     assert (error.status, error.code, error.fields) == (400, "validation_error", ("brand",))
+    assert error.field == "brand"
+    assert error.rule in ("brand_unknown", "brand_wrong_asset_type")
 
 
 @pytest.mark.parametrize("case", _cases("catalog.json", "resolve"))

@@ -81,7 +81,25 @@ class NoxAuthenticatorError(Exception):
 
 
 class ValidationError(NoxAuthenticatorError, ValueError):
-    """400 ``validation_error``: a missing, mistyped, empty, oversized or invalid field."""
+    """400 ``validation_error``: a request refused by one of its endpoint's rules (a missing,
+    mistyped, empty, oversized or invalid field, or a body that is not a JSON object). Branch on
+    ``rule``, never on the message."""
+
+    rule: str
+    """The stable code of the rule the request broke (spec decision 17): ``missing_field``,
+    ``wrong_type``, ``empty``, ``too_long``, ``invalid_id``, ``too_many_device_ids``,
+    ``asset_type_unknown``, ``brand_unknown``, ``brand_wrong_asset_type``,
+    ``language_unsupported``, ``redirect_not_registered``, ``redirect_not_https``,
+    ``redirect_has_fragment``, ``redirect_has_user_info``, ``redirect_not_absolute``,
+    ``redirect_whitespace_or_control``, ``redirect_none_registered``, ``body_not_object``,
+    ``invalid_json``, ``duplicate_key``, ``body_unreadable``, ``link_url_invalid``,
+    ``token_invalid``; the list only grows."""
+    field: Optional[str]
+    """The (first) request field concerned (``user_id``, ``brand``...), or ``None`` when the
+    body as a whole is wrong."""
+    did_you_mean: Optional[str]
+    """For ``brand_unknown``: the canonical slug of a brand of the requested asset type whose
+    spelling is close to the one given, or ``None``."""
 
 
 class RedirectRejectedError(ValidationError):
