@@ -6,8 +6,11 @@
 #
 # Needs only Rust, Python 3.9+ (with venv) and pip; idempotent. Warm runs skip the tool install
 # and the wheel build when nothing they depend on changed. Respects CARGO_TARGET_DIR.
-# Extra arguments go to pytest.
+# Extra arguments go to pytest. `--build-only` (first argument) stops once the wheel is in
+# bindings-python/dist (scripts/package.sh checks and installs that very file).
 set -euo pipefail
+build_only=
+if [ "${1:-}" = --build-only ]; then build_only=1; shift; fi
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
@@ -61,6 +64,8 @@ if [ "$(cat "$venv/.wheel-hash" 2>/dev/null || true)" != "$src_hash" ] \
 else
     log "wheel up to date"
 fi
+
+if [ -n "$build_only" ]; then exit 0; fi
 
 log "running pytest"
 # Run from tests/ so that the installed wheel (not python/ in the source tree) is imported.
