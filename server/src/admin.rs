@@ -17,7 +17,7 @@ use crate::health;
 const MAX_ADMIN_BODY: usize = 4096;
 
 /// With an admin key configured, `/metrics` needs it too.
-fn check_key(state: &AppState, headers: &HeaderMap) -> Result<(), Box<Response>> {
+pub(crate) fn check_key(state: &AppState, headers: &HeaderMap) -> Result<(), Box<Response>> {
     let pairs: Vec<(&str, &str)> = headers
         .iter()
         .filter_map(|(n, v)| v.to_str().ok().map(|v| (n.as_str(), v)))
@@ -68,6 +68,9 @@ pub async fn handle(
             return *refusal;
         }
         return crate::telemetry::metrics_response(&state).await;
+    }
+    if uri.path().starts_with(crate::dispatcher::ADMIN_PREFIX) {
+        return crate::dispatcher::admin_route(&state, &method, &uri, &headers).await;
     }
     let body = axum::body::to_bytes(body, MAX_ADMIN_BODY)
         .await

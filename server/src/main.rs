@@ -14,6 +14,7 @@
 mod admin;
 mod api;
 mod clock;
+mod dispatcher;
 mod flow;
 mod health;
 mod limits;
@@ -82,6 +83,10 @@ pub struct AppState {
     pub rate_limiter: limits::KeyRateLimiter,
     /// The Prometheus series.
     pub metrics: telemetry::Metrics,
+    /// The outbox of completion events (spec decision 20), in the sessions' store.
+    pub outbox: Arc<dyn nox_authenticator::store::EventOutbox>,
+    /// The webhook delivery series.
+    pub deliveries: dispatcher::DeliveryMetrics,
 }
 
 /// A start-up failure: what to print, and the exit status (2: the operator must fix a setting).
@@ -133,6 +138,7 @@ fn run(args: Args) -> Result<(), Fatal> {
     let stores = nox_authenticator_store::open(&store_setting, config.session_retention_seconds)
         .map_err(|e| Fatal(e.to_string(), 2))?;
     let blocking_store = stores.blocking;
+    let outbox = Arc::clone(&stores.outbox);
     let authenticator = stores
         .apply(Authenticator::builder(config))
         .build()
@@ -158,6 +164,8 @@ fn run(args: Args) -> Result<(), Fatal> {
         clock: Clock::new(args.clock_speed),
         blocking_store,
         metrics: telemetry::Metrics::new(),
+        outbox,
+        deliveries: dispatcher::DeliveryMetrics::new(),
     });
     let served = runtime.block_on(serve(
         (args.listen, args.admin_listen),
@@ -202,6 +210,7 @@ async fn serve(
     }
     let connection_limits = limits::ConnectionLimits::new(state.authenticator.limits());
     tokio::spawn(maintenance::evict_expired_sessions(Arc::clone(&state)));
+    tokio::spawn(dispatcher::run(Arc::clone(&state)));
     let admin_app = Router::new()
         .fallback(admin::handle)
         .layer(axum::middleware::from_fn_with_state(

@@ -392,10 +392,11 @@ pub async fn observe_admin(
 pub async fn metrics_response(state: &Arc<AppState>) -> Response {
     let state_for_render = Arc::clone(state);
     let text = tokio::task::spawn_blocking(move || {
-        state_for_render.metrics.render(
+        let text = state_for_render.metrics.render(
             &state_for_render.authenticator,
             state_for_render.clock.now(),
-        )
+        );
+        crate::dispatcher::render_into(&state_for_render, text)
     })
     .await
     .unwrap_or_default();

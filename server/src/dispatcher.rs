@@ -1,0 +1,711 @@
+//! Delivery of completion events (spec decision 20): a background task takes due events from
+//! the store's outbox with a lease, posts each to its caller's webhook, signed per Standard
+//! Webhooks at each attempt, and records the outcome (delivered, retry at the next step of the
+//! schedule with a little jitter, or failed after the last one).
+//!
+//! - **Never blocks a request**: store calls run on the blocking pool, attempts are async, and
+//!   at most [`TOTAL_CONCURRENCY`] run at once, [`ENDPOINT_CONCURRENCY`] per caller.
+//! - **Never loses an event**: an event leaves the outbox only once an attempt's outcome is
+//!   recorded; what is in flight at a crash or shutdown keeps its lease, which runs out, and
+//!   the event is claimed again (after a restart, or by another instance).
+//! - **One instance per attempt**: the lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL), and a
+//!   record is accepted only from the lease's holder.
+//! - **Addresses**: every attempt resolves the host itself and connects only to checked
+//!   addresses; a host name resolving to a private, loopback, link-local or otherwise
+//!   non-public address is refused, recorded with the reason. IP literals are checked the same
+//!   way, except loopback ones (`http://127.0.0.1:…`, which the config allows for tests).
+//! - **The answer**: no redirects followed, at most [`MAX_ANSWER_BYTES`] read, none logged.
+//!   One log line per attempt: event id, endpoint host, status, latency.
+
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use nox_authenticator::config::{WebhookEndpoint, WebhookSettings};
+use nox_authenticator::store::{Attempt, AttemptOutcome, Delivery};
+use nox_authenticator::webhook::webhook_headers;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use tokio::sync::Semaphore;
+
+use crate::AppState;
+
+/// Attempts in flight at once, over all endpoints.
+pub const TOTAL_CONCURRENCY: usize = 64;
+/// Attempts in flight at once to one caller's endpoint.
+pub const ENDPOINT_CONCURRENCY: usize = 8;
+/// The most of an answer that is read.
+pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
+/// How often the outbox is polled when nothing was due (real time).
+const POLL: Duration = Duration::from_millis(200);
+
+/// The delivery counters and queue gauges, rendered after the other metrics.
+#[derive(Debug)]
+pub struct DeliveryMetrics {
+    registry: Registry,
+    deliveries: Family<OutcomeLabels, Counter>,
+    depth: Gauge,
+    oldest_age: Gauge,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+impl DeliveryMetrics {
+    /// Every series at zero.
+    pub fn new() -> DeliveryMetrics {
+        let mut registry = Registry::with_prefix("nox");
+        let deliveries = Family::<OutcomeLabels, Counter>::default();
+        let depth = Gauge::default();
+        let oldest_age = Gauge::default();
+        registry.register(
+            "webhook_attempts",
+            "Webhook delivery attempts by outcome (delivered, retry, failed)",
+            deliveries.clone(),
+        );
+        registry.register(
+            "webhook_queue_depth",
+            "Completion events waiting for delivery (due or scheduled for a retry)",
+            depth.clone(),
+        );
+        registry.register(
+            "webhook_queue_oldest_age_seconds",
+            "Age of the oldest completion event waiting for delivery",
+            oldest_age.clone(),
+        );
+        for outcome in ["delivered", "retry", "failed"] {
+            let _ = deliveries.get_or_create(&OutcomeLabels { outcome });
+        }
+        DeliveryMetrics {
+            registry,
+            deliveries,
+            depth,
+            oldest_age,
+        }
+    }
+}
+
+impl Default for DeliveryMetrics {
+    fn default() -> Self {
+        DeliveryMetrics::new()
+    }
+}
+
+/// Adds the delivery series to a rendered exposition (before its `# EOF`), reading the queue
+/// from the store (blocking: call on the blocking pool).
+pub fn render_into(state: &AppState, mut text: String) -> String {
+    let metrics = &state.deliveries;
+    match state.outbox.queue_stats() {
+        Ok(stats) => {
+            metrics
+                .depth
+                .set(i64::try_from(stats.depth).unwrap_or(i64::MAX));
+            let age = stats
+                .oldest_created_at
+                .map_or(0, |at| state.clock.now().saturating_sub(at).max(0));
+            metrics.oldest_age.set(age);
+        }
+        Err(error) => tracing::warn!(%error, "metrics: cannot read the webhook outbox"),
+    }
+    let mut extra = String::new();
+    if prometheus_client::encoding::text::encode(&mut extra, &metrics.registry).is_err() {
+        return text;
+    }
+    let extra = extra.strip_suffix("# EOF\n").unwrap_or(&extra);
+    match text.rfind("# EOF") {
+        Some(at) => text.insert_str(at, extra),
+        None => text.push_str(extra),
+    }
+    text
+}
+
+/// What is in flight in this process, so that an event whose lease ran out while it waited
+/// is not attempted twice here.
+#[derive(Default)]
+struct InFlight {
+    ids: Mutex<HashSet<String>>,
+    per_endpoint: Mutex<HashMap<String, Arc<Semaphore>>>,
+}
+
+impl InFlight {
+    fn insert(&self, id: &str) -> bool {
+        self.ids
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id.to_owned())
+    }
+    fn remove(&self, id: &str) {
+        self.ids
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(id);
+    }
+    fn len(&self) -> usize {
+        self.ids
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+    fn endpoint(&self, caller: &str) -> Arc<Semaphore> {
+        let mut map = self
+            .per_endpoint
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(
+            map.entry(caller.to_owned())
+                .or_insert_with(|| Arc::new(Semaphore::new(ENDPOINT_CONCURRENCY))),
+        )
+    }
+}
+
+/// A name for this process in the leases (host, pid and a random part).
+fn instance_name() -> String {
+    let random: u64 = rand::random();
+    format!("{}-{random:016x}", std::process::id())
+}
+
+/// How long a claim holds an event: long enough for the attempt and for waiting its turn.
+fn lease_seconds(settings: &WebhookSettings) -> i64 {
+    i64::try_from(settings.timeout_seconds.saturating_mul(3))
+        .unwrap_or(i64::MAX)
+        .saturating_add(15)
+}
+
+/// When the next attempt is due after `attempts` failed ones (counting this one), or `None`
+/// once the schedule is used up. Waits of 10 s or more get up to 10% of jitter.
+pub fn next_attempt(schedule: &[u64], attempts: u32, now: i64) -> Option<i64> {
+    let index = usize::try_from(attempts).ok()?.checked_sub(1)?;
+    let wait = *schedule.get(index)?;
+    let jitter = if wait >= 10 {
+        rand::random::<u64>() % (wait / 10 + 1)
+    } else {
+        0
+    };
+    let wait = i64::try_from(wait.saturating_add(jitter)).unwrap_or(i64::MAX);
+    Some(now.saturating_add(wait))
+}
+
+/// Runs forever: claims due events and attempts them.
+pub async fn run(state: Arc<AppState>) {
+    let settings = state.authenticator.webhooks().clone();
+    let client = match build_client(&settings) {
+        Ok(client) => client,
+        Err(error) => {
+            tracing::error!(%error, "webhooks: cannot build the HTTP client; no events are delivered");
+            return;
+        }
+    };
+    let instance = Arc::new(instance_name());
+    let total = Arc::new(Semaphore::new(TOTAL_CONCURRENCY));
+    let in_flight = Arc::new(InFlight::default());
+    let lease = lease_seconds(&settings);
+    let settings = Arc::new(settings);
+    loop {
+        let room = (TOTAL_CONCURRENCY * 2).saturating_sub(in_flight.len());
+        if room == 0 {
+            tokio::time::sleep(POLL).await;
+            continue;
+        }
+        let claimed = {
+            let state = Arc::clone(&state);
+            let instance = Arc::clone(&instance);
+            tokio::task::spawn_blocking(move || {
+                state
+                    .outbox
+                    .claim_due(state.clock.now(), room, lease, &instance)
+            })
+            .await
+        };
+        let claimed = match claimed {
+            Ok(Ok(claimed)) => claimed,
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "webhooks: cannot claim due events");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+            Err(_) => {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if claimed.is_empty() {
+            tokio::time::sleep(POLL).await;
+            continue;
+        }
+        for delivery in claimed {
+            if !in_flight.insert(&delivery.event.id) {
+                continue; // still being attempted here: its lease was simply renewed
+            }
+            let task = Task {
+                state: Arc::clone(&state),
+                client: client.clone(),
+                settings: Arc::clone(&settings),
+                instance: Arc::clone(&instance),
+                total: Arc::clone(&total),
+                in_flight: Arc::clone(&in_flight),
+            };
+            tokio::spawn(task.deliver(delivery));
+        }
+    }
+}
+
+struct Task {
+    state: Arc<AppState>,
+    client: reqwest::Client,
+    settings: Arc<WebhookSettings>,
+    instance: Arc<String>,
+    total: Arc<Semaphore>,
+    in_flight: Arc<InFlight>,
+}
+
+/// One attempt's result before it is recorded.
+struct Outcome {
+    status: Option<u16>,
+    error: Option<String>,
+}
+
+impl Task {
+    async fn deliver(self, delivery: Delivery) {
+        let id = delivery.event.id.clone();
+        let endpoint = self.in_flight.endpoint(&delivery.event.caller);
+        let outcome = {
+            let _endpoint = endpoint.acquire().await;
+            let _total = self.total.acquire().await;
+            match self.settings.endpoints.get(&delivery.event.caller) {
+                Some(target) => self.attempt(target, &delivery).await,
+                None => Outcome {
+                    status: None,
+                    error: Some("the caller has no webhook configured any more".into()),
+                },
+            }
+        };
+        self.record(&delivery, outcome).await;
+        self.in_flight.remove(&id);
+    }
+
+    async fn attempt(&self, target: &WebhookEndpoint, delivery: &Delivery) -> Outcome {
+        let started = Instant::now();
+        let host = target.url.host_str().unwrap_or("").to_owned();
+        let outcome = self.send(target, delivery).await;
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        tracing::info!(
+            event_id = %delivery.event.id,
+            host = %host,
+            attempt = delivery.attempts.saturating_add(1),
+            status = outcome.status.map_or(0, u32::from),
+            error = outcome.error.as_deref().unwrap_or(""),
+            latency_ms = format!("{latency_ms:.1}"),
+            "webhook attempt"
+        );
+        outcome
+    }
+
+    async fn send(&self, target: &WebhookEndpoint, delivery: &Delivery) -> Outcome {
+        let refuse = |error: String| Outcome {
+            status: None,
+            error: Some(error),
+        };
+        let url = &target.url;
+        let Some(host) = url.host_str() else {
+            return refuse("the webhook URL has no host".into());
+        };
+        let port = url.port_or_known_default().unwrap_or(443);
+        // Resolve here, check every address, connect only to a checked one.
+        let literal = match url.host() {
+            Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
+            Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
+            _ => None,
+        };
+        let addresses: Vec<SocketAddr> = match literal {
+            Some(ip) if ip.is_loopback() => vec![SocketAddr::new(ip, port)],
+            Some(ip) => match refused_reason(ip) {
+                Some(reason) => return refuse(format!("address {ip} refused: {reason}")),
+                None => vec![SocketAddr::new(ip, port)],
+            },
+            None => match tokio::net::lookup_host((host, port)).await {
+                Ok(found) => found.collect(),
+                Err(e) => return refuse(format!("cannot resolve {host}: {e}")),
+            },
+        };
+        if addresses.is_empty() {
+            return refuse(format!("{host} resolves to no address"));
+        }
+        if literal.is_none() {
+            for address in &addresses {
+                if let Some(reason) = refused_reason(address.ip()) {
+                    return refuse(format!(
+                        "{host} resolves to {}, refused: {reason}",
+                        address.ip()
+                    ));
+                }
+            }
+        }
+        let client = if literal.is_some() {
+            self.client.clone()
+        } else {
+            // Pin the checked addresses for this attempt (no second resolution).
+            match client_builder(&self.settings)
+                .resolve_to_addrs(host, &addresses)
+                .build()
+            {
+                Ok(client) => client,
+                Err(e) => return refuse(format!("cannot build the HTTP client: {e}")),
+            }
+        };
+        let now = nox_authenticator::system_now();
+        let mut request = client
+            .post(url.as_str())
+            .header("content-type", "application/json")
+            .header("user-agent", "nox-authenticator-webhooks")
+            .body(delivery.event.body.clone());
+        for (name, value) in webhook_headers(
+            &target.secret,
+            &delivery.event.id,
+            now,
+            &delivery.event.body,
+        ) {
+            request = request.header(name, value);
+        }
+        let mut response = match request.send().await {
+            Ok(response) => response,
+            Err(e) => return refuse(describe(&e)),
+        };
+        let status = response.status().as_u16();
+        // Read (and drop) at most 64 KiB of the answer, so the connection can be reused.
+        let mut read = 0usize;
+        while read < MAX_ANSWER_BYTES {
+            match response.chunk().await {
+                Ok(Some(chunk)) => read = read.saturating_add(chunk.len()),
+                _ => break,
+            }
+        }
+        if (200..300).contains(&status) {
+            Outcome {
+                status: Some(status),
+                error: None,
+            }
+        } else {
+            Outcome {
+                status: Some(status),
+                error: Some(format!("answered {status}")),
+            }
+        }
+    }
+
+    async fn record(&self, delivery: &Delivery, outcome: Outcome) {
+        let attempts = delivery.attempts.saturating_add(1);
+        let now = self.state.clock.now();
+        let next = if outcome.error.is_none() {
+            AttemptOutcome::Delivered
+        } else {
+            match next_attempt(&self.settings.retry_schedule_seconds, attempts, now) {
+                Some(at) => AttemptOutcome::RetryAt(at),
+                None => AttemptOutcome::Failed,
+            }
+        };
+        let label = match next {
+            AttemptOutcome::Delivered => "delivered",
+            AttemptOutcome::RetryAt(_) => "retry",
+            AttemptOutcome::Failed => "failed",
+        };
+        self.state
+            .deliveries
+            .deliveries
+            .get_or_create(&OutcomeLabels { outcome: label })
+            .inc();
+        let state = Arc::clone(&self.state);
+        let instance = Arc::clone(&self.instance);
+        let id = delivery.event.id.clone();
+        let recorded = tokio::task::spawn_blocking(move || {
+            let attempt = Attempt {
+                at: now,
+                status: outcome.status,
+                error: outcome.error.as_deref(),
+                outcome: next,
+            };
+            state.outbox.record_attempt(&id, &instance, &attempt)
+        })
+        .await;
+        match recorded {
+            Ok(Ok(true)) => {}
+            Ok(Ok(false)) => tracing::warn!(
+                event_id = %delivery.event.id,
+                "webhooks: the lease ran out before the attempt was recorded; the event will be attempted again"
+            ),
+            Ok(Err(error)) => tracing::warn!(
+                event_id = %delivery.event.id,
+                %error,
+                "webhooks: cannot record the attempt; the event will be attempted again"
+            ),
+            Err(_) => {}
+        }
+    }
+}
+
+/// Why an address may not receive events, if it may not.
+fn refused_reason(ip: IpAddr) -> Option<&'static str> {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 => v4,
+    };
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            if v4.is_loopback() {
+                Some("loopback address")
+            } else if v4.is_private() {
+                Some("private address")
+            } else if v4.is_link_local() {
+                Some("link-local address")
+            } else if v4.is_unspecified() || v4.is_broadcast() || v4.is_multicast() || a == 0 {
+                Some("not a unicast address")
+            } else if a == 100 && (64..128).contains(&b) {
+                Some("shared address space (carrier-grade NAT)")
+            } else if v4.is_documentation() || (a == 198 && (b == 18 || b == 19)) || a >= 240 {
+                Some("reserved address")
+            } else {
+                None
+            }
+        }
+        IpAddr::V6(v6) => {
+            let first = v6.segments()[0];
+            if v6.is_loopback() {
+                Some("loopback address")
+            } else if v6.is_unspecified() || v6.is_multicast() {
+                Some("not a unicast address")
+            } else if first & 0xffc0 == 0xfe80 {
+                Some("link-local address")
+            } else if first & 0xfe00 == 0xfc00 {
+                Some("private address (unique local)")
+            } else if first == 0x2001 && v6.segments()[1] == 0x0db8 {
+                Some("reserved address")
+            } else {
+                None
+            }
+        }
+    }
+}
+
+fn client_builder(settings: &WebhookSettings) -> reqwest::ClientBuilder {
+    let timeout = Duration::from_secs(settings.timeout_seconds.max(1));
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        // A proxy would connect to addresses this module did not check.
+        .no_proxy()
+        .pool_max_idle_per_host(ENDPOINT_CONCURRENCY)
+}
+
+fn build_client(settings: &WebhookSettings) -> Result<reqwest::Client, reqwest::Error> {
+    client_builder(settings).build()
+}
+
+/// A send error as a short reason (no URL query, no body).
+fn describe(error: &reqwest::Error) -> String {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    };
+    let mut reason = kind.to_owned();
+    let mut source = std::error::Error::source(error);
+    if let Some(inner) = source {
+        reason.push_str(": ");
+        reason.push_str(&inner.to_string());
+        source = inner.source();
+        if let Some(deeper) = source {
+            reason.push_str(": ");
+            reason.push_str(&deeper.to_string());
+        }
+    }
+    reason
+}
+
+/// The admin routes' common prefix.
+pub const ADMIN_PREFIX: &str = "/admin/webhook-deliveries";
+/// The most deliveries one list returns.
+const LIST_LIMIT: usize = 1000;
+
+fn json_response(status: u16, body: &serde_json::Value) -> axum::response::Response {
+    crate::api::into_axum(nox_authenticator::HttpResponse {
+        status,
+        headers: vec![("content-type", "application/json".to_owned())],
+        body: body.to_string().into_bytes(),
+        failure: None,
+        refusal: None,
+    })
+}
+
+fn delivery_json(d: &Delivery) -> serde_json::Value {
+    let status = if d.delivered_at.is_some() {
+        "delivered"
+    } else if d.failed_at.is_some() {
+        "failed"
+    } else {
+        "pending"
+    };
+    serde_json::json!({
+        "id": d.event.id,
+        "type": d.event.event_type,
+        "caller": d.event.caller,
+        "status": status,
+        "attempts": d.attempts,
+        "created_at": d.event.created_at,
+        "next_attempt_at": d.next_attempt_at,
+        "last_status": d.last_status,
+        "last_error": d.last_error,
+        "delivered_at": d.delivered_at,
+        "failed_at": d.failed_at,
+    })
+}
+
+/// `GET /admin/webhook-deliveries?status=failed` and
+/// `POST /admin/webhook-deliveries/{id}/retry` (spec decision 20), behind the admin key.
+pub async fn admin_route(
+    state: &Arc<AppState>,
+    method: &axum::http::Method,
+    uri: &axum::http::Uri,
+    headers: &axum::http::HeaderMap,
+) -> axum::response::Response {
+    use axum::http::Method;
+    if let Err(refusal) = crate::admin::check_key(state, headers) {
+        return *refusal;
+    }
+    let not_found = || {
+        json_response(
+            404,
+            &serde_json::json!({"error": "Not found", "code": "not_found"}),
+        )
+    };
+    let not_allowed = |allow: &str| {
+        let mut response = json_response(
+            405,
+            &serde_json::json!({"error": "Method not allowed", "code": "method_not_allowed"}),
+        );
+        if let Ok(value) = axum::http::HeaderValue::from_str(allow) {
+            response.headers_mut().insert("allow", value);
+        }
+        response
+    };
+    let rest = uri.path().strip_prefix(ADMIN_PREFIX).unwrap_or("");
+    let state = Arc::clone(state);
+    if rest.is_empty() {
+        if method != Method::GET {
+            return not_allowed("GET");
+        }
+        let failed_only = uri
+            .query()
+            .is_some_and(|q| q.split('&').any(|pair| pair == "status=failed"));
+        if !failed_only {
+            return json_response(
+                400,
+                &serde_json::json!({"error": "status must be failed", "code": "invalid_request", "field": "status"}),
+            );
+        }
+        let listed = tokio::task::spawn_blocking(move || state.outbox.failed(LIST_LIMIT)).await;
+        return match listed {
+            Ok(Ok(list)) => json_response(
+                200,
+                &serde_json::json!({"deliveries": list.iter().map(delivery_json).collect::<Vec<_>>()}),
+            ),
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "webhooks: cannot list failed deliveries");
+                json_response(
+                    503,
+                    &serde_json::json!({"error": "Store unavailable", "code": "store_unavailable"}),
+                )
+            }
+            Err(_) => json_response(
+                503,
+                &serde_json::json!({"error": "Store unavailable", "code": "store_unavailable"}),
+            ),
+        };
+    }
+    let Some(id) = rest
+        .strip_prefix('/')
+        .and_then(|r| r.strip_suffix("/retry"))
+        .filter(|id| !id.is_empty() && !id.contains('/'))
+        .map(str::to_owned)
+    else {
+        return not_found();
+    };
+    if method != Method::POST {
+        return not_allowed("POST");
+    }
+    let retried = tokio::task::spawn_blocking(move || {
+        let now = state.clock.now();
+        if !state.outbox.retry(&id, now)? {
+            return Ok(None);
+        }
+        state.outbox.delivery(&id)
+    })
+    .await;
+    match retried {
+        Ok(Ok(Some(delivery))) => json_response(200, &delivery_json(&delivery)),
+        Ok(Ok(None)) => not_found(),
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "webhooks: cannot retry a delivery");
+            json_response(
+                503,
+                &serde_json::json!({"error": "Store unavailable", "code": "store_unavailable"}),
+            )
+        }
+        Err(_) => json_response(
+            503,
+            &serde_json::json!({"error": "Store unavailable", "code": "store_unavailable"}),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_schedule_gives_each_retry_then_none() {
+        let schedule = [1, 2];
+        assert_eq!(next_attempt(&schedule, 1, 100), Some(101));
+        assert_eq!(next_attempt(&schedule, 2, 100), Some(102));
+        assert_eq!(next_attempt(&schedule, 3, 100), None);
+        let long = [300];
+        let at = next_attempt(&long, 1, 0).unwrap_or(0);
+        assert!((300..=330).contains(&at), "{at}");
+    }
+
+    #[test]
+    fn private_loopback_and_link_local_addresses_are_refused() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:10.0.0.1",
+        ] {
+            let ip: IpAddr = ip
+                .parse()
+                .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+            assert!(refused_reason(ip).is_some(), "{ip}");
+        }
+        for ip in ["93.184.216.34", "2606:4700::1111"] {
+            let ip: IpAddr = ip
+                .parse()
+                .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+            assert_eq!(refused_reason(ip), None, "{ip}");
+        }
+    }
+}

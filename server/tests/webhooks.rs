@@ -1,0 +1,689 @@
+//! Completion events delivered from the outbox (spec decision 20), against the real binary and a
+//! tiny loopback receiver: retries on the schedule with one `webhook-id`, signatures that
+//! verify, failed deliveries listed and retried through the admin listener, the address check,
+//! no slowdown of API requests by a dead endpoint, nothing lost across `kill -9`, and one
+//! delivery per attempt with two instances on one PostgreSQL.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code: a failure should stop the test loudly
+
+mod common;
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{JSON, Server, binary, postgres_url, request, start, temp_dir, write_config};
+use nox_authenticator::webhook::{WebhookSecret, verify_webhook};
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/// One request the receiver got.
+#[derive(Debug, Clone)]
+struct Received {
+    at: Instant,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Received {
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+}
+
+/// How the receiver answers: scripted statuses (then `then` forever), or never.
+struct Script {
+    statuses: VecDeque<u16>,
+    then: u16,
+    silent: bool,
+}
+
+/// A loopback HTTP receiver on a thread: records requests, answers as scripted.
+struct Receiver {
+    port: u16,
+    got: Arc<Mutex<Vec<Received>>>,
+    script: Arc<Mutex<Script>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+impl Receiver {
+    fn start(statuses: &[u16], then: u16) -> Receiver {
+        Receiver::on(TcpListener::bind("127.0.0.1:0").unwrap(), statuses, then)
+    }
+
+    fn on(listener: TcpListener, statuses: &[u16], then: u16) -> Receiver {
+        let port = listener.local_addr().unwrap().port();
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let script = Arc::new(Mutex::new(Script {
+            statuses: statuses.iter().copied().collect(),
+            then,
+            silent: false,
+        }));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (g, s, st) = (Arc::clone(&got), Arc::clone(&script), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if st.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(stream) = stream else { continue };
+                let (g, s) = (Arc::clone(&g), Arc::clone(&s));
+                std::thread::spawn(move || serve(stream, &g, &s));
+            }
+        });
+        Receiver {
+            port,
+            got,
+            script,
+            stop,
+        }
+    }
+
+    fn silent() -> Receiver {
+        let r = Receiver::start(&[], 200);
+        r.script.lock().unwrap().silent = true;
+        r
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/hook", self.port)
+    }
+
+    fn got(&self) -> Vec<Received> {
+        self.got.lock().unwrap().clone()
+    }
+
+    fn answer(&self, status: u16) {
+        let mut script = self.script.lock().unwrap();
+        script.statuses.clear();
+        script.then = status;
+    }
+
+    /// Waits until `done` holds for what was received, or panics after `limit`.
+    fn wait_for(
+        &self,
+        limit: Duration,
+        what: &str,
+        done: impl Fn(&[Received]) -> bool,
+    ) -> Vec<Received> {
+        let start = Instant::now();
+        loop {
+            let got = self.got();
+            if done(&got) {
+                return got;
+            }
+            assert!(
+                start.elapsed() < limit,
+                "timed out waiting for {what}; got {}",
+                got.len()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn serve(mut stream: TcpStream, got: &Mutex<Vec<Received>>, script: &Mutex<Script>) {
+    if script.lock().unwrap().silent {
+        // Never answer: hold the connection open until the sender gives up.
+        std::thread::sleep(Duration::from_secs(60));
+        return;
+    }
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut headers = Vec::new();
+    let mut line = String::new();
+    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+        return;
+    }
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let l = line.trim_end();
+        if l.is_empty() {
+            break;
+        }
+        if let Some((n, v)) = l.split_once(':') {
+            headers.push((n.trim().to_lowercase(), v.trim().to_owned()));
+        }
+    }
+    let length: usize = headers
+        .iter()
+        .find(|(n, _)| n == "content-length")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    if reader.read_exact(&mut body).is_err() {
+        return;
+    }
+    let status = {
+        let mut script = script.lock().unwrap();
+        let then = script.then;
+        script.statuses.pop_front().unwrap_or(then)
+    };
+    got.lock().unwrap().push(Received {
+        at: Instant::now(),
+        headers,
+        body,
+    });
+    let _ = stream.write_all(
+        format!("HTTP/1.1 {status} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
+            .as_bytes(),
+    );
+}
+
+fn config(url: &str, schedule: &[u64], timeout: u64) -> String {
+    serde_json::json!({
+        "suppliers": [{
+            "id": "s1", "name": "Acme Energy", "api_key": "k1",
+            "redirect_urls": ["https://acme.example/cb"],
+            "webhook": {"url": url, "secret": SECRET}
+        }, {
+            "id": "s2", "name": "Other Energy", "api_key": "k2",
+            "redirect_urls": ["https://acme.example/cb"]
+        }],
+        "webhooks": {"retry_schedule_seconds": schedule, "timeout_seconds": timeout},
+        "limits": {"requests_per_second_per_key": 10000, "burst_per_key": 10000}
+    })
+    .to_string()
+}
+
+fn start_on(json: &str, name: &str, store: Option<&str>) -> Server {
+    let dir = temp_dir(name);
+    let path = write_config(&dir, json);
+    match store {
+        Some(store) => start(&["--config", &path, "--store", store]),
+        None => start(&["--config", &path]),
+    }
+}
+
+fn create(server: &Server, key: &str) -> String {
+    let reply = request(
+        &server.addr,
+        "POST",
+        "/v2/supplier/link-sessions",
+        &[("x-api-key", key), JSON],
+        br#"{"user_id": "u1", "redirect_url": "https://acme.example/cb", "asset_type": "pv"}"#,
+    );
+    assert_eq!(
+        reply.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    reply.json()["link_token"].as_str().unwrap().to_owned()
+}
+
+fn complete(server: &Server, token: &str) {
+    let reply = request(
+        &server.admin,
+        "POST",
+        &format!("/admin/link-sessions/{token}/complete"),
+        &[],
+        b"",
+    );
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+}
+
+fn now() -> i64 {
+    nox_authenticator::system_now()
+}
+
+#[test]
+fn five_hundred_twice_then_two_hundred_is_three_signed_attempts_with_one_id_on_the_schedule() {
+    let receiver = Receiver::start(&[500, 500], 200);
+    let server = start_on(&config(&receiver.url(), &[1, 2], 2), "wh-retry", None);
+    let token = create(&server, "k1");
+    complete(&server, &token);
+    let got = receiver.wait_for(Duration::from_secs(20), "three attempts", |g| g.len() >= 3);
+    std::thread::sleep(Duration::from_millis(1500));
+    let got_after = receiver.got();
+    assert_eq!(got_after.len(), 3, "no attempt after the 2xx");
+    let id = got[0].header("webhook-id");
+    assert!(id.starts_with("msg_"), "{id}");
+    assert!(
+        got.iter().all(|r| r.header("webhook-id") == id),
+        "one webhook-id"
+    );
+    let gaps: Vec<f64> = got
+        .windows(2)
+        .map(|w| (w[1].at - w[0].at).as_secs_f64())
+        .collect();
+    println!("attempt gaps (schedule [1, 2]): {gaps:?}");
+    // Times are whole seconds in the store and the outbox is polled: allow a second's slack.
+    assert!(gaps[0] >= 0.5 && gaps[0] < 2.8, "{gaps:?}");
+    assert!(gaps[1] >= 1.5 && gaps[1] < 3.8, "{gaps:?}");
+    let secret = WebhookSecret::parse(SECRET).unwrap();
+    for attempt in &got {
+        let headers: Vec<(&str, &str)> = attempt
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        let event = verify_webhook(&secret, &headers, &attempt.body, now()).unwrap();
+        assert_eq!(event.id, id);
+        assert_eq!(event.event_type.as_str(), "link_session.completed");
+        assert_eq!(event.user_id, "u1");
+    }
+    let body: serde_json::Value = serde_json::from_slice(&got[0].body).unwrap();
+    assert_eq!(body["type"], "link_session.completed");
+    assert_eq!(body["data"]["state"], "completed");
+    assert_eq!(body["data"]["kind"], "v2_supplier");
+    assert_eq!(body["data"]["session"]["link_token"], token.as_str());
+    // A caller without a webhook gets nothing.
+    let other = create(&server, "k2");
+    complete(&server, &other);
+    // One log line per attempt, with the id, host and status; never the body or the secret.
+    let log = server.log();
+    assert_eq!(log.matches("webhook attempt").count(), 3, "{log}");
+    assert!(log.contains(id) && log.contains("127.0.0.1"), "{log}");
+    assert!(
+        !log.contains(SECRET) && !log.contains("link_session.completed"),
+        "{log}"
+    );
+    let metrics = request(&server.admin, "GET", "/metrics", &[], b"");
+    let text = String::from_utf8_lossy(&metrics.body);
+    assert!(
+        text.contains("nox_webhook_attempts_total{outcome=\"retry\"} 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("nox_webhook_attempts_total{outcome=\"delivered\"} 1"),
+        "{text}"
+    );
+    assert!(text.contains("nox_webhook_queue_depth 0"), "{text}");
+    assert!(text.trim_end().ends_with("# EOF"), "{text}");
+}
+
+#[test]
+fn after_the_last_attempt_the_delivery_is_listed_failed_and_a_retry_delivers_it() {
+    let receiver = Receiver::start(&[], 503);
+    let server = start_on(&config(&receiver.url(), &[1], 2), "wh-failed", None);
+    let token = create(&server, "k1");
+    complete(&server, &token);
+    receiver.wait_for(Duration::from_secs(15), "two attempts", |g| g.len() >= 2);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let listed = loop {
+        let reply = request(
+            &server.admin,
+            "GET",
+            "/admin/webhook-deliveries?status=failed",
+            &[],
+            b"",
+        );
+        assert_eq!(reply.status, 200);
+        let list = reply.json()["deliveries"].as_array().unwrap().clone();
+        if !list.is_empty() || Instant::now() > deadline {
+            break list;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let failed = &listed[0];
+    assert_eq!(failed["status"], "failed");
+    assert_eq!(failed["attempts"], 2);
+    assert_eq!(failed["last_status"], 503);
+    assert_eq!(failed["last_error"], "answered 503");
+    assert_eq!(failed["type"], "link_session.completed");
+    let id = failed["id"].as_str().unwrap().to_owned();
+    assert_eq!(receiver.got().len(), 2);
+    // Other statuses are not listed here, and unknown ids are 404.
+    assert_eq!(
+        request(&server.admin, "GET", "/admin/webhook-deliveries", &[], b"").status,
+        400
+    );
+    assert_eq!(
+        request(
+            &server.admin,
+            "POST",
+            "/admin/webhook-deliveries/msg_none/retry",
+            &[],
+            b""
+        )
+        .status,
+        404
+    );
+    receiver.answer(200);
+    let retried = request(
+        &server.admin,
+        "POST",
+        &format!("/admin/webhook-deliveries/{id}/retry"),
+        &[],
+        b"",
+    );
+    assert_eq!(
+        retried.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&retried.body)
+    );
+    assert_eq!(retried.json()["status"], "pending");
+    let got = receiver.wait_for(Duration::from_secs(10), "the retried delivery", |g| {
+        g.len() >= 3
+    });
+    assert_eq!(got[2].header("webhook-id"), id);
+    std::thread::sleep(Duration::from_millis(500));
+    let reply = request(
+        &server.admin,
+        "GET",
+        "/admin/webhook-deliveries?status=failed",
+        &[],
+        b"",
+    );
+    assert_eq!(reply.json()["deliveries"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn a_host_name_resolving_to_loopback_is_refused_at_delivery_and_recorded_failed() {
+    let receiver = Receiver::start(&[], 200);
+    let url = format!("https://localhost:{}/hook", receiver.port);
+    let server = start_on(&config(&url, &[], 2), "wh-address", None);
+    let token = create(&server, "k1");
+    complete(&server, &token);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let listed = loop {
+        let reply = request(
+            &server.admin,
+            "GET",
+            "/admin/webhook-deliveries?status=failed",
+            &[],
+            b"",
+        );
+        let list = reply.json()["deliveries"].as_array().unwrap().clone();
+        if !list.is_empty() || Instant::now() > deadline {
+            break list;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(listed.len(), 1);
+    let reason = listed[0]["last_error"].as_str().unwrap();
+    println!("refused: {reason}");
+    assert!(
+        reason.contains("localhost resolves to") && reason.contains("loopback"),
+        "{reason}"
+    );
+    assert!(receiver.got().is_empty(), "nothing reached the receiver");
+}
+
+#[test]
+fn an_http_webhook_url_not_on_a_loopback_ip_literal_is_a_config_error_naming_the_field() {
+    for (url, secret) in [
+        ("http://hooks.example/x", SECRET),
+        ("http://localhost:9/x", SECRET),
+        ("https://hooks.example/x", "whsec_c2hvcnQ="),
+    ] {
+        let dir = temp_dir("wh-config");
+        let json = config(url, &[1], 2).replace(SECRET, secret);
+        let path = write_config(&dir, &json);
+        let out = binary()
+            .args([
+                "--config",
+                &path,
+                "--store",
+                "memory",
+                "--listen",
+                "127.0.0.1:0",
+                "--admin-listen",
+                "127.0.0.1:0",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{url}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let field = if secret == SECRET {
+            "suppliers[0].webhook.url"
+        } else {
+            "suppliers[0].webhook.secret"
+        };
+        assert!(stderr.contains(field), "{url}: {stderr}");
+    }
+}
+
+fn p99_of_creates(server: &Server, key: &str, n: usize) -> f64 {
+    let mut times: Vec<f64> = (0..n)
+        .map(|_| {
+            let started = Instant::now();
+            let token = create(server, key);
+            let took = started.elapsed().as_secs_f64() * 1000.0;
+            complete(server, &token);
+            took
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[(n * 99 / 100).min(n - 1)]
+}
+
+#[test]
+fn a_receiver_that_never_answers_does_not_slow_api_requests() {
+    let n = 300;
+    // Without: the same configuration, completing for the caller without a webhook.
+    let healthy = Receiver::start(&[], 200);
+    let quiet = start_on(&config(&healthy.url(), &[1], 2), "wh-quiet", None);
+    let without = p99_of_creates(&quiet, "k2", n);
+    drop(quiet);
+    let dead = Receiver::silent();
+    let server = start_on(&config(&dead.url(), &[1, 1, 1], 2), "wh-dead", None);
+    let with = p99_of_creates(&server, "k1", n);
+    println!(
+        "p99 of creates (then completes, {n}): without a webhook {without:.2} ms, with a dead receiver {with:.2} ms"
+    );
+    assert!(
+        with <= without * 1.5 + 5.0,
+        "with {with:.2} ms vs without {without:.2} ms"
+    );
+}
+
+fn crash_then_restart_delivers_every_completion(store: &str, name: &str) {
+    let port = {
+        let probe = TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let url = format!("http://127.0.0.1:{port}/hook");
+    let json = config(&url, &[1; 30], 2);
+    let first = start_on(&json, name, Some(store));
+    let mut tokens = Vec::new();
+    for _ in 0..10 {
+        let token = create(&first, "k1");
+        complete(&first, &token);
+        tokens.push(token);
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    first.kill();
+    let second = start_on(&json, name, Some(store));
+    let receiver = Receiver::on(TcpListener::bind(("127.0.0.1", port)).unwrap(), &[], 200);
+    receiver.wait_for(Duration::from_secs(60), "every completion", |g| {
+        let tokens_seen: std::collections::HashSet<String> = g
+            .iter()
+            .map(|r| {
+                serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()["data"]["session"]
+                        ["link_token"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned()
+            })
+            .collect();
+        tokens.iter().all(|t| tokens_seen.contains(t))
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    let mut per_id: HashMap<String, usize> = HashMap::new();
+    for r in receiver.got() {
+        *per_id.entry(r.header("webhook-id").to_owned()).or_default() += 1;
+    }
+    assert!(
+        per_id.values().all(|&n| n == 1),
+        "none twice in one run: {per_id:?}"
+    );
+    assert_eq!(per_id.len(), 10);
+    drop(second);
+}
+
+#[test]
+fn kill_9_with_the_receiver_down_then_restart_delivers_every_completion_on_sqlite() {
+    let dir = temp_dir("wh-crash-sqlite");
+    let store = format!("sqlite:{}", dir.join("nox.db").display());
+    crash_then_restart_delivers_every_completion(&store, "wh-crash-sqlite");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A fresh database on the test cluster, so that no other test's server claims these events.
+fn fresh_postgres(url: &str, name: &str) -> String {
+    let db = format!("{name}_{}_{}", std::process::id(), now());
+    let out = std::process::Command::new("psql")
+        .args([url, "-q", "-c", &format!("CREATE DATABASE {db}")])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let at = base.rfind('/').unwrap();
+    let mut fresh = format!("{}/{db}", &base[..at]);
+    if let Some(q) = query {
+        fresh.push('?');
+        fresh.push_str(q);
+    }
+    fresh
+}
+
+#[test]
+fn kill_9_with_the_receiver_down_then_restart_delivers_every_completion_on_postgres() {
+    let Some(url) = postgres_url() else { return };
+    let url = fresh_postgres(&url, "wh_crash");
+    crash_then_restart_delivers_every_completion(&url, "wh-crash-pg");
+}
+
+#[test]
+fn two_servers_on_one_postgres_deliver_each_event_once() {
+    let Some(url) = postgres_url() else { return };
+    let url = fresh_postgres(&url, "wh_two");
+    let receiver = Receiver::start(&[], 200);
+    let json = config(&receiver.url(), &[1], 2);
+    let a = start_on(&json, "wh-two-a", Some(&url));
+    let b = start_on(&json, "wh-two-b", Some(&url));
+    let n = 40;
+    for i in 0..n {
+        let on = if i % 2 == 0 { &a } else { &b };
+        let token = create(on, "k1");
+        complete(on, &token);
+    }
+    receiver.wait_for(Duration::from_secs(30), "every event", |g| g.len() >= n);
+    std::thread::sleep(Duration::from_secs(2));
+    let mut per_id: HashMap<String, usize> = HashMap::new();
+    for r in receiver.got() {
+        *per_id.entry(r.header("webhook-id").to_owned()).or_default() += 1;
+    }
+    assert_eq!(per_id.len(), n);
+    assert!(per_id.values().all(|&c| c == 1), "{per_id:?}");
+    let attempts =
+        a.log().matches("webhook attempt").count() + b.log().matches("webhook attempt").count();
+    assert_eq!(attempts, n);
+    println!(
+        "two instances: {} attempts by A, {} by B",
+        a.log().matches("webhook attempt").count(),
+        b.log().matches("webhook attempt").count()
+    );
+}
+
+/// Events delivered per second to a loopback receiver (a benchmark; run with `--ignored`).
+#[test]
+#[ignore = "benchmark: cargo test -p nox-authenticator-server --test webhooks -- --ignored --nocapture"]
+fn events_per_second_to_a_loopback_receiver() {
+    let receiver = Receiver::start(&[], 200);
+    let dir = temp_dir("wh-bench");
+    let store = format!("sqlite:{}", dir.join("nox.db").display());
+    // Completion latency without and with a webhook.
+    let quiet = start_on(
+        &config(&receiver.url(), &[1], 2),
+        "wh-bench-q",
+        Some(&store),
+    );
+    let n = 2000;
+    let mut without = Vec::new();
+    let mut with = Vec::new();
+    for _ in 0..n / 2 {
+        let t = create(&quiet, "k2");
+        let s = Instant::now();
+        complete(&quiet, &t);
+        without.push(s.elapsed().as_secs_f64() * 1000.0);
+        let t = create(&quiet, "k1");
+        let s = Instant::now();
+        complete(&quiet, &t);
+        with.push(s.elapsed().as_secs_f64() * 1000.0);
+    }
+    let started = Instant::now();
+    receiver.wait_for(Duration::from_secs(120), "every event", |g| {
+        g.len() >= n / 2
+    });
+    let drain = started.elapsed().as_secs_f64();
+    for v in [&mut without, &mut with] {
+        v.sort_by(f64::total_cmp);
+    }
+    let pct = |v: &[f64], p: usize| v[(v.len() * p / 100).min(v.len() - 1)];
+    println!(
+        "completion latency (SQLite, admin route, {} each): without webhook p50 {:.2} ms p99 {:.2} ms; with webhook p50 {:.2} ms p99 {:.2} ms",
+        n / 2,
+        pct(&without, 50),
+        pct(&without, 99),
+        pct(&with, 50),
+        pct(&with, 99)
+    );
+    // Throughput: a backlog, written while the receiver was down, delivered once it is up.
+    drop(quiet);
+    let backlog = 2000;
+    let port = {
+        let probe = TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let json = config(&format!("http://127.0.0.1:{port}/hook"), &[1; 100], 2);
+    let dir2 = temp_dir("wh-bench2");
+    let store2 = format!("sqlite:{}", dir2.join("nox.db").display());
+    let server = start_on(&json, "wh-bench-drain", Some(&store2));
+    for _ in 0..backlog {
+        let t = create(&server, "k1");
+        complete(&server, &t);
+    }
+    let receiver2 = Receiver::on(TcpListener::bind(("127.0.0.1", port)).unwrap(), &[], 200);
+    let started = Instant::now();
+    receiver2.wait_for(Duration::from_secs(300), "the backlog", |g| {
+        g.len() >= backlog
+    });
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "delivered a backlog of {backlog} events in {secs:.2} s once the receiver was up: {:.0} events/s (the first run's {} arrived {drain:.2} s after the last completion)",
+        backlog as f64 / secs,
+        n / 2
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&dir2);
+}
