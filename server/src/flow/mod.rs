@@ -328,24 +328,31 @@ fn error_status(page: &Page) -> bool {
     !page.errors.is_empty()
 }
 
-/// Whether a `POST` comes from another site: `Sec-Fetch-Site: cross-site`, or an `Origin`
-/// whose host is not this request's `Host`.
+/// Whether a `POST` may come from another site: `Sec-Fetch-Site` other than `same-origin` or
+/// `none` (so `cross-site`, and `same-site`: another port of this host), or an `Origin` whose
+/// host is not this request's `Host`. Browsers send `Origin: null` on a form `POST` from a page
+/// with `Referrer-Policy: no-referrer`; that is accepted only with `Sec-Fetch-Site: same-origin`.
 fn cross_site(headers: &HeaderMap) -> bool {
-    if header_str(headers, header::HeaderName::from_static("sec-fetch-site"))
-        .is_some_and(|v| v.eq_ignore_ascii_case("cross-site"))
+    let fetch_site = header_str(headers, header::HeaderName::from_static("sec-fetch-site"));
+    if let Some(site) = fetch_site
+        && !site.eq_ignore_ascii_case("same-origin")
+        && !site.eq_ignore_ascii_case("none")
     {
         return true;
     }
     let Some(origin) = headers.get(header::ORIGIN) else {
         return false;
     };
+    let Ok(origin) = origin.to_str() else {
+        return true;
+    };
+    if origin == "null" {
+        return fetch_site.is_none();
+    }
     let Some(host) = header_str(headers, header::HOST) else {
         return true;
     };
-    let Ok(origin) = origin.to_str().map(url::Url::parse) else {
-        return true;
-    };
-    let Ok(origin) = origin else {
+    let Ok(origin) = url::Url::parse(origin) else {
         return true;
     };
     let authority = match (origin.host_str(), origin.port()) {
@@ -709,7 +716,14 @@ mod tests {
         headers.remove(header::ORIGIN);
         headers.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
         assert!(cross_site(&headers));
+        headers.insert("sec-fetch-site", HeaderValue::from_static("same-site"));
+        assert!(cross_site(&headers));
         headers.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
         assert!(!cross_site(&headers));
+        headers.insert(header::ORIGIN, HeaderValue::from_static("null"));
+        assert!(
+            !cross_site(&headers),
+            "no-referrer pages post with Origin: null"
+        );
     }
 }
