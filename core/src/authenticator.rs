@@ -470,6 +470,23 @@ impl Authenticator {
             per_caller: self.limits.pending_sessions_per_caller,
             total: self.limits.pending_sessions_total,
         };
+        // A caller with a webhook hears of a session that reached its expiry still pending:
+        // the event is written with the session, due at its expiry, and a completion removes
+        // it (spec decision 20).
+        let has_webhook = self.webhooks.endpoints.contains_key(&webhook_caller_key(
+            session.kind == crate::session::SessionKind::V2Manufacturer,
+            &session.owner_id,
+        ));
+        if has_webhook && session.completed_at.is_none() && session.expires_at > now {
+            let event = self.outbox_event(
+                &session,
+                WebhookEventType::LinkSessionExpired,
+                session.expires_at,
+            )?;
+            return self
+                .sessions
+                .insert_with_event(session, caps, now, Some(&event));
+        }
         self.sessions.insert(session, caps, now)
     }
 

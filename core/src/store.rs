@@ -132,8 +132,10 @@ pub trait EventOutbox: Send + Sync + fmt::Debug {
     fn retry(&self, id: &str, now: i64) -> Result<bool>;
     /// The delivery state of one event.
     fn delivery(&self, id: &str) -> Result<Option<Delivery>>;
-    /// The queue's depth and oldest event (for metrics).
-    fn queue_stats(&self) -> Result<QueueStats>;
+    /// The queue's depth and oldest event at `now` (for metrics): events written by `now`
+    /// and neither delivered nor failed (a pending session's expiry event is written for its
+    /// expiry time, and counts from then).
+    fn queue_stats(&self, now: i64) -> Result<QueueStats>;
 }
 
 /// The caps on pending sessions a store enforces as it inserts (spec decision 12). A session
@@ -175,6 +177,25 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
     /// sessions as `caps` allow ([`Error::TooManySessions`], see [`PendingCaps::refusal`]).
     /// Returns only once the session is durable: a host answers 201 after this.
     fn insert(&self, session: LinkSession, caps: PendingCaps, now: i64) -> Result<()>;
+    /// As [`insert`](Self::insert), and in the same transaction puts `expiry_event` (the
+    /// session's `link_session.expired` event, due at its expiry) into the outbox; a completion
+    /// of the session removes that event in its own transaction, so it is sent only for a
+    /// session that reached its expiry still pending (spec decision 20). Stores without an
+    /// outbox refuse an event.
+    fn insert_with_event(
+        &self,
+        session: LinkSession,
+        caps: PendingCaps,
+        now: i64,
+        expiry_event: Option<&OutboxEvent>,
+    ) -> Result<()> {
+        match expiry_event {
+            None => self.insert(session, caps, now),
+            Some(_) => Err(Error::store(
+                "this store has no outbox for completion events",
+            )),
+        }
+    }
     /// The session with this token, if any.
     fn get(&self, token: &str) -> Result<Option<LinkSession>>;
     /// Atomically sets `completed_at` (and the picked brand, if the session has none) if
@@ -237,6 +258,8 @@ struct SessionTable {
     completed_stored: u64,
     /// The outbox, by event id, with each event's lease (holder, until).
     outbox: HashMap<String, (Delivery, Option<(String, i64)>)>,
+    /// The expiry event of each session that has one, by session digest.
+    expiry_events: HashMap<[u8; 32], String>,
 }
 
 /// A caller as the pending count knows it: suppliers and manufacturers may share an id.
@@ -292,6 +315,7 @@ impl SessionTable {
                 Some(&(expires_at, digest)) if expires_at.saturating_add(retention) <= now => {
                     self.expiry_queue.pop_front();
                     self.uncount(&digest);
+                    self.expiry_events.remove(&digest);
                     if let Some(stored) = self.by_digest.remove(&digest) {
                         if stored.session.completed_at.is_some() {
                             self.completed_stored = self.completed_stored.saturating_sub(1);
@@ -336,12 +360,17 @@ impl fmt::Debug for MemorySessionStore {
     }
 }
 
-impl SessionStore for MemorySessionStore {
-    fn insert(&self, session: LinkSession, caps: PendingCaps, now: i64) -> Result<()> {
+impl MemorySessionStore {
+    fn insert_locked(
+        &self,
+        table: &mut SessionTable,
+        session: LinkSession,
+        caps: PendingCaps,
+        now: i64,
+    ) -> Result<()> {
         let digest = session.token.digest();
         let expires_at = session.expires_at;
         let key = caller_key(&session);
-        let mut table = self.table();
         // Amortised eviction: drop a few stale sessions at the front of the queue.
         table.evict_front(self.retention, now, 2);
         table.settle_pending(now);
@@ -370,6 +399,31 @@ impl SessionStore for MemorySessionStore {
                     table.pending_total += 1;
                 }
             }
+        }
+        Ok(())
+    }
+}
+
+impl SessionStore for MemorySessionStore {
+    fn insert(&self, session: LinkSession, caps: PendingCaps, now: i64) -> Result<()> {
+        self.insert_locked(&mut self.table(), session, caps, now)
+    }
+
+    fn insert_with_event(
+        &self,
+        session: LinkSession,
+        caps: PendingCaps,
+        now: i64,
+        expiry_event: Option<&OutboxEvent>,
+    ) -> Result<()> {
+        let digest = session.token.digest();
+        let mut table = self.table();
+        self.insert_locked(&mut table, session, caps, now)?;
+        if let Some(event) = expiry_event {
+            table
+                .outbox
+                .insert(event.id.clone(), (new_delivery(event), None));
+            table.expiry_events.insert(digest, event.id.clone());
         }
         Ok(())
     }
@@ -406,6 +460,9 @@ impl SessionStore for MemorySessionStore {
             table
                 .outbox
                 .insert(event.id.clone(), (new_delivery(event), None));
+        }
+        if let Some(id) = table.expiry_events.remove(&digest) {
+            table.outbox.remove(&id);
         }
         table.uncount(&digest);
         table.completed_stored += 1;
@@ -538,10 +595,14 @@ impl EventOutbox for MemorySessionStore {
         Ok(self.table().outbox.get(id).map(|(d, _)| d.clone()))
     }
 
-    fn queue_stats(&self) -> Result<QueueStats> {
+    fn queue_stats(&self, now: i64) -> Result<QueueStats> {
         let table = self.table();
         let mut stats = QueueStats::default();
-        for (d, _) in table.outbox.values().filter(|(d, _)| waiting(d)) {
+        for (d, _) in table
+            .outbox
+            .values()
+            .filter(|(d, _)| waiting(d) && d.event.created_at <= now)
+        {
             stats.depth += 1;
             let at = d.event.created_at;
             stats.oldest_created_at = Some(stats.oldest_created_at.map_or(at, |o| o.min(at)));

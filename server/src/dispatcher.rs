@@ -101,7 +101,7 @@ impl Default for DeliveryMetrics {
 /// from the store (blocking: call on the blocking pool).
 pub fn render_into(state: &AppState, mut text: String) -> String {
     let metrics = &state.deliveries;
-    match state.outbox.queue_stats() {
+    match state.outbox.queue_stats(state.clock.now()) {
         Ok(stats) => {
             metrics
                 .depth

@@ -465,6 +465,51 @@ fn an_http_webhook_url_not_on_a_loopback_ip_literal_is_a_config_error_naming_the
     }
 }
 
+#[test]
+fn a_session_left_pending_is_reported_expired_exactly_once() {
+    let receiver = Receiver::start(&[], 200);
+    let dir = temp_dir("wh-expiry");
+    let path = write_config(&dir, &config(&receiver.url(), &[1], 2));
+    // 60 times real time: a session expires after 10 real seconds.
+    let server = start(&["--config", &path, "--clock-speed", "60"]);
+    let left = create(&server, "k1");
+    let completed = create(&server, "k1");
+    complete(&server, &completed);
+    let got = receiver.wait_for(Duration::from_secs(30), "the expired event", |g| {
+        g.len() >= 2
+    });
+    std::thread::sleep(Duration::from_secs(4));
+    let got = receiver.got().len().max(got.len());
+    let events: Vec<serde_json::Value> = receiver
+        .got()
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert_eq!(got, 2, "{events:?}");
+    let expired: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| e["type"] == "link_session.expired")
+        .collect();
+    assert_eq!(expired.len(), 1, "{events:?}");
+    assert_eq!(expired[0]["data"]["state"], "expired");
+    assert_eq!(expired[0]["data"]["session"]["link_token"], left.as_str());
+    let done: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| e["type"] == "link_session.completed")
+        .collect();
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0]["data"]["session"]["link_token"], completed.as_str());
+    let secret = WebhookSecret::parse(SECRET).unwrap();
+    for r in receiver.got() {
+        let headers: Vec<(&str, &str)> = r
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        verify_webhook(&secret, &headers, &r.body, now()).unwrap();
+    }
+}
+
 fn p99_of_creates(server: &Server, key: &str, n: usize) -> f64 {
     let mut times: Vec<f64> = (0..n)
         .map(|_| {

@@ -21,10 +21,11 @@ use crate::{OpenError, SCHEMA_VERSION};
 use nox_authenticator::store::{Attempt, Delivery, EventOutbox, QueueStats};
 
 /// The migrations, in order: migration `i` brings the schema to version `i + 1`.
-const MIGRATIONS: [&str; 3] = [
+const MIGRATIONS: [&str; 4] = [
     include_str!("../migrations/postgres/0001_init.sql"),
     include_str!("../migrations/postgres/0002_pending_counts.sql"),
     include_str!("../migrations/postgres/0003_outbox.sql"),
+    include_str!("../migrations/postgres/0004_outbox_expiry.sql"),
 ];
 
 /// The advisory lock (one `bigint` key) held while migrating, so instances starting at once
@@ -181,7 +182,10 @@ statements! {
                         ev AS ( \
                           INSERT INTO webhook_outbox (id, caller, event_type, body, created_at, next_attempt_at) \
                           SELECT $4::text, $5::text, $6::text, $7::bytea, $8::bigint, $8::bigint \
-                          FROM done WHERE $4::text IS NOT NULL) \
+                          FROM done WHERE $4::text IS NOT NULL), \
+                        unexpired AS ( \
+                          DELETE FROM webhook_outbox o USING done \
+                          WHERE o.session_sha256 = $3 AND o.event_type = 'link_session.expired') \
                         SELECT {SESSION_COLUMNS} FROM done");
     evict = "DELETE FROM link_sessions WHERE token_sha256 IN (SELECT token_sha256 FROM link_sessions \
              WHERE expires_at <= $1 AND NOT counted ORDER BY expires_at LIMIT $2)";
@@ -481,83 +485,49 @@ impl SessionStore for PostgresStore {
     /// pooled connection of every instance).
     fn insert(&self, session: LinkSession, caps: PendingCaps, now: i64) -> Result<()> {
         let mut connection = self.connection()?;
-        let caller = caller_kind(session.kind);
-        let per_caller = cap(caps.per_caller);
-        let total = cap(caps.total);
-        let capped = per_caller.is_some() || total.is_some();
-        let digest = session.token.digest();
-        let digest_bytes = &digest[..];
-        let shard = i32::from(digest.first().copied().unwrap_or(0) % SHARDS);
-        let counted = session.completed_at.is_none() && session.expires_at > now;
-        let (head, tail) = split_link_url(&session);
-        let per_caller_cap = per_caller.unwrap_or(i64::MAX);
-        let total_cap = total.unwrap_or(i64::MAX);
-        let kind = session.kind.as_str();
-        let language = session.language.as_str();
-        let asset_type = session.asset_type.map(|a| a.as_str());
-        let mut params: Vec<&(dyn ::postgres::types::ToSql + Sync)> = vec![
-            &digest_bytes,
-            &kind,
-            &caller,
-            &session.owner_id,
-            &session.owner_name,
-            &session.user_id,
-            &session.redirect_url,
-            &language,
-            &asset_type,
-            &session.brand,
-            &head,
-            &tail,
-            &session.created_at,
-            &session.expires_at,
-            &session.completed_at,
-            &counted,
-            &shard,
-        ];
-        if capped {
-            params.push(&per_caller_cap);
-            params.push(&total_cap);
-        }
-        let run = |connection: &mut Connection| -> Result<(i64, i64, i64)> {
-            let Connection {
-                client, statements, ..
-            } = connection;
-            let statement = if capped {
-                &statements.insert_capped
-            } else {
-                &statements.insert_uncapped
-            };
-            let row = client.query_one(statement, &params).map_err(fail)?;
-            let get = |i: usize| -> Result<i64> { row.try_get(i).map_err(fail) };
-            Ok((get(0)?, get(1)?, get(2)?))
+        self.insert_on(&mut connection, session, caps, now)
+    }
+
+    /// As `insert`, with the session's expiry event in the same transaction.
+    fn insert_with_event(
+        &self,
+        session: LinkSession,
+        caps: PendingCaps,
+        now: i64,
+        expiry_event: Option<&nox_authenticator::store::OutboxEvent>,
+    ) -> Result<()> {
+        let Some(event) = expiry_event else {
+            return self.insert(session, caps, now);
         };
-        let full = |(_, mine, all): (i64, i64, i64)| mine >= per_caller_cap || all >= total_cap;
-        let mut outcome = run(&mut connection)?;
-        if outcome.0 == 0 && full(outcome) && self.settle_due(now) {
-            // Sessions that expired since the last settle still count: settle, then try
-            // again, so that a refusal is never caused by them.
-            for _ in 0..SETTLE_BATCHES_IN_INSERT {
-                if settle(&mut connection, now)? < SETTLE_BATCH {
-                    break;
-                }
-            }
-            outcome = run(&mut connection)?;
-        }
-        if outcome.0 == 1 {
-            return Ok(());
-        }
-        if full(outcome) {
-            let Connection {
-                client, statements, ..
-            } = &mut *connection;
-            let oldest: Option<i64> = client
-                .query_one(&statements.oldest_pending, &[&now])
-                .and_then(|row| row.try_get(0))
-                .map_err(fail)?;
-            return Err(PendingCaps::refusal(oldest, now));
-        }
-        // 256 random bits do not collide; if they ever do, refuse rather than overwrite.
-        Err(Error::store("token collision"))
+        let mut connection = self.connection()?;
+        let digest = session.token.digest();
+        connection.client.batch_execute("BEGIN").map_err(fail)?;
+        let outcome = self
+            .insert_on(&mut connection, session, caps, now)
+            .and_then(|()| {
+                connection
+                    .client
+                    .execute(
+                        outbox_sql::INSERT_EXPIRY,
+                        &[
+                            &event.id,
+                            &event.caller,
+                            &event.event_type,
+                            &event.body,
+                            &event.created_at,
+                            &&digest[..],
+                        ],
+                    )
+                    .map(drop)
+                    .map_err(fail)
+            });
+        let end = if outcome.is_ok() {
+            "COMMIT"
+        } else {
+            "ROLLBACK"
+        };
+        let ended = connection.client.batch_execute(end).map_err(fail);
+        outcome.and(ended)
     }
 
     fn get(&self, token: &str) -> Result<Option<LinkSession>> {
@@ -683,6 +653,94 @@ impl SessionStore for PostgresStore {
     }
 }
 
+impl PostgresStore {
+    fn insert_on(
+        &self,
+        connection: &mut Connection,
+        session: LinkSession,
+        caps: PendingCaps,
+        now: i64,
+    ) -> Result<()> {
+        let caller = caller_kind(session.kind);
+        let per_caller = cap(caps.per_caller);
+        let total = cap(caps.total);
+        let capped = per_caller.is_some() || total.is_some();
+        let digest = session.token.digest();
+        let digest_bytes = &digest[..];
+        let shard = i32::from(digest.first().copied().unwrap_or(0) % SHARDS);
+        let counted = session.completed_at.is_none() && session.expires_at > now;
+        let (head, tail) = split_link_url(&session);
+        let per_caller_cap = per_caller.unwrap_or(i64::MAX);
+        let total_cap = total.unwrap_or(i64::MAX);
+        let kind = session.kind.as_str();
+        let language = session.language.as_str();
+        let asset_type = session.asset_type.map(|a| a.as_str());
+        let mut params: Vec<&(dyn ::postgres::types::ToSql + Sync)> = vec![
+            &digest_bytes,
+            &kind,
+            &caller,
+            &session.owner_id,
+            &session.owner_name,
+            &session.user_id,
+            &session.redirect_url,
+            &language,
+            &asset_type,
+            &session.brand,
+            &head,
+            &tail,
+            &session.created_at,
+            &session.expires_at,
+            &session.completed_at,
+            &counted,
+            &shard,
+        ];
+        if capped {
+            params.push(&per_caller_cap);
+            params.push(&total_cap);
+        }
+        let run = |connection: &mut Connection| -> Result<(i64, i64, i64)> {
+            let Connection {
+                client, statements, ..
+            } = connection;
+            let statement = if capped {
+                &statements.insert_capped
+            } else {
+                &statements.insert_uncapped
+            };
+            let row = client.query_one(statement, &params).map_err(fail)?;
+            let get = |i: usize| -> Result<i64> { row.try_get(i).map_err(fail) };
+            Ok((get(0)?, get(1)?, get(2)?))
+        };
+        let full = |(_, mine, all): (i64, i64, i64)| mine >= per_caller_cap || all >= total_cap;
+        let mut outcome = run(connection)?;
+        if outcome.0 == 0 && full(outcome) && self.settle_due(now) {
+            // Sessions that expired since the last settle still count: settle, then try
+            // again, so that a refusal is never caused by them.
+            for _ in 0..SETTLE_BATCHES_IN_INSERT {
+                if settle(connection, now)? < SETTLE_BATCH {
+                    break;
+                }
+            }
+            outcome = run(connection)?;
+        }
+        if outcome.0 == 1 {
+            return Ok(());
+        }
+        if full(outcome) {
+            let Connection {
+                client, statements, ..
+            } = &mut *connection;
+            let oldest: Option<i64> = client
+                .query_one(&statements.oldest_pending, &[&now])
+                .and_then(|row| row.try_get(0))
+                .map_err(fail)?;
+            return Err(PendingCaps::refusal(oldest, now));
+        }
+        // 256 random bits do not collide; if they ever do, refuse rather than overwrite.
+        Err(Error::store("token collision"))
+    }
+}
+
 fn pg_sql(sql: &str) -> String {
     sql.replace("FOR_UPDATE", "FOR UPDATE SKIP LOCKED")
 }
@@ -777,11 +835,11 @@ impl EventOutbox for PostgresStore {
         )
     }
 
-    fn queue_stats(&self) -> Result<QueueStats> {
+    fn queue_stats(&self, now: i64) -> Result<QueueStats> {
         let mut connection = self.connection()?;
         let row = connection
             .client
-            .query_one(outbox_sql::STATS, &[])
+            .query_one(outbox_sql::STATS, &[&now])
             .map_err(fail)?;
         let depth: i64 = row.try_get(0).map_err(fail)?;
         let oldest: Option<i64> = row.try_get(1).map_err(fail)?;

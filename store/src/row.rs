@@ -180,8 +180,16 @@ pub(crate) mod outbox_sql {
          WHERE id = $1 AND delivered_at IS NULL";
     /// $1 id.
     pub const ONE: &str = "FROM webhook_outbox WHERE id = $1";
+    /// $1 now.
     pub const STATS: &str = "SELECT count(*), min(created_at) FROM webhook_outbox \
-         WHERE delivered_at IS NULL AND failed_at IS NULL";
+         WHERE delivered_at IS NULL AND failed_at IS NULL AND created_at <= $1";
+    /// $1 id, $2 caller, $3 type, $4 body, $5 created_at (the expiry), $6 session digest.
+    pub const INSERT_EXPIRY: &str = "INSERT INTO webhook_outbox \
+         (id, caller, event_type, body, created_at, next_attempt_at, session_sha256) \
+         VALUES ($1, $2, $3, $4, $5, $5, $6)";
+    /// $1 session digest: a completed session's expiry event is never sent.
+    pub const DROP_EXPIRY: &str = "DELETE FROM webhook_outbox \
+         WHERE session_sha256 = $1 AND event_type = 'link_session.expired'";
     /// $1 id, $2 caller, $3 type, $4 body, $5 created_at.
     pub const INSERT: &str = "INSERT INTO webhook_outbox \
          (id, caller, event_type, body, created_at, next_attempt_at) \

@@ -25,10 +25,11 @@ use crate::{OpenError, SCHEMA_VERSION, Synchronous};
 use nox_authenticator::store::{Attempt, Delivery, EventOutbox, QueueStats};
 
 /// The migrations, in order: migration `i` brings the schema to version `i + 1`.
-const MIGRATIONS: [&str; 3] = [
+const MIGRATIONS: [&str; 4] = [
     include_str!("../migrations/sqlite/0001_init.sql"),
     include_str!("../migrations/sqlite/0002_pending_counts.sql"),
     include_str!("../migrations/sqlite/0003_outbox.sql"),
+    include_str!("../migrations/sqlite/0004_outbox_expiry.sql"),
 ];
 
 /// How long a statement waits for another process's write lock before failing.
@@ -587,6 +588,34 @@ impl SessionStore for SqliteStore {
         self.write(|connection| self.insert_in(connection, &session, caps, now))
     }
 
+    fn insert_with_event(
+        &self,
+        session: LinkSession,
+        caps: PendingCaps,
+        now: i64,
+        expiry_event: Option<&nox_authenticator::store::OutboxEvent>,
+    ) -> Result<()> {
+        self.write(|connection| {
+            self.insert_in(connection, &session, caps, now)?;
+            if let Some(event) = expiry_event {
+                connection
+                    .prepare_cached(&sqlite_sql(outbox_sql::INSERT_EXPIRY))
+                    .and_then(|mut s| {
+                        s.execute(params![
+                            event.id,
+                            event.caller,
+                            event.event_type,
+                            event.body,
+                            event.created_at,
+                            &session.token.digest()[..]
+                        ])
+                    })
+                    .map_err(fail)?;
+            }
+            Ok(())
+        })
+    }
+
     fn get(&self, token: &str) -> Result<Option<LinkSession>> {
         if nox_authenticator::LinkToken::parse(token).is_none() {
             return Ok(None);
@@ -644,6 +673,12 @@ impl SessionStore for SqliteStore {
                             event.created_at
                         ])
                     })
+                    .map_err(fail)?;
+            }
+            if updated.is_some() {
+                connection
+                    .prepare_cached(&sqlite_sql(outbox_sql::DROP_EXPIRY))
+                    .and_then(|mut s| s.execute(params![&digest[..]]))
                     .map_err(fail)?;
             }
             match updated {
@@ -817,10 +852,12 @@ impl EventOutbox for SqliteStore {
             .next())
     }
 
-    fn queue_stats(&self) -> Result<QueueStats> {
+    fn queue_stats(&self, now: i64) -> Result<QueueStats> {
         let (depth, oldest): (i64, Option<i64>) = self
             .reader()
-            .query_row(outbox_sql::STATS, [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row(&sqlite_sql(outbox_sql::STATS), [now], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
             .map_err(fail)?;
         Ok(QueueStats {
             depth: u64::try_from(depth).unwrap_or(0),

@@ -694,7 +694,7 @@ fn a_newer_schema_is_refused(backend: &Backend) {
         Err(
             e @ OpenError::SchemaTooNew {
                 found: 99,
-                known: 3,
+                known: 4,
                 ..
             },
         ) => {
@@ -759,7 +759,7 @@ fn the_event_is_written_with_the_completion_only(backend: &Backend) {
     assert_eq!(outbox.delivery("msg_second").unwrap(), None);
     assert_eq!(outbox.delivery("msg_unknown").unwrap(), None);
     assert_eq!(
-        outbox.queue_stats().unwrap(),
+        outbox.queue_stats(10_000).unwrap(),
         QueueStats {
             depth: 1,
             oldest_created_at: Some(110)
@@ -908,7 +908,7 @@ fn failed_deliveries_are_listed_and_retried(backend: &Backend) {
     assert_eq!(list[0].event.id, ids[0]);
     assert_eq!(list[0].failed_at, Some(3001));
     assert_eq!(list[0].last_error.as_deref(), Some("connection refused"));
-    assert_eq!(stores.outbox.queue_stats().unwrap().depth, 1);
+    assert_eq!(stores.outbox.queue_stats(10_000).unwrap().depth, 1);
     // A failed event is not due; a retry makes it due at once with a fresh schedule.
     assert!(
         stores
@@ -923,6 +923,79 @@ fn failed_deliveries_are_listed_and_retried(backend: &Backend) {
     assert!(stores.outbox.failed(10).unwrap().is_empty());
     let due = stores.outbox.claim_due(4000, 10, 30, "b").unwrap();
     assert!(due.iter().any(|d| d.event.id == ids[0] && d.attempts == 0));
+}
+
+fn expiry_events_are_due_at_expiry_and_dropped_by_a_completion(backend: &Backend) {
+    let stores = backend.open();
+    let random = SeededRandom::new(44);
+    let a = session(&random, SessionKind::V2Supplier, "acme", 100);
+    let b = session(&random, SessionKind::V2Supplier, "acme", 100);
+    let expiry = |id: &str, at: i64| OutboxEvent {
+        event_type: "link_session.expired".into(),
+        ..event(id, at)
+    };
+    let (ea, eb) = (
+        expiry("msg_exp_a", a.expires_at),
+        expiry("msg_exp_b", b.expires_at),
+    );
+    stores
+        .sessions
+        .insert_with_event(a.clone(), PendingCaps::NONE, 100, Some(&ea))
+        .unwrap();
+    stores
+        .sessions
+        .insert_with_event(b.clone(), PendingCaps::NONE, 100, Some(&eb))
+        .unwrap();
+    // Not in the queue, nor due, before the expiry.
+    assert_eq!(stores.outbox.queue_stats(100).unwrap().depth, 0);
+    assert_eq!(stores.outbox.queue_stats(a.expires_at).unwrap().depth, 2);
+    assert!(
+        stores
+            .outbox
+            .claim_due(a.expires_at - 1, 10, 30, "x")
+            .unwrap()
+            .is_empty()
+    );
+    // Completing b removes its expiry event in the same transaction.
+    let done = Completion {
+        completed_at: 200,
+        brand: None,
+        event: None,
+    };
+    stores
+        .sessions
+        .mark_completed(b.token.as_str(), done)
+        .unwrap();
+    assert_eq!(stores.outbox.delivery("msg_exp_b").unwrap(), None);
+    let due = backend
+        .open()
+        .outbox
+        .claim_due(a.expires_at, 10, 30, "x")
+        .unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].event, ea);
+    let delivered = Attempt {
+        at: a.expires_at + 1,
+        status: Some(204),
+        error: None,
+        outcome: AttemptOutcome::Delivered,
+    };
+    assert!(
+        stores
+            .outbox
+            .record_attempt("msg_exp_a", "x", &delivered)
+            .unwrap()
+    );
+    // Exactly once: never due again, even after the eviction of the session.
+    stores.sessions.evict_expired(100_000, 100).unwrap();
+    assert!(
+        stores
+            .outbox
+            .claim_due(100_000, 10, 30, "x")
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(stores.outbox.queue_stats(100_000).unwrap().depth, 0);
 }
 
 fn one_completion_wins_across_instances(backend: &Backend) {
@@ -1049,6 +1122,7 @@ macro_rules! contracts {
                 claims_lease_each_event_to_one_instance,
                 concurrent_claims_take_each_event_once,
                 failed_deliveries_are_listed_and_retried,
+                expiry_events_are_due_at_expiry_and_dropped_by_a_completion,
             );
         )*
     };
