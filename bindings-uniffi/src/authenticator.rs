@@ -98,6 +98,7 @@ impl Authenticator {
         input: SupplierLinkSessionInput,
         now: i64,
     ) -> Result<Arc<LinkSession>, NoxError> {
+        let now = checked_now(now)?;
         let session =
             self.inner
                 .create_supplier_link_session(api_key.as_deref(), &input.into(), now)?;
@@ -111,6 +112,7 @@ impl Authenticator {
         input: ManufacturerLinkSessionInput,
         now: i64,
     ) -> Result<Arc<LinkSession>, NoxError> {
+        let now = checked_now(now)?;
         let session =
             self.inner
                 .create_manufacturer_link_session(api_key.as_deref(), &input.into(), now)?;
@@ -124,6 +126,7 @@ impl Authenticator {
         input: V1SupplierLinkInput,
         now: i64,
     ) -> Result<Arc<LinkSession>, NoxError> {
+        let now = checked_now(now)?;
         let session = self
             .inner
             .create_v1_supplier_link(api_key.as_deref(), &input.into(), now)?;
@@ -150,6 +153,7 @@ impl Authenticator {
     /// Completes the session at `now`: once only, and only before it expires
     /// (`SessionAlreadyCompleted`, `SessionExpired`, `SessionNotFound` otherwise).
     pub fn complete_session(&self, token: String, now: i64) -> Result<Arc<LinkSession>, NoxError> {
+        let now = checked_now(now)?;
         Ok(LinkSession::shared(
             self.inner.complete_session(&token, now)?,
         ))
@@ -157,7 +161,7 @@ impl Authenticator {
 
     /// Drops sessions whose retention after expiry has passed at `now`; returns how many.
     pub fn evict_expired(&self, now: i64) -> Result<u64, NoxError> {
-        let evicted = self.inner.evict_expired(now)?;
+        let evicted = self.inner.evict_expired(checked_now(now)?)?;
         Ok(u64::try_from(evicted).unwrap_or(u64::MAX))
     }
 
@@ -168,19 +172,33 @@ impl Authenticator {
     }
 
     /// Answers one HTTP request of any of the four endpoints at `now`, exactly as the server
-    /// would. Never fails: errors are answered as their documented JSON bodies.
-    pub fn handle_http(&self, request: HttpRequest, now: i64) -> HttpResponse {
-        request
+    /// would. Errors of the request are answered as their documented JSON bodies; only a `now`
+    /// out of range throws (`NoxError.InvalidNow`).
+    pub fn handle_http(&self, request: HttpRequest, now: i64) -> Result<HttpResponse, NoxError> {
+        let now = checked_now(now)?;
+        Ok(request
             .with_core(|core_request| self.inner.handle_http(core_request, now))
-            .into()
+            .into())
     }
 
     /// Answers one request of the admin API at `now` (`GET /admin/link-sessions/{token}`,
     /// `POST /admin/link-sessions/{token}/complete`: `{kind, state, session}` or `{error,
-    /// code}`), for a JVM backend that serves its own admin side. Never fails.
-    pub fn handle_admin_http(&self, request: HttpRequest, now: i64) -> HttpResponse {
-        request
+    /// code}`), for a JVM backend that serves its own admin side. Only a `now` out of range
+    /// throws (`NoxError.InvalidNow`).
+    pub fn handle_admin_http(
+        &self,
+        request: HttpRequest,
+        now: i64,
+    ) -> Result<HttpResponse, NoxError> {
+        let now = checked_now(now)?;
+        Ok(request
             .with_core(|core_request| self.inner.handle_admin_http(core_request, now))
-            .into()
+            .into())
     }
+}
+
+/// The one conversion point of `now` (spec decision 18): 0 to 253402300799, or
+/// `NoxError.InvalidNow`.
+fn checked_now(now: i64) -> Result<i64, NoxError> {
+    nox::check_now(now).map_err(|_| NoxError::InvalidNow { now })
 }

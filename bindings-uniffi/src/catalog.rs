@@ -82,9 +82,17 @@ impl From<&nox::Brand> for Brand {
 /// A versioned set of brands per asset type. `Catalog.builtin()` is the one shipped with this
 /// release; `Catalog.fromJson(json)` loads a newer one without a new app release.
 #[derive(Debug, uniffi::Object)]
-#[uniffi::export(Debug, Eq)]
+#[uniffi::export(Debug, Eq, Hash)]
 pub struct Catalog {
     pub(crate) inner: Arc<nox::Catalog>,
+}
+
+impl std::hash::Hash for Catalog {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // Equal catalogs have equal versions and brand counts.
+        self.inner.version().hash(state);
+        self.inner.all_brands().len().hash(state);
+    }
 }
 
 impl PartialEq for Catalog {

@@ -20,8 +20,8 @@ use nox_authenticator as nox;
 /// In Kotlin each case is a subclass of `NoxException`; `toString()` is the core's message and
 /// `status()` / `code()` answer the HTTP status and the stable code (`validation_error`,
 /// `expired`, …). Match on the subclass or the code, never on the message.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
-#[uniffi::export(Display, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error, uniffi::Error)]
+#[uniffi::export(Display, Eq, Hash)]
 pub enum NoxError {
     /// No API key was given. 401, `missing_api_key`.
     #[error("{}", self.to_core())]
@@ -107,6 +107,13 @@ pub enum NoxError {
     /// The system's secure random generator failed. 500, `internal_error`.
     #[error("{}", self.to_core())]
     Randomness,
+    /// A `now` outside 0 ..= 253402300799 (spec decision 18): an argument error of the caller,
+    /// not a refusal of a request. `invalid_argument`.
+    #[error("now must be a whole number of seconds from 0 to 253402300799, got {now}")]
+    InvalidNow {
+        /// The value given.
+        now: i64,
+    },
     /// A failure this version of the binding does not know by name (a newer core); its code,
     /// status and message are passed on as they are.
     #[error("{reason}")]
@@ -123,10 +130,11 @@ pub enum NoxError {
 #[uniffi::export]
 impl NoxError {
     /// The HTTP status the server answers this error with (401, 400, 404, 410, 409, …).
-    pub fn status(&self) -> u16 {
+    pub fn status(&self) -> i32 {
         match self {
-            NoxError::Other { status, .. } => *status,
-            known => known.to_core().status(),
+            NoxError::Other { status, .. } => i32::from(*status),
+            NoxError::InvalidNow { .. } => 400,
+            known => i32::from(known.to_core().status()),
         }
     }
 
@@ -135,6 +143,7 @@ impl NoxError {
     pub fn code(&self) -> String {
         match self {
             NoxError::Other { code, .. } => code.clone(),
+            NoxError::InvalidNow { .. } => "invalid_argument".to_owned(),
             known => known.to_core().code().to_owned(),
         }
     }
@@ -142,7 +151,7 @@ impl NoxError {
     /// The message safe to show to an API client (internal details replaced).
     pub fn public_message(&self) -> String {
         match self {
-            NoxError::Other { .. } => self.to_string(),
+            NoxError::Other { .. } | NoxError::InvalidNow { .. } => self.to_string(),
             known => known.to_core().public_message(),
         }
     }
@@ -230,14 +239,16 @@ impl NoxError {
             NoxError::Store { reason } => nox::Error::Store {
                 reason: reason.clone(),
             },
-            NoxError::Randomness | NoxError::Other { .. } => nox::Error::Randomness,
+            NoxError::Randomness | NoxError::Other { .. } | NoxError::InvalidNow { .. } => {
+                nox::Error::Randomness
+            }
         }
     }
 }
 
 /// Why a redirect URL was refused: the core's rejection, with its stable code.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
-#[uniffi::export(Display, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, uniffi::Enum)]
+#[uniffi::export(Display, Eq, Hash)]
 pub enum RedirectRejection {
     /// The URL is the empty string.
     Empty,
@@ -355,8 +366,8 @@ impl RedirectRejection {
 
 /// A redirect-URL check failed. Kotlin: `RedirectException.Refused` /
 /// `RedirectException.RegistrationRefused`, each with a `rejection`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
-#[uniffi::export(Display, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error, uniffi::Error)]
+#[uniffi::export(Display, Eq, Hash)]
 pub enum RedirectError {
     /// A candidate redirect URL was refused.
     #[error("{rejection}")]
@@ -455,7 +466,7 @@ mod tests {
                 "{error:?} has a named variant"
             );
             assert_eq!(converted.to_string(), error.message(), "{error:?}");
-            assert_eq!(converted.status(), error.status(), "{error:?}");
+            assert_eq!(converted.status(), i32::from(error.status()), "{error:?}");
             assert_eq!(converted.code(), error.code(), "{error:?}");
             assert_eq!(converted.public_message(), error.public_message());
         }

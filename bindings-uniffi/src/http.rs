@@ -17,8 +17,9 @@ pub struct HttpHeader {
 pub struct HttpRequest {
     /// The method, as sent (`POST`; methods are case-sensitive).
     pub method: String,
-    /// The request target: the path, optionally with a query string (ignored).
-    pub target: String,
+    /// The request path, optionally with a query string (ignored): `path`, as in every other
+    /// language.
+    pub path: String,
     /// The headers, in order.
     #[uniffi(default)]
     pub headers: Vec<HttpHeader>,
@@ -31,11 +32,21 @@ pub struct HttpRequest {
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct HttpResponse {
     /// The status code.
-    pub status: u16,
+    pub status: i32,
     /// The headers (lower-case names).
     pub headers: Vec<HttpHeader>,
     /// The JSON body.
     pub body: Vec<u8>,
+    /// For a 400, the code of the rule the request broke (`missing_field`, `brand_unknown`,
+    /// ... spec decision 17), as `NoxException.Validation.rule`. Never on the wire.
+    #[uniffi(default)]
+    pub rule: Option<String>,
+    /// For a 400, the request field concerned.
+    #[uniffi(default)]
+    pub field: Option<String>,
+    /// For a 400 about an unknown brand, the slug of a brand whose spelling is close.
+    #[uniffi(default)]
+    pub did_you_mean: Option<String>,
 }
 
 impl HttpRequest {
@@ -48,7 +59,7 @@ impl HttpRequest {
             .collect();
         respond(&nox::HttpRequest {
             method: &self.method,
-            target: &self.target,
+            target: &self.path,
             headers: &headers,
             body: &self.body,
         })
@@ -58,7 +69,10 @@ impl HttpRequest {
 impl From<nox::HttpResponse> for HttpResponse {
     fn from(response: nox::HttpResponse) -> HttpResponse {
         HttpResponse {
-            status: response.status,
+            status: i32::from(response.status),
+            rule: response.rule().map(str::to_owned),
+            field: response.field().map(str::to_owned),
+            did_you_mean: response.did_you_mean().map(str::to_owned),
             headers: response
                 .headers
                 .into_iter()

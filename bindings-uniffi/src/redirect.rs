@@ -8,9 +8,17 @@ use crate::error::RedirectError;
 
 /// A caller's registered redirect URLs and the rule that matches against them.
 #[derive(Debug, PartialEq, Eq, uniffi::Object)]
-#[uniffi::export(Debug, Eq)]
+#[uniffi::export(Debug, Eq, Hash)]
 pub struct RedirectPolicy {
     inner: nox::RedirectPolicy,
+}
+
+impl std::hash::Hash for RedirectPolicy {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        for url in self.inner.urls() {
+            url.hash(state);
+        }
+    }
 }
 
 #[uniffi::export]

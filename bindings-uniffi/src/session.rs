@@ -73,11 +73,38 @@ pub fn session_state_at(expires_at: i64, completed_at: Option<i64>, now: i64) ->
     nox::SessionState::at(expires_at, completed_at, now).into()
 }
 
-/// One link session. Its token is a bearer secret: keep it out of logs.
+/// One link session. Its token is a bearer secret: keep it out of logs (`toString()` leaves it
+/// out). Equal sessions have equal hash codes.
 #[derive(Debug, PartialEq, Eq, uniffi::Object)]
-#[uniffi::export(Eq)]
+#[uniffi::export(Display, Eq, Hash)]
 pub struct LinkSession {
     inner: nox::LinkSession,
+}
+
+impl std::hash::Hash for LinkSession {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // Equal sessions have equal tokens; the token is what identifies a session.
+        self.inner.token.as_str().hash(state);
+    }
+}
+
+impl std::fmt::Display for LinkSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = &self.inner;
+        write!(
+            f,
+            "LinkSession(kind={}, owner={:?}, user_id={:?}, language={}, brand={:?}, \
+             created_at={}, expires_at={}, completed_at={:?}, token=<redacted>)",
+            s.kind.as_str(),
+            s.owner_id,
+            s.user_id,
+            s.language.as_str(),
+            s.brand,
+            s.created_at,
+            s.expires_at,
+            s.completed_at
+        )
+    }
 }
 
 impl LinkSession {

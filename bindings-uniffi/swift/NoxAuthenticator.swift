@@ -497,6 +497,22 @@ fileprivate struct FfiConverterUInt32: FfiConverterPrimitive {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterInt32: FfiConverterPrimitive {
+    typealias FfiType = Int32
+    typealias SwiftType = Int32
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Int32 {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: Int32, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterUInt64: FfiConverterPrimitive {
     typealias FfiType = UInt64
     typealias SwiftType = UInt64
@@ -663,15 +679,17 @@ public protocol AuthenticatorProtocol: AnyObject, Sendable {
     /**
      * Answers one request of the admin API at `now` (`GET /admin/link-sessions/{token}`,
      * `POST /admin/link-sessions/{token}/complete`: `{kind, state, session}` or `{error,
-     * code}`), for a JVM backend that serves its own admin side. Never fails.
+     * code}`), for a JVM backend that serves its own admin side. Only a `now` out of range
+     * throws (`NoxError.InvalidNow`).
      */
-    func handleAdminHttp(request: HttpRequest, now: Int64)  -> HttpResponse
+    func handleAdminHttp(request: HttpRequest, now: Int64) throws  -> HttpResponse
     
     /**
      * Answers one HTTP request of any of the four endpoints at `now`, exactly as the server
-     * would. Never fails: errors are answered as their documented JSON bodies.
+     * would. Errors of the request are answered as their documented JSON bodies; only a `now`
+     * out of range throws (`NoxError.InvalidNow`).
      */
-    func handleHttp(request: HttpRequest, now: Int64)  -> HttpResponse
+    func handleHttp(request: HttpRequest, now: Int64) throws  -> HttpResponse
     
     /**
      * The session with this token, in whatever state (`NoxError.SessionNotFound` if none).
@@ -865,10 +883,11 @@ open func evictExpired(now: Int64)throws  -> UInt64  {
     /**
      * Answers one request of the admin API at `now` (`GET /admin/link-sessions/{token}`,
      * `POST /admin/link-sessions/{token}/complete`: `{kind, state, session}` or `{error,
-     * code}`), for a JVM backend that serves its own admin side. Never fails.
+     * code}`), for a JVM backend that serves its own admin side. Only a `now` out of range
+     * throws (`NoxError.InvalidNow`).
      */
-open func handleAdminHttp(request: HttpRequest, now: Int64) -> HttpResponse  {
-    return try!  FfiConverterTypeHttpResponse_lift(try! rustCall() {
+open func handleAdminHttp(request: HttpRequest, now: Int64)throws  -> HttpResponse  {
+    return try  FfiConverterTypeHttpResponse_lift(try rustCallWithError(FfiConverterTypeNoxError_lift) {
         uniffiCallStatus in
     uniffi_nox_authenticator_uniffi_fn_method_authenticator_handle_admin_http(
             self.uniffiCloneHandle(),
@@ -880,10 +899,11 @@ open func handleAdminHttp(request: HttpRequest, now: Int64) -> HttpResponse  {
     
     /**
      * Answers one HTTP request of any of the four endpoints at `now`, exactly as the server
-     * would. Never fails: errors are answered as their documented JSON bodies.
+     * would. Errors of the request are answered as their documented JSON bodies; only a `now`
+     * out of range throws (`NoxError.InvalidNow`).
      */
-open func handleHttp(request: HttpRequest, now: Int64) -> HttpResponse  {
-    return try!  FfiConverterTypeHttpResponse_lift(try! rustCall() {
+open func handleHttp(request: HttpRequest, now: Int64)throws  -> HttpResponse  {
+    return try  FfiConverterTypeHttpResponse_lift(try rustCallWithError(FfiConverterTypeNoxError_lift) {
         uniffiCallStatus in
     uniffi_nox_authenticator_uniffi_fn_method_authenticator_handle_http(
             self.uniffiCloneHandle(),
@@ -1029,7 +1049,7 @@ public protocol CatalogProtocol: AnyObject, Sendable {
  * A versioned set of brands per asset type. `Catalog.builtin()` is the one shipped with this
  * release; `Catalog.fromJson(json)` loads a newer one without a new app release.
  */
-open class Catalog: CatalogProtocol, @unchecked Sendable, Equatable, CustomDebugStringConvertible {
+open class Catalog: CatalogProtocol, @unchecked Sendable, Equatable, Hashable, CustomDebugStringConvertible {
     fileprivate let handle: UInt64
 
     /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
@@ -1222,6 +1242,18 @@ public static func == (self: Catalog, other: Catalog) -> Bool {
 }
     )
 }
+// The local Rust `Hash` implementation
+public func hash(into hasher: inout Hasher) {
+    let val = try!  FfiConverterUInt64.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_nox_authenticator_uniffi_fn_method_catalog_uniffi_trait_hash(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+    )
+    hasher.combine(val)
+}
 }
 
 
@@ -1271,7 +1303,8 @@ public func FfiConverterTypeCatalog_lower(_ value: Catalog) -> UInt64 {
 
 
 /**
- * One link session. Its token is a bearer secret: keep it out of logs.
+ * One link session. Its token is a bearer secret: keep it out of logs (`toString()` leaves it
+ * out). Equal sessions have equal hash codes.
  */
 public protocol LinkSessionProtocol: AnyObject, Sendable {
     
@@ -1368,9 +1401,10 @@ public protocol LinkSessionProtocol: AnyObject, Sendable {
     
 }
 /**
- * One link session. Its token is a bearer secret: keep it out of logs.
+ * One link session. Its token is a bearer secret: keep it out of logs (`toString()` leaves it
+ * out). Equal sessions have equal hash codes.
  */
-open class LinkSession: LinkSessionProtocol, @unchecked Sendable, Equatable {
+open class LinkSession: LinkSessionProtocol, @unchecked Sendable, Equatable, Hashable, CustomStringConvertible {
     fileprivate let handle: UInt64
 
     /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
@@ -1645,6 +1679,17 @@ open func userId() -> String  {
     
 
     
+// The local Rust `Display` implementation.
+public var description: String {
+    return try!  FfiConverterString.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_nox_authenticator_uniffi_fn_method_linksession_uniffi_trait_display(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+    )
+}
 // The local Rust `Eq` implementation - only `eq` is used.
 public static func == (self: LinkSession, other: LinkSession) -> Bool {
     return try!  FfiConverterBool.lift(
@@ -1656,6 +1701,18 @@ public static func == (self: LinkSession, other: LinkSession) -> Bool {
     )
 }
     )
+}
+// The local Rust `Hash` implementation
+public func hash(into hasher: inout Hasher) {
+    let val = try!  FfiConverterUInt64.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_nox_authenticator_uniffi_fn_method_linksession_uniffi_trait_hash(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+    )
+    hasher.combine(val)
 }
 }
 
@@ -1725,7 +1782,7 @@ public protocol RedirectPolicyProtocol: AnyObject, Sendable {
 /**
  * A caller's registered redirect URLs and the rule that matches against them.
  */
-open class RedirectPolicy: RedirectPolicyProtocol, @unchecked Sendable, Equatable, CustomDebugStringConvertible {
+open class RedirectPolicy: RedirectPolicyProtocol, @unchecked Sendable, Equatable, Hashable, CustomDebugStringConvertible {
     fileprivate let handle: UInt64
 
     /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
@@ -1841,6 +1898,18 @@ public static func == (self: RedirectPolicy, other: RedirectPolicy) -> Bool {
     )
 }
     )
+}
+// The local Rust `Hash` implementation
+public func hash(into hasher: inout Hasher) {
+    let val = try!  FfiConverterUInt64.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_nox_authenticator_uniffi_fn_method_redirectpolicy_uniffi_trait_hash(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+    )
+    hasher.combine(val)
 }
 }
 
@@ -2055,9 +2124,10 @@ public struct HttpRequest: Equatable, Hashable {
      */
     public var method: String
     /**
-     * The request target: the path, optionally with a query string (ignored).
+     * The request path, optionally with a query string (ignored): `path`, as in every other
+     * language.
      */
-    public var target: String
+    public var path: String
     /**
      * The headers, in order.
      */
@@ -2074,8 +2144,9 @@ public struct HttpRequest: Equatable, Hashable {
          * The method, as sent (`POST`; methods are case-sensitive).
          */method: String, 
         /**
-         * The request target: the path, optionally with a query string (ignored).
-         */target: String, 
+         * The request path, optionally with a query string (ignored): `path`, as in every other
+         * language.
+         */path: String, 
         /**
          * The headers, in order.
          */headers: [HttpHeader] = [], 
@@ -2083,7 +2154,7 @@ public struct HttpRequest: Equatable, Hashable {
          * The body bytes.
          */body: Data = Data([])) {
         self.method = method
-        self.target = target
+        self.path = path
         self.headers = headers
         self.body = body
     }
@@ -2105,7 +2176,7 @@ public struct FfiConverterTypeHttpRequest: FfiConverterRustBuffer {
         return
             try HttpRequest(
                 method: FfiConverterString.read(from: &buf), 
-                target: FfiConverterString.read(from: &buf), 
+                path: FfiConverterString.read(from: &buf), 
                 headers: FfiConverterSequenceTypeHttpHeader.read(from: &buf), 
                 body: FfiConverterData.read(from: &buf)
         )
@@ -2113,7 +2184,7 @@ public struct FfiConverterTypeHttpRequest: FfiConverterRustBuffer {
 
     public static func write(_ value: HttpRequest, into buf: inout [UInt8]) {
         FfiConverterString.write(value.method, into: &buf)
-        FfiConverterString.write(value.target, into: &buf)
+        FfiConverterString.write(value.path, into: &buf)
         FfiConverterSequenceTypeHttpHeader.write(value.headers, into: &buf)
         FfiConverterData.write(value.body, into: &buf)
     }
@@ -2142,7 +2213,7 @@ public struct HttpResponse: Equatable, Hashable {
     /**
      * The status code.
      */
-    public var status: UInt16
+    public var status: Int32
     /**
      * The headers (lower-case names).
      */
@@ -2151,22 +2222,48 @@ public struct HttpResponse: Equatable, Hashable {
      * The JSON body.
      */
     public var body: Data
+    /**
+     * For a 400, the code of the rule the request broke (`missing_field`, `brand_unknown`,
+     * ... spec decision 17), as `NoxException.Validation.rule`. Never on the wire.
+     */
+    public var rule: String?
+    /**
+     * For a 400, the request field concerned.
+     */
+    public var field: String?
+    /**
+     * For a 400 about an unknown brand, the slug of a brand whose spelling is close.
+     */
+    public var didYouMean: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
     public init(
         /**
          * The status code.
-         */status: UInt16, 
+         */status: Int32, 
         /**
          * The headers (lower-case names).
          */headers: [HttpHeader], 
         /**
          * The JSON body.
-         */body: Data) {
+         */body: Data, 
+        /**
+         * For a 400, the code of the rule the request broke (`missing_field`, `brand_unknown`,
+         * ... spec decision 17), as `NoxException.Validation.rule`. Never on the wire.
+         */rule: String? = nil, 
+        /**
+         * For a 400, the request field concerned.
+         */field: String? = nil, 
+        /**
+         * For a 400 about an unknown brand, the slug of a brand whose spelling is close.
+         */didYouMean: String? = nil) {
         self.status = status
         self.headers = headers
         self.body = body
+        self.rule = rule
+        self.field = field
+        self.didYouMean = didYouMean
     }
 
     
@@ -2185,16 +2282,22 @@ public struct FfiConverterTypeHttpResponse: FfiConverterRustBuffer {
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HttpResponse {
         return
             try HttpResponse(
-                status: FfiConverterUInt16.read(from: &buf), 
+                status: FfiConverterInt32.read(from: &buf), 
                 headers: FfiConverterSequenceTypeHttpHeader.read(from: &buf), 
-                body: FfiConverterData.read(from: &buf)
+                body: FfiConverterData.read(from: &buf), 
+                rule: FfiConverterOptionString.read(from: &buf), 
+                field: FfiConverterOptionString.read(from: &buf), 
+                didYouMean: FfiConverterOptionString.read(from: &buf)
         )
     }
 
     public static func write(_ value: HttpResponse, into buf: inout [UInt8]) {
-        FfiConverterUInt16.write(value.status, into: &buf)
+        FfiConverterInt32.write(value.status, into: &buf)
         FfiConverterSequenceTypeHttpHeader.write(value.headers, into: &buf)
         FfiConverterData.write(value.body, into: &buf)
+        FfiConverterOptionString.write(value.rule, into: &buf)
+        FfiConverterOptionString.write(value.field, into: &buf)
+        FfiConverterOptionString.write(value.didYouMean, into: &buf)
     }
 }
 
@@ -3098,6 +3201,177 @@ public func FfiConverterTypeV1SupplierLinkRequest_lower(_ value: V1SupplierLinkR
 
 
 /**
+ * A verified completion event.
+ */
+public struct WebhookEvent: Equatable, Hashable {
+    /**
+     * `webhook-id`: the same on every delivery attempt of the event; act on each id once.
+     */
+    public var id: String
+    /**
+     * `webhook-timestamp`: when this attempt was signed, Unix seconds.
+     */
+    public var signedAt: Int64
+    /**
+     * The event's type.
+     */
+    public var eventType: WebhookEventType
+    /**
+     * When the event happened (the body's `timestamp`), Unix seconds.
+     */
+    public var timestamp: Int64
+    /**
+     * Which endpoint created the session.
+     */
+    public var kind: SessionKind
+    /**
+     * The session's state when the event happened: completed or expired.
+     */
+    public var state: SessionState
+    /**
+     * The session's token.
+     */
+    public var token: String
+    /**
+     * The caller's id for the end-user (`supplier_user_id` or `manufacturer_user_id`).
+     */
+    public var userId: String
+    /**
+     * The session's link URL.
+     */
+    public var linkUrl: String
+    /**
+     * The session's expiry, Unix seconds.
+     */
+    public var expiresAt: Int64
+    /**
+     * The session's completion time (none when not completed, and for v1 sessions, whose body
+     * has no such field).
+     */
+    public var completedAt: Int64?
+    /**
+     * The session as its endpoint's documented body (for v1, the `data` object), as JSON text.
+     */
+    public var sessionJson: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * `webhook-id`: the same on every delivery attempt of the event; act on each id once.
+         */id: String, 
+        /**
+         * `webhook-timestamp`: when this attempt was signed, Unix seconds.
+         */signedAt: Int64, 
+        /**
+         * The event's type.
+         */eventType: WebhookEventType, 
+        /**
+         * When the event happened (the body's `timestamp`), Unix seconds.
+         */timestamp: Int64, 
+        /**
+         * Which endpoint created the session.
+         */kind: SessionKind, 
+        /**
+         * The session's state when the event happened: completed or expired.
+         */state: SessionState, 
+        /**
+         * The session's token.
+         */token: String, 
+        /**
+         * The caller's id for the end-user (`supplier_user_id` or `manufacturer_user_id`).
+         */userId: String, 
+        /**
+         * The session's link URL.
+         */linkUrl: String, 
+        /**
+         * The session's expiry, Unix seconds.
+         */expiresAt: Int64, 
+        /**
+         * The session's completion time (none when not completed, and for v1 sessions, whose body
+         * has no such field).
+         */completedAt: Int64?, 
+        /**
+         * The session as its endpoint's documented body (for v1, the `data` object), as JSON text.
+         */sessionJson: String) {
+        self.id = id
+        self.signedAt = signedAt
+        self.eventType = eventType
+        self.timestamp = timestamp
+        self.kind = kind
+        self.state = state
+        self.token = token
+        self.userId = userId
+        self.linkUrl = linkUrl
+        self.expiresAt = expiresAt
+        self.completedAt = completedAt
+        self.sessionJson = sessionJson
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension WebhookEvent: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeWebhookEvent: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> WebhookEvent {
+        return
+            try WebhookEvent(
+                id: FfiConverterString.read(from: &buf), 
+                signedAt: FfiConverterInt64.read(from: &buf), 
+                eventType: FfiConverterTypeWebhookEventType.read(from: &buf), 
+                timestamp: FfiConverterInt64.read(from: &buf), 
+                kind: FfiConverterTypeSessionKind.read(from: &buf), 
+                state: FfiConverterTypeSessionState.read(from: &buf), 
+                token: FfiConverterString.read(from: &buf), 
+                userId: FfiConverterString.read(from: &buf), 
+                linkUrl: FfiConverterString.read(from: &buf), 
+                expiresAt: FfiConverterInt64.read(from: &buf), 
+                completedAt: FfiConverterOptionInt64.read(from: &buf), 
+                sessionJson: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: WebhookEvent, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterInt64.write(value.signedAt, into: &buf)
+        FfiConverterTypeWebhookEventType.write(value.eventType, into: &buf)
+        FfiConverterInt64.write(value.timestamp, into: &buf)
+        FfiConverterTypeSessionKind.write(value.kind, into: &buf)
+        FfiConverterTypeSessionState.write(value.state, into: &buf)
+        FfiConverterString.write(value.token, into: &buf)
+        FfiConverterString.write(value.userId, into: &buf)
+        FfiConverterString.write(value.linkUrl, into: &buf)
+        FfiConverterInt64.write(value.expiresAt, into: &buf)
+        FfiConverterOptionInt64.write(value.completedAt, into: &buf)
+        FfiConverterString.write(value.sessionJson, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWebhookEvent_lift(_ buf: RustBuffer) throws -> WebhookEvent {
+    return try FfiConverterTypeWebhookEvent.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWebhookEvent_lower(_ value: WebhookEvent) -> RustBuffer {
+    return FfiConverterTypeWebhookEvent.lower(value)
+}
+
+
+/**
  * The device category of a link session.
  */
 
@@ -3317,7 +3591,9 @@ enum NoxError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
      */
     case ManufacturerNotEnabled
     /**
-     * A request field is missing, mistyped, empty or invalid. 400, `validation_error`.
+     * A request refused by one of its endpoint's rules: a field missing, mistyped, empty or
+     * invalid, or a body that is not a JSON object. 400, `validation_error`; `rule` says which
+     * rule (spec decision 17).
      */
     case Validation(
         /**
@@ -3325,7 +3601,20 @@ enum NoxError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
          */reason: String, 
         /**
          * The offending fields in schema order (empty when the body as a whole is wrong).
-         */fields: [String]
+         */fields: [String], 
+        /**
+         * The stable code of the rule the request broke: `missing_field`, `wrong_type`,
+         * `empty`, `too_long`, `invalid_id`, `brand_unknown`, `brand_wrong_asset_type`,
+         * `language_unsupported`, `redirect_not_registered`, ... Branch on it, never on the
+         * message.
+         */rule: String, 
+        /**
+         * The (first) field concerned, in the wire format's words (`user_id`, `brand`), or
+         * none when the body as a whole is wrong.
+         */field: String?, 
+        /**
+         * For `brand_unknown`: the canonical slug of a brand whose spelling is close.
+         */didYouMean: String?
     )
     /**
      * No link session has this token. 404, `not_found`.
@@ -3402,6 +3691,15 @@ enum NoxError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
      */
     case Randomness
     /**
+     * A `now` outside 0 ..= 253402300799 (spec decision 18): an argument error of the caller,
+     * not a refusal of a request. `invalid_argument`.
+     */
+    case InvalidNow(
+        /**
+         * The value given.
+         */now: Int64
+    )
+    /**
      * A failure this version of the binding does not know by name (a newer core); its code,
      * status and message are passed on as they are.
      */
@@ -3446,8 +3744,8 @@ public func publicMessage() -> String  {
     /**
      * The HTTP status the server answers this error with (401, 400, 404, 410, 409, …).
      */
-public func status() -> UInt16  {
-    return try!  FfiConverterUInt16.lift(try! rustCall() {
+public func status() -> Int32  {
+    return try!  FfiConverterInt32.lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_nox_authenticator_uniffi_fn_method_noxerror_status(
             FfiConverterTypeNoxError_lower(self),uniffiCallStatus
@@ -3480,6 +3778,18 @@ public static func == (self: NoxError, other: NoxError) -> Bool {
 }
     )
 }
+// The local Rust `Hash` implementation
+public func hash(into hasher: inout Hasher) {
+    let val = try!  FfiConverterUInt64.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_nox_authenticator_uniffi_fn_method_noxerror_uniffi_trait_hash(
+            FfiConverterTypeNoxError_lower(self),uniffiCallStatus
+    )
+}
+    )
+    hasher.combine(val)
+}
 
     
     public var errorDescription: String? {
@@ -3510,7 +3820,10 @@ public struct FfiConverterTypeNoxError: FfiConverterRustBuffer {
         case 3: return .ManufacturerNotEnabled
         case 4: return .Validation(
             reason: try FfiConverterString.read(from: &buf), 
-            fields: try FfiConverterSequenceString.read(from: &buf)
+            fields: try FfiConverterSequenceString.read(from: &buf), 
+            rule: try FfiConverterString.read(from: &buf), 
+            field: try FfiConverterOptionString.read(from: &buf), 
+            didYouMean: try FfiConverterOptionString.read(from: &buf)
             )
         case 5: return .SessionNotFound
         case 6: return .SessionExpired(
@@ -3537,7 +3850,10 @@ public struct FfiConverterTypeNoxError: FfiConverterRustBuffer {
             reason: try FfiConverterString.read(from: &buf)
             )
         case 15: return .Randomness
-        case 16: return .Other(
+        case 16: return .InvalidNow(
+            now: try FfiConverterInt64.read(from: &buf)
+            )
+        case 17: return .Other(
             code: try FfiConverterString.read(from: &buf), 
             status: try FfiConverterUInt16.read(from: &buf), 
             reason: try FfiConverterString.read(from: &buf)
@@ -3566,10 +3882,13 @@ public struct FfiConverterTypeNoxError: FfiConverterRustBuffer {
             writeInt(&buf, Int32(3))
         
         
-        case let .Validation(reason,fields):
+        case let .Validation(reason,fields,rule,field,didYouMean):
             writeInt(&buf, Int32(4))
             FfiConverterString.write(reason, into: &buf)
             FfiConverterSequenceString.write(fields, into: &buf)
+            FfiConverterString.write(rule, into: &buf)
+            FfiConverterOptionString.write(field, into: &buf)
+            FfiConverterOptionString.write(didYouMean, into: &buf)
             
         
         case .SessionNotFound:
@@ -3624,8 +3943,13 @@ public struct FfiConverterTypeNoxError: FfiConverterRustBuffer {
             writeInt(&buf, Int32(15))
         
         
-        case let .Other(code,status,reason):
+        case let .InvalidNow(now):
             writeInt(&buf, Int32(16))
+            FfiConverterInt64.write(now, into: &buf)
+            
+        
+        case let .Other(code,status,reason):
+            writeInt(&buf, Int32(17))
             FfiConverterString.write(code, into: &buf)
             FfiConverterUInt16.write(status, into: &buf)
             FfiConverterString.write(reason, into: &buf)
@@ -3728,6 +4052,18 @@ public static func == (self: RedirectError, other: RedirectError) -> Bool {
     )
 }
     )
+}
+// The local Rust `Hash` implementation
+public func hash(into hasher: inout Hasher) {
+    let val = try!  FfiConverterUInt64.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_nox_authenticator_uniffi_fn_method_redirecterror_uniffi_trait_hash(
+            FfiConverterTypeRedirectError_lower(self),uniffiCallStatus
+    )
+}
+    )
+    hasher.combine(val)
 }
 
     
@@ -3921,6 +4257,18 @@ public static func == (self: RedirectRejection, other: RedirectRejection) -> Boo
     )
 }
     )
+}
+// The local Rust `Hash` implementation
+public func hash(into hasher: inout Hasher) {
+    let val = try!  FfiConverterUInt64.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_nox_authenticator_uniffi_fn_method_redirectrejection_uniffi_trait_hash(
+            FfiConverterTypeRedirectRejection_lower(self),uniffiCallStatus
+    )
+}
+    )
+    hasher.combine(val)
 }
 }
 
@@ -4215,6 +4563,336 @@ public func FfiConverterTypeSessionState_lift(_ buf: RustBuffer) throws -> Sessi
 #endif
 public func FfiConverterTypeSessionState_lower(_ value: SessionState) -> RustBuffer {
     return FfiConverterTypeSessionState.lower(value)
+}
+
+
+
+/**
+ * Why a completion event was refused, or a webhook secret not accepted. In Kotlin each case is
+ * a subclass of `WebhookException`; `code()` is the stable rule code, `field()` the header or
+ * body field concerned and `status()` what a receiver answers the sender.
+ */
+public 
+enum WebhookError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
+
+    
+    
+    /**
+     * A required header is absent or empty. `missing_header`.
+     */
+    case MissingHeader(
+        /**
+         * `webhook-id`, `webhook-timestamp` or `webhook-signature`.
+         */name: String
+    )
+    /**
+     * `webhook-timestamp` is not a whole number of Unix seconds. `invalid_timestamp`.
+     */
+    case InvalidTimestamp
+    /**
+     * `webhook-timestamp` is more than 5 minutes before `now`. `timestamp_too_old`.
+     */
+    case TimestampTooOld(
+        /**
+         * The header's time.
+         */timestamp: Int64, 
+        /**
+         * The receiver's time.
+         */now: Int64
+    )
+    /**
+     * `webhook-timestamp` is more than 5 minutes after `now`. `timestamp_too_new`.
+     */
+    case TimestampTooNew(
+        /**
+         * The header's time.
+         */timestamp: Int64, 
+        /**
+         * The receiver's time.
+         */now: Int64
+    )
+    /**
+     * No `v1` signature matches under any of the secrets. `no_valid_signature`.
+     */
+    case NoValidSignature
+    /**
+     * The secret is not `whsec_` and the base64 of at least 24 bytes. `invalid_secret`.
+     */
+    case InvalidSecret(
+        /**
+         * What is wrong with it (never the secret itself).
+         */reason: String
+    )
+    /**
+     * The signature is valid but the body is not a completion event. `invalid_body`.
+     */
+    case InvalidBody(
+        /**
+         * Where in the body (`type`, `data.session.link_token`…), or none for the whole.
+         */field: String?, 
+        /**
+         * What is wrong there.
+         */reason: String
+    )
+
+    
+    /**
+     * The stable rule code: `missing_header`, `invalid_timestamp`, `timestamp_too_old`,
+     * `timestamp_too_new`, `no_valid_signature`, `invalid_secret` or `invalid_body`.
+     */
+public func code() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_nox_authenticator_uniffi_fn_method_webhookerror_code(
+            FfiConverterTypeWebhookError_lower(self),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The header or body field the refusal concerns, if one.
+     */
+public func field() -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_nox_authenticator_uniffi_fn_method_webhookerror_field(
+            FfiConverterTypeWebhookError_lower(self),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * What a receiver answers the sender: 400, or 500 for `invalid_secret`.
+     */
+public func status() -> UInt16  {
+    return try!  FfiConverterUInt16.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_nox_authenticator_uniffi_fn_method_webhookerror_status(
+            FfiConverterTypeWebhookError_lower(self),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+// The local Rust `Display` implementation.
+public var description: String {
+    return try!  FfiConverterString.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_nox_authenticator_uniffi_fn_method_webhookerror_uniffi_trait_display(
+            FfiConverterTypeWebhookError_lower(self),uniffiCallStatus
+    )
+}
+    )
+}
+// The local Rust `Eq` implementation - only `eq` is used.
+public static func == (self: WebhookError, other: WebhookError) -> Bool {
+    return try!  FfiConverterBool.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_nox_authenticator_uniffi_fn_method_webhookerror_uniffi_trait_eq_eq(
+            FfiConverterTypeWebhookError_lower(self),
+        FfiConverterTypeWebhookError_lower(other),uniffiCallStatus
+    )
+}
+    )
+}
+
+    
+    public var errorDescription: String? {
+        String(reflecting: self)
+    }
+    
+}
+
+#if compiler(>=6)
+extension WebhookError: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeWebhookError: FfiConverterRustBuffer {
+    typealias SwiftType = WebhookError
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> WebhookError {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+
+        
+
+        
+        case 1: return .MissingHeader(
+            name: try FfiConverterString.read(from: &buf)
+            )
+        case 2: return .InvalidTimestamp
+        case 3: return .TimestampTooOld(
+            timestamp: try FfiConverterInt64.read(from: &buf), 
+            now: try FfiConverterInt64.read(from: &buf)
+            )
+        case 4: return .TimestampTooNew(
+            timestamp: try FfiConverterInt64.read(from: &buf), 
+            now: try FfiConverterInt64.read(from: &buf)
+            )
+        case 5: return .NoValidSignature
+        case 6: return .InvalidSecret(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 7: return .InvalidBody(
+            field: try FfiConverterOptionString.read(from: &buf), 
+            reason: try FfiConverterString.read(from: &buf)
+            )
+
+         default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: WebhookError, into buf: inout [UInt8]) {
+        switch value {
+
+        
+
+        
+        
+        case let .MissingHeader(name):
+            writeInt(&buf, Int32(1))
+            FfiConverterString.write(name, into: &buf)
+            
+        
+        case .InvalidTimestamp:
+            writeInt(&buf, Int32(2))
+        
+        
+        case let .TimestampTooOld(timestamp,now):
+            writeInt(&buf, Int32(3))
+            FfiConverterInt64.write(timestamp, into: &buf)
+            FfiConverterInt64.write(now, into: &buf)
+            
+        
+        case let .TimestampTooNew(timestamp,now):
+            writeInt(&buf, Int32(4))
+            FfiConverterInt64.write(timestamp, into: &buf)
+            FfiConverterInt64.write(now, into: &buf)
+            
+        
+        case .NoValidSignature:
+            writeInt(&buf, Int32(5))
+        
+        
+        case let .InvalidSecret(reason):
+            writeInt(&buf, Int32(6))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .InvalidBody(field,reason):
+            writeInt(&buf, Int32(7))
+            FfiConverterOptionString.write(field, into: &buf)
+            FfiConverterString.write(reason, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWebhookError_lift(_ buf: RustBuffer) throws -> WebhookError {
+    return try FfiConverterTypeWebhookError.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWebhookError_lower(_ value: WebhookError) -> RustBuffer {
+    return FfiConverterTypeWebhookError.lower(value)
+}
+
+
+/**
+ * The type of a completion event.
+ */
+
+public enum WebhookEventType: Equatable, Hashable {
+    
+    /**
+     * `link_session.completed`: the session was completed.
+     */
+    case linkSessionCompleted
+    /**
+     * `link_session.expired`: the session reached its expiry still pending (sent once).
+     */
+    case linkSessionExpired
+
+
+
+    /**
+     * `link_session.completed` or `link_session.expired`.
+     */
+public func code() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_nox_authenticator_uniffi_fn_method_webhookeventtype_code(
+            FfiConverterTypeWebhookEventType_lower(self),uniffiCallStatus
+    )
+})
+}
+
+
+
+}
+
+#if compiler(>=6)
+extension WebhookEventType: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeWebhookEventType: FfiConverterRustBuffer {
+    typealias SwiftType = WebhookEventType
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> WebhookEventType {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .linkSessionCompleted
+        
+        case 2: return .linkSessionExpired
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: WebhookEventType, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .linkSessionCompleted:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .linkSessionExpired:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWebhookEventType_lift(_ buf: RustBuffer) throws -> WebhookEventType {
+    return try FfiConverterTypeWebhookEventType.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWebhookEventType_lower(_ value: WebhookEventType) -> RustBuffer {
+    return FfiConverterTypeWebhookEventType.lower(value)
 }
 
 
@@ -4724,6 +5402,36 @@ public func systemNow() -> Int64  {
     )
 })
 }
+/**
+ * The `webhook-signature` value for a message: `v1,<base64 HMAC-SHA256 of
+ * "id.timestamp.body">`, `timestamp` in Unix seconds.
+ */
+public func signWebhook(secret: String, id: String, timestamp: Int64, body: Data)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeWebhookError_lift) {
+        uniffiCallStatus in
+    uniffi_nox_authenticator_uniffi_fn_func_sign_webhook(
+        FfiConverterString.lower(secret),
+        FfiConverterString.lower(id),
+        FfiConverterInt64.lower(timestamp),
+        FfiConverterData.lower(body),uniffiCallStatus
+    )
+})
+}
+/**
+ * Verifies a completion event as a receiver got it, at `now` (Unix seconds), against the
+ * receiver's secrets (one, or the old and the new one during a rotation), and returns it.
+ */
+public func verifyWebhook(secrets: [String], headers: [HttpHeader], body: Data, now: Int64)throws  -> WebhookEvent  {
+    return try  FfiConverterTypeWebhookEvent_lift(try rustCallWithError(FfiConverterTypeWebhookError_lift) {
+        uniffiCallStatus in
+    uniffi_nox_authenticator_uniffi_fn_func_verify_webhook(
+        FfiConverterSequenceString.lower(secrets),
+        FfiConverterSequenceTypeHttpHeader.lower(headers),
+        FfiConverterData.lower(body),
+        FfiConverterInt64.lower(now),uniffiCallStatus
+    )
+})
+}
 
 private enum InitializationResult {
     case ok
@@ -4791,6 +5499,12 @@ private let initializationResult: InitializationResult = {
     if (uniffi_nox_authenticator_uniffi_checksum_func_system_now() != 37686) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_nox_authenticator_uniffi_checksum_func_sign_webhook() != 53313) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_nox_authenticator_uniffi_checksum_func_verify_webhook() != 8209) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_catalog() != 18465) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -4812,10 +5526,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_evict_expired() != 38062) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_handle_admin_http() != 51975) {
+    if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_handle_admin_http() != 22818) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_handle_http() != 10759) {
+    if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_handle_http() != 54085) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_session() != 713) {

@@ -271,33 +271,40 @@ fn handle_http_answers_like_the_server() {
         name: name.into(),
         value: value.into(),
     };
-    let response = auth.handle_http(
-        HttpRequest {
-            method: "POST".into(),
-            target: "/v2/supplier/link-sessions".into(),
-            headers: vec![
-                header("x-api-key", "supplier-key-acme"),
-                header("content-type", "application/json"),
-            ],
-            body: br#"{"user_id": "u1", "redirect_url": "https://your-app.com/callback"}"#.to_vec(),
-        },
-        NOW,
-    );
+    let response = auth
+        .handle_http(
+            HttpRequest {
+                method: "POST".into(),
+                path: "/v2/supplier/link-sessions".into(),
+                headers: vec![
+                    header("x-api-key", "supplier-key-acme"),
+                    header("content-type", "application/json"),
+                ],
+                body: br#"{"user_id": "u1", "redirect_url": "https://your-app.com/callback"}"#
+                    .to_vec(),
+            },
+            NOW,
+        )
+        .unwrap();
     assert_eq!(response.status, 400);
+    assert_eq!(response.rule.as_deref(), Some("missing_field"));
+    assert_eq!(response.field.as_deref(), Some("asset_type"));
     let body: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
     assert_eq!(
         body,
         serde_json::json!({"error": "Missing required fields: asset_type"})
     );
-    let response = auth.handle_http(
-        HttpRequest {
-            method: "GET".into(),
-            target: "/manufacturers/nox".into(),
-            headers: vec![],
-            body: vec![0xff],
-        },
-        NOW,
-    );
+    let response = auth
+        .handle_http(
+            HttpRequest {
+                method: "GET".into(),
+                path: "/manufacturers/nox".into(),
+                headers: vec![],
+                body: vec![0xff],
+            },
+            NOW,
+        )
+        .unwrap();
     assert_eq!(response.status, 405);
     assert!(
         response
@@ -305,4 +312,27 @@ fn handle_http_answers_like_the_server() {
             .iter()
             .any(|h| h.name == "allow" && h.value == "POST")
     );
+}
+
+#[test]
+fn now_is_whole_seconds_from_0_to_the_end_of_9999() {
+    let auth = Authenticator::new(CONFIG.into(), None).unwrap();
+    for now in [-1, -5, 253_402_300_800, i64::MAX, i64::MIN] {
+        let request = HttpRequest {
+            method: "GET".into(),
+            path: "/".into(),
+            headers: vec![],
+            body: vec![],
+        };
+        assert_eq!(
+            auth.handle_http(request, now).unwrap_err(),
+            NoxError::InvalidNow { now }
+        );
+        assert_eq!(
+            auth.evict_expired(now).unwrap_err().code(),
+            "invalid_argument"
+        );
+    }
+    assert!(auth.evict_expired(0).is_ok());
+    assert!(auth.evict_expired(253_402_300_799).is_ok());
 }

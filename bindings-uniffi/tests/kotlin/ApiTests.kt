@@ -57,6 +57,42 @@ class ApiTests(private val configJson: String, private val harness: Harness) {
         sessions()
         everyErrorType()
         http()
+        rulesAndNow()
+    }
+
+    /** Spec decisions 16 to 18: rule codes, v1 language as any string, `now` in range. */
+    private fun rulesAndNow() {
+        harness.case("refusals carry rule, field and didYouMean") {
+            val cases = listOf(
+                Triple(supplierInput(userId = ""), "empty", "user_id"),
+                Triple(supplierInput(brand = "sma"), "brand_wrong_asset_type", "brand"),
+                Triple(supplierInput(brand = "vailant"), "brand_unknown", "brand"),
+            )
+            for ((input, rule, field) in cases) {
+                val e = expectThrows<NoxException.Validation>(rule) { auth().createSupplierLinkSession(SUPPLIER_KEY, input, NOW) }
+                checkEq(e.rule, rule, "rule")
+                checkEq(e.field, field, "field")
+                checkEq(e.status(), 400, "status is an Int")
+            }
+            val e = expectThrows<NoxException.Validation>("did you mean") {
+                auth().createSupplierLinkSession(SUPPLIER_KEY, supplierInput(brand = "vailant"), NOW)
+            }
+            checkEq(e.didYouMean, "vaillant", "didYouMean")
+        }
+        harness.case("v1 language is any string") {
+            val v1 = auth().createV1SupplierLink(SUPPLIER_KEY, V1SupplierLinkInput(userId = "u", redirectUri = CALLBACK, language = "de"), NOW)
+            checkEq(v1.language(), Language.EN, "de is the default en")
+        }
+        harness.case("now is whole seconds from 0 to 253402300799") {
+            for (now in listOf(-1L, -5L, 253402300800L, Long.MAX_VALUE)) {
+                val e = expectThrows<NoxException.InvalidNow>("now $now") { auth().createSupplierLinkSession(SUPPLIER_KEY, supplierInput(), now) }
+                checkEq(e.code(), "invalid_argument", "code")
+                expectThrows<NoxException.InvalidNow>("http now $now") {
+                    auth().handleHttp(HttpRequest("GET", "/", emptyList(), ByteArray(0)), now)
+                }
+            }
+            checkEq(auth().createSupplierLinkSession(SUPPLIER_KEY, supplierInput(), 0L).createdAt(), 0L, "0")
+        }
     }
 
     private fun brandsAndLanguages() {
