@@ -125,6 +125,10 @@ pub trait EventOutbox: Send + Sync + fmt::Debug {
     /// Records an attempt on an event `instance` holds the lease of, and releases the lease;
     /// `false` if it does not hold it any more (nothing is written then).
     fn record_attempt(&self, id: &str, instance: &str, attempt: &Attempt<'_>) -> Result<bool>;
+    /// Gives back an event `instance` holds the lease of without attempting it, due again at
+    /// `due_at` (its endpoint is busy: other callers' events go first); `false` if it does not
+    /// hold the lease.
+    fn defer(&self, id: &str, instance: &str, due_at: i64) -> Result<bool>;
     /// At most `limit` failed deliveries, the most recently failed first.
     fn failed(&self, limit: usize) -> Result<Vec<Delivery>>;
     /// Makes a failed (or waiting) event due again at `now`, with a fresh schedule; `false` if
@@ -558,6 +562,18 @@ impl EventOutbox for MemorySessionStore {
         *lease = None;
         apply_attempt(d, attempt);
         Ok(true)
+    }
+
+    fn defer(&self, id: &str, instance: &str, due_at: i64) -> Result<bool> {
+        let mut table = self.table();
+        match table.outbox.get_mut(id) {
+            Some((d, lease)) if lease.as_ref().is_some_and(|(holder, _)| holder == instance) => {
+                *lease = None;
+                d.next_attempt_at = due_at;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 
     fn failed(&self, limit: usize) -> Result<Vec<Delivery>> {

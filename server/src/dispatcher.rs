@@ -131,6 +131,8 @@ pub fn render_into(state: &AppState, mut text: String) -> String {
 struct InFlight {
     ids: Mutex<HashSet<String>>,
     per_endpoint: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// Tasks per caller, waiting or attempting.
+    queued: Mutex<HashMap<String, usize>>,
 }
 
 impl InFlight {
@@ -145,6 +147,25 @@ impl InFlight {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(id);
+    }
+    /// Counts a task for `caller` unless it already has [`ENDPOINT_CONCURRENCY`] of them.
+    fn enqueue(&self, caller: &str) -> bool {
+        let mut queued = self.queued.lock().unwrap_or_else(PoisonError::into_inner);
+        let n = queued.entry(caller.to_owned()).or_insert(0);
+        if *n >= ENDPOINT_CONCURRENCY {
+            return false;
+        }
+        *n += 1;
+        true
+    }
+    fn dequeue(&self, caller: &str) {
+        let mut queued = self.queued.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(n) = queued.get_mut(caller) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                queued.remove(caller);
+            }
+        }
     }
     fn len(&self) -> usize {
         self.ids
@@ -238,9 +259,17 @@ pub async fn run(state: Arc<AppState>) {
             tokio::time::sleep(POLL).await;
             continue;
         }
+        let mut busy = Vec::new();
         for delivery in claimed {
             if !in_flight.insert(&delivery.event.id) {
                 continue; // still being attempted here: its lease was simply renewed
+            }
+            if !in_flight.enqueue(&delivery.event.caller) {
+                // Its endpoint has as many attempts as it may: give the event back for a
+                // moment, so that a slow or dead endpoint never holds up other callers' events.
+                in_flight.remove(&delivery.event.id);
+                busy.push(delivery.event.id);
+                continue;
             }
             let task = Task {
                 state: Arc::clone(&state),
@@ -251,6 +280,21 @@ pub async fn run(state: Arc<AppState>) {
                 in_flight: Arc::clone(&in_flight),
             };
             tokio::spawn(task.deliver(delivery));
+        }
+        if !busy.is_empty() {
+            let state = Arc::clone(&state);
+            let instance = Arc::clone(&instance);
+            let deferred = tokio::task::spawn_blocking(move || {
+                let due = state.clock.now().saturating_add(1);
+                for id in &busy {
+                    state.outbox.defer(id, &instance, due)?;
+                }
+                Ok::<_, nox_authenticator::Error>(())
+            })
+            .await;
+            if let Ok(Err(error)) = deferred {
+                tracing::warn!(%error, "webhooks: cannot give back events of a busy endpoint");
+            }
         }
     }
 }
@@ -287,6 +331,7 @@ impl Task {
         };
         self.record(&delivery, outcome).await;
         self.in_flight.remove(&id);
+        self.in_flight.dequeue(&delivery.event.caller);
     }
 
     async fn attempt(&self, target: &WebhookEndpoint, delivery: &Delivery) -> Outcome {

@@ -510,6 +510,43 @@ fn a_session_left_pending_is_reported_expired_exactly_once() {
     }
 }
 
+#[test]
+fn a_dead_endpoint_does_not_hold_up_another_callers_events() {
+    let dead = Receiver::silent();
+    let healthy = Receiver::start(&[], 200);
+    let json = serde_json::json!({
+        "suppliers": [{
+            "id": "s1", "name": "Acme Energy", "api_key": "k1",
+            "redirect_urls": ["https://acme.example/cb"],
+            "webhook": {"url": dead.url(), "secret": SECRET}
+        }, {
+            "id": "s2", "name": "Other Energy", "api_key": "k2",
+            "redirect_urls": ["https://acme.example/cb"],
+            "webhook": {"url": healthy.url(), "secret": SECRET}
+        }],
+        "webhooks": {"retry_schedule_seconds": [1, 1, 1], "timeout_seconds": 5},
+        "limits": {"requests_per_second_per_key": 10000, "burst_per_key": 10000}
+    })
+    .to_string();
+    let server = start_on(&json, "wh-fair", None);
+    // More than the dispatcher keeps in flight, all for the dead endpoint.
+    for _ in 0..200 {
+        let token = create(&server, "k1");
+        complete(&server, &token);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let started = Instant::now();
+    let token = create(&server, "k2");
+    complete(&server, &token);
+    healthy.wait_for(Duration::from_secs(4), "the other caller's event", |g| {
+        !g.is_empty()
+    });
+    println!(
+        "the other caller's event arrived after {:.2} s, with 200 events of a dead endpoint queued",
+        started.elapsed().as_secs_f64()
+    );
+}
+
 fn p99_of_creates(server: &Server, key: &str, n: usize) -> f64 {
     let mut times: Vec<f64> = (0..n)
         .map(|_| {

@@ -809,6 +809,15 @@ impl EventOutbox for PostgresStore {
         Ok(changed > 0)
     }
 
+    fn defer(&self, id: &str, instance: &str, due_at: i64) -> Result<bool> {
+        let mut connection = self.connection()?;
+        let changed = connection
+            .client
+            .execute(outbox_sql::DEFER, &[&id, &instance, &due_at])
+            .map_err(fail)?;
+        Ok(changed > 0)
+    }
+
     fn failed(&self, limit: usize) -> Result<Vec<Delivery>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let sql = format!("SELECT {OUTBOX_COLUMNS} {}", outbox_sql::FAILED);

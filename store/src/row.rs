@@ -171,6 +171,9 @@ pub(crate) mod outbox_sql {
          delivered_at = coalesce($5, delivered_at), failed_at = coalesce($6, failed_at), \
          next_attempt_at = coalesce($7, next_attempt_at) \
          WHERE id = $1 AND leased_by = $2";
+    /// $1 id, $2 instance, $3 due at.
+    pub const DEFER: &str = "UPDATE webhook_outbox SET leased_by = NULL, leased_until = 0, \
+         next_attempt_at = $3 WHERE id = $1 AND leased_by = $2";
     /// $1 limit.
     pub const FAILED: &str =
         "FROM webhook_outbox WHERE failed_at IS NOT NULL ORDER BY failed_at DESC, id LIMIT $1";

@@ -829,6 +829,16 @@ impl EventOutbox for SqliteStore {
         Ok(changed > 0)
     }
 
+    fn defer(&self, id: &str, instance: &str, due_at: i64) -> Result<bool> {
+        let changed = self.write(|connection| {
+            connection
+                .prepare_cached(&sqlite_sql(outbox_sql::DEFER))
+                .and_then(|mut s| s.execute(params![id, instance, due_at]))
+                .map_err(fail)
+        })?;
+        Ok(changed > 0)
+    }
+
     fn failed(&self, limit: usize) -> Result<Vec<Delivery>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let sql = format!("SELECT {OUTBOX_COLUMNS} {}", outbox_sql::FAILED);

@@ -838,6 +838,28 @@ fn claims_lease_each_event_to_one_instance(backend: &Backend) {
     let expired = b.outbox.claim_due(1030, 10, 30, "b").unwrap();
     assert_eq!(expired.len(), 4);
     // The lease ran out and another instance took it: the first holder's record is refused.
+    // A deferred event is given back, due at the given time.
+    let busy = expired
+        .iter()
+        .map(|d| d.event.id.clone())
+        .find(|id| *id != first[1].event.id)
+        .unwrap();
+    assert!(!a.outbox.defer(&busy, "a", 1040).unwrap());
+    assert!(b.outbox.defer(&busy, "b", 1040).unwrap());
+    assert!(
+        b.outbox
+            .claim_due(1039, 10, 30, "b")
+            .unwrap()
+            .iter()
+            .all(|d| d.event.id != busy)
+    );
+    assert!(
+        a.outbox
+            .claim_due(1040, 10, 30, "a")
+            .unwrap()
+            .iter()
+            .any(|d| d.event.id == busy)
+    );
     let late = first[1].event.id.clone();
     let delivered = Attempt {
         at: 1031,
