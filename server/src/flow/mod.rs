@@ -423,6 +423,12 @@ async fn post_step(ctx: Arc<FlowCtx>, request: Request, flavor: Flavor) -> Respo
     if let Some(response) = rate_limited(&ctx, &session, language) {
         return response;
     }
+    let now = ctx.app.clock.now();
+    if session.state(now) != nox_authenticator::SessionState::Pending {
+        // Over (completed, perhaps with the brand now recorded, or expired): the page says
+        // which; nothing can change any more, so no form value is needed to see it.
+        return step_page(&ctx, &session, &Progress::default(), language, now, None);
+    }
     let token = session.token.as_str().to_owned();
     let (catalog, connectors) = rules(&ctx);
     let rules = FlowRules {
@@ -447,7 +453,6 @@ async fn post_step(ctx: Arc<FlowCtx>, request: Request, flavor: Flavor) -> Respo
     if !csrf_ok {
         return pages::plain(PageKind::Forbidden, language, StatusCode::FORBIDDEN);
     }
-    let now = ctx.app.clock.now();
     let mut progress = Progress {
         started: true,
         picked: None,
