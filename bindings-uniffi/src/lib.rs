@@ -8,8 +8,9 @@
 //! What an app gets, by module: brands for a picker and spelling resolution ([`catalog`]),
 //! languages and negotiation from the device locale ([`language`]), request validation before
 //! any network call ([`request`]), redirect-URL checks ([`redirect`]), reading a link or
-//! callback URL ([`link_url`]), session state and expiry at a given time ([`session`]), and the
-//! whole service for apps that embed the flow ([`authenticator`], [`http`]).
+//! callback URL ([`link_url`]), session state and expiry at a given time ([`session`]), signed
+//! completion events for an app's backend ([`webhook`]), and the whole service for apps that
+//! embed the flow ([`authenticator`], [`http`]).
 //!
 //! ```
 //! use nox_authenticator_uniffi::{AssetType, Catalog, SupplierLinkSessionInput};
@@ -32,6 +33,7 @@ pub mod link_url;
 pub mod redirect;
 pub mod request;
 pub mod session;
+pub mod webhook;
 
 pub use authenticator::{Authenticator, Subscriber};
 pub use catalog::{
@@ -51,5 +53,6 @@ pub use request::{
     V1SupplierLinkRequest,
 };
 pub use session::{LinkSession, SessionKind, SessionState, link_session_ttl_seconds, system_now};
+pub use webhook::{WebhookError, WebhookEvent, WebhookEventType, sign_webhook, verify_webhook};
 
 uniffi::setup_scaffolding!("nox_authenticator");

@@ -18,17 +18,22 @@ import energy.nox.authenticator.NoxException
 import energy.nox.authenticator.RedirectException
 import energy.nox.authenticator.RedirectPolicy
 import energy.nox.authenticator.RedirectRejection
+import energy.nox.authenticator.WebhookEvent
+import energy.nox.authenticator.WebhookEventType
+import energy.nox.authenticator.WebhookException
 import energy.nox.authenticator.languageFromLocale
 import energy.nox.authenticator.negotiateLanguage
 import energy.nox.authenticator.parseLanguage
+import energy.nox.authenticator.signWebhook
 import energy.nox.authenticator.v1Brands
+import energy.nox.authenticator.verifyWebhook
 import java.io.File
 
 class Vectors(private val dir: File, private val harness: Harness) {
     private val configJson: String by lazy { File(dir, "config.json").readText() }
 
     fun runAll() {
-        for (file in listOf("http", "catalog", "language", "redirect")) {
+        for (file in listOf("http", "catalog", "language", "redirect", "webhooks")) {
             val path = File(dir, "$file.json")
             if (!path.exists()) {
                 // A vector file that is not there is a failure, not a silent pass.
@@ -41,6 +46,7 @@ class Vectors(private val dir: File, private val harness: Harness) {
                 "catalog" -> catalog(root)
                 "language" -> language(root)
                 "redirect" -> redirect(root)
+                "webhooks" -> webhooks(root)
             }
         }
     }
@@ -302,6 +308,76 @@ class Vectors(private val dir: File, private val harness: Harness) {
                 }
             }
         }
+    }
+
+    // ---- webhooks.json (signatures computed by the PyPI standardwebhooks package) ---------
+
+    private fun webhooks(root: JsonObject) {
+        for (element in root.getAsJsonArray("sign")) {
+            val c = element.asJsonObject
+            harness.case("webhook sign: ${c.str("name")}") {
+                val signature = signWebhook(c.str("secret"), c.str("id"), c.get("timestamp").asLong, c.str("body").toByteArray())
+                checkEq(signature, c.str("signature"), "signature")
+            }
+        }
+        for (element in root.getAsJsonArray("verify")) {
+            val c = element.asJsonObject
+            harness.case("webhook verify: ${c.str("name")}") {
+                val secrets = c.getAsJsonArray("secrets").map { it.asString }
+                val headers = c.getAsJsonArray("headers").map { HttpHeader(it.asJsonArray[0].asString, it.asJsonArray[1].asString) }
+                val body = c.str("body").toByteArray()
+                val now = c.get("now").asLong
+                val expect = c.getAsJsonObject("expect")
+                if (expect.has("event")) {
+                    val event = verifyWebhook(secrets, headers, body, now)
+                    val got = eventJson(event)
+                    check(jsonEquals(got, expect.get("event"))) { "event: expected ${expect.get("event")}, got $got" }
+                } else {
+                    val error = expect.getAsJsonObject("error")
+                    val e = expectThrows<WebhookException>("verify") { verifyWebhook(secrets, headers, body, now) }
+                    checkEq(e.code(), error.str("code"), "code")
+                    checkEq(e.field(), error.strOrNull("field"), "field")
+                    checkEq(e.status().toInt(), if (error.str("code") == "invalid_secret") 500 else 400, "status")
+                    val expectedClass = when (error.str("code")) {
+                        "missing_header" -> WebhookException.MissingHeader::class
+                        "invalid_timestamp" -> WebhookException.InvalidTimestamp::class
+                        "timestamp_too_old" -> WebhookException.TimestampTooOld::class
+                        "timestamp_too_new" -> WebhookException.TimestampTooNew::class
+                        "no_valid_signature" -> WebhookException.NoValidSignature::class
+                        "invalid_secret" -> WebhookException.InvalidSecret::class
+                        else -> WebhookException.InvalidBody::class
+                    }
+                    checkEq(e::class, expectedClass, "exception class")
+                }
+            }
+        }
+        for (element in root.getAsJsonArray("secrets")) {
+            val c = element.asJsonObject
+            harness.case("webhook secret: ${c.str("name")}") {
+                if (c.get("ok").asBoolean) {
+                    check(signWebhook(c.str("secret"), "msg", 0, ByteArray(0)).startsWith("v1,")) { "signature" }
+                } else {
+                    val e = expectThrows<WebhookException.InvalidSecret>("parse") { signWebhook(c.str("secret"), "msg", 0, ByteArray(0)) }
+                    checkEq(e.code(), c.str("code"), "code")
+                }
+            }
+        }
+    }
+
+    /** A verified event in the vectors' `expect.event` form. */
+    private fun eventJson(event: WebhookEvent): JsonObject = JsonObject().apply {
+        addProperty("id", event.id)
+        addProperty("signed_at", event.signedAt)
+        addProperty("type", event.eventType.code())
+        addProperty("timestamp", event.timestamp)
+        addProperty("kind", event.kind.name.lowercase())
+        addProperty("state", event.state.code())
+        addProperty("token", event.token)
+        addProperty("user_id", event.userId)
+        addProperty("link_url", event.linkUrl)
+        addProperty("expires_at", event.expiresAt)
+        add("completed_at", event.completedAt?.let { JsonPrimitive(it) } ?: JsonNull.INSTANCE)
+        add("session", JsonParser.parseString(event.sessionJson))
     }
 
     // ---- helpers ------------------------------------------------------------------------
