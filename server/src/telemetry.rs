@@ -133,7 +133,7 @@ impl Metrics {
         );
         registry.register(
             "link_sessions_completed",
-            "Link sessions completed through this instance",
+            "Link sessions completed through this instance (admin route and hosted flow)",
             completed.clone(),
         );
         registry.register(
@@ -197,6 +197,11 @@ impl Metrics {
             }
             _ => {}
         }
+    }
+
+    /// Counts a completion made outside the admin route (the hosted flow's sign-in).
+    pub fn session_completed(&self) {
+        self.completed.inc();
     }
 
     fn created_of(&self, kind: &'static str) {

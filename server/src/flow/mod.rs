@@ -597,6 +597,7 @@ async fn complete(
     .await;
     match result {
         Some(Ok(completed)) => {
+            ctx.app.metrics.session_completed();
             ctx.sink.linked(&completed, &grant);
             match return_url(&completed, CallbackStatus::Completed) {
                 Ok(url) => pages::see_other(&url, pages::origin_of(&completed.redirect_url)),
