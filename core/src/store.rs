@@ -475,6 +475,11 @@ impl SessionStore for MemorySessionStore {
 
     fn evict_expired(&self, now: i64, limit: usize) -> Result<usize> {
         let mut table = self.table();
+        // Delivered events leave after the retention (failed ones stay, for the admin list).
+        let delivered_by = now.saturating_sub(self.retention);
+        table
+            .outbox
+            .retain(|_, (d, _)| d.delivered_at.is_none_or(|at| at > delivered_by));
         table.settle_pending(now);
         // The queue is in insertion order, which is expiry order while time moves forward; a
         // session inserted out of order leaves with the ones around it.

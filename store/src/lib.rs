@@ -135,7 +135,7 @@ pub use crate::postgres::PostgresStore;
 pub use crate::sqlite::SqliteStore;
 
 /// The newest schema version this program knows (the number of the last migration).
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// A store location, parsed from `memory`, `sqlite:PATH[?synchronous=normal|full]` or
 /// `postgres://…`.

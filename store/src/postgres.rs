@@ -21,11 +21,12 @@ use crate::{OpenError, SCHEMA_VERSION};
 use nox_authenticator::store::{Attempt, Delivery, EventOutbox, QueueStats};
 
 /// The migrations, in order: migration `i` brings the schema to version `i + 1`.
-const MIGRATIONS: [&str; 4] = [
+const MIGRATIONS: [&str; 5] = [
     include_str!("../migrations/postgres/0001_init.sql"),
     include_str!("../migrations/postgres/0002_pending_counts.sql"),
     include_str!("../migrations/postgres/0003_outbox.sql"),
     include_str!("../migrations/postgres/0004_outbox_expiry.sql"),
+    include_str!("../migrations/postgres/0005_outbox_prune.sql"),
 ];
 
 /// The advisory lock (one `bigint` key) held while migrating, so instances starting at once
@@ -591,6 +592,13 @@ impl SessionStore for PostgresStore {
         };
         let mut connection = self.connection()?;
         while settle(&mut connection, now)? >= SETTLE_BATCH {}
+        connection
+            .client
+            .execute(
+                outbox_sql::PRUNE,
+                &[&now.saturating_sub(self.retention), &SETTLE_BATCH],
+            )
+            .map_err(fail)?;
         if limit == 0 {
             return Ok(0);
         }

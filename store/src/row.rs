@@ -171,6 +171,9 @@ pub(crate) mod outbox_sql {
          delivered_at = coalesce($5, delivered_at), failed_at = coalesce($6, failed_at), \
          next_attempt_at = coalesce($7, next_attempt_at) \
          WHERE id = $1 AND leased_by = $2";
+    /// $1 delivered by, $2 limit: delivered events leave after the session retention.
+    pub const PRUNE: &str = "DELETE FROM webhook_outbox WHERE id IN (SELECT id FROM webhook_outbox \
+         WHERE delivered_at <= $1 LIMIT $2)";
     /// $1 id, $2 instance, $3 due at.
     pub const DEFER: &str = "UPDATE webhook_outbox SET leased_by = NULL, leased_until = 0, \
          next_attempt_at = $3 WHERE id = $1 AND leased_by = $2";

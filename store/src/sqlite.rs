@@ -25,11 +25,12 @@ use crate::{OpenError, SCHEMA_VERSION, Synchronous};
 use nox_authenticator::store::{Attempt, Delivery, EventOutbox, QueueStats};
 
 /// The migrations, in order: migration `i` brings the schema to version `i + 1`.
-const MIGRATIONS: [&str; 4] = [
+const MIGRATIONS: [&str; 5] = [
     include_str!("../migrations/sqlite/0001_init.sql"),
     include_str!("../migrations/sqlite/0002_pending_counts.sql"),
     include_str!("../migrations/sqlite/0003_outbox.sql"),
     include_str!("../migrations/sqlite/0004_outbox_expiry.sql"),
+    include_str!("../migrations/sqlite/0005_outbox_prune.sql"),
 ];
 
 /// How long a statement waits for another process's write lock before failing.
@@ -698,6 +699,13 @@ impl SessionStore for SqliteStore {
             return Err(Error::store("eviction batch too large"));
         };
         while self.write(|connection| settle(connection, now, SETTLE_BATCH))? >= SETTLE_BATCH {}
+        let delivered_by = now.saturating_sub(self.retention);
+        self.write(|connection| {
+            connection
+                .prepare_cached(&sqlite_sql(outbox_sql::PRUNE))
+                .and_then(|mut s| s.execute(params![delivered_by, SETTLE_BATCH]))
+                .map_err(fail)
+        })?;
         if limit == 0 {
             return Ok(0);
         }

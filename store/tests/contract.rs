@@ -694,7 +694,7 @@ fn a_newer_schema_is_refused(backend: &Backend) {
         Err(
             e @ OpenError::SchemaTooNew {
                 found: 99,
-                known: 4,
+                known: 5,
                 ..
             },
         ) => {
@@ -1008,8 +1008,15 @@ fn expiry_events_are_due_at_expiry_and_dropped_by_a_completion(backend: &Backend
             .record_attempt("msg_exp_a", "x", &delivered)
             .unwrap()
     );
-    // Exactly once: never due again, even after the eviction of the session.
+    // Exactly once: never due again, even after the eviction of the session; a delivered
+    // event leaves the outbox with the eviction once the retention has passed.
+    stores
+        .sessions
+        .evict_expired(a.expires_at + RETENTION, 100)
+        .unwrap();
+    assert!(stores.outbox.delivery("msg_exp_a").unwrap().is_some());
     stores.sessions.evict_expired(100_000, 100).unwrap();
+    assert_eq!(stores.outbox.delivery("msg_exp_a").unwrap(), None);
     assert!(
         stores
             .outbox
