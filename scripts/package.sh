@@ -113,9 +113,10 @@ for crate in "${crates[@]}"; do
     done
     log "ok: $(basename "$file") ($(wc -l <<<"$listing") files)"
 done
-tar xzf "$target_dir/package/nox-authenticator-store-0.1.0.crate" -O \
-    nox-authenticator-store-0.1.0/Cargo.toml |
-    grep -A2 '^\[dependencies.nox-authenticator\]' | grep -q '^version = "0.1.0"' ||
+store_manifest="$(tar xzf "$target_dir/package/nox-authenticator-store-0.1.0.crate" -O \
+    nox-authenticator-store-0.1.0/Cargo.toml)"
+grep -A3 '^\[dependencies.nox-authenticator\]' <<<"$store_manifest" |
+    grep -q '^version = "0.1.0"' ||
     fail "the packaged store does not depend on nox-authenticator by version"
 
 step "Rust: the crate READMEs' examples run (rustdoc --test)"
@@ -213,7 +214,9 @@ for member in PKG-INFO pyproject.toml LICENSE-MIT LICENSE-APACHE README.md Cargo
     core/data/catalog.json python/nox_authenticator/py.typed; do
     grep -q "^nox_authenticator-[^/]*/$member$" <<<"$listing" || fail "the sdist lacks $member"
 done
-tar xzf "$sdist" -O --wildcards '*/PKG-INFO' | grep -qF 'License-Expression: MIT OR Apache-2.0' ||
+# (Read whole before grep: grep -q stopping early would fail tar with SIGPIPE under pipefail.)
+pkg_info="$(tar xzf "$sdist" -O --wildcards '*/PKG-INFO')"
+grep -qF 'License-Expression: MIT OR Apache-2.0' <<<"$pkg_info" ||
     fail "the sdist's PKG-INFO has no licence expression"
 # The built package depends on the sdist's contents only (names and bytes, not the mtimes).
 sdist_hash="$(mkdir "$tmp/sdist-x" && tar xzf "$sdist" -C "$tmp/sdist-x" &&
@@ -301,7 +304,7 @@ mkdir "$project"
 (cd "$project" && npm init -y >/dev/null 2>&1 &&
     npm install --offline --no-audit --no-fund --loglevel=error "$main_tgz" "$platform_tgz" \
         >/dev/null) || fail "npm install of the two tarballs failed"
-! find "$project/node_modules/nox-authenticator" -name '*.node' | grep -q . ||
+[ -z "$(find "$project/node_modules/nox-authenticator" -name '*.node')" ] ||
     fail "the installed main package holds a binary"
 # The quick start of bindings-node/README.md as written (CommonJS), and with its require line
 # turned into the import it documents (ESM); each then shows what it made.
