@@ -330,6 +330,13 @@ export interface SessionStatus {
   readonly completedAt: number | null
 }
 
+/**
+ * The `webhook-signature` value for a message: `v1,<base64 HMAC-SHA256 of
+ * "id.timestamp.body">`; `timestamp` in Unix seconds. Throws `INVALID_SECRET` for a secret that
+ * is not `whsec_` and the base64 of at least 24 bytes.
+ */
+export declare function signWebhook(secret: string, id: string, timestamp: number, body: Buffer | string): string
+
 /** One supplier account. */
 export interface SupplierConfig {
   /** The supplier's id. */
@@ -475,3 +482,46 @@ export interface V2SupplierLinkSession {
   /** Expiry time: `created_at + 600`. */
   expires_at: number
 }
+
+/**
+ * Verifies a completion event as a receiver got it and returns it: `secret` is the
+ * `whsec_…` secret, or several during a rotation; `headers` as `req.headers` of `node:http`
+ * (or `[name, value]` pairs); `body` the raw bytes (or the text) exactly as received. Throws a
+ * `WebhookVerificationError` whose `code` names the rule (`NO_VALID_SIGNATURE`,
+ * `TIMESTAMP_TOO_OLD`, `MISSING_HEADER`, …) and whose `status` is the answer to send.
+ */
+export declare function verifyWebhook(secret: string | string[], headers: Record<string, string | string[] | undefined> | Array<[string, string]>, body: Buffer | string, options?: NowOptions | undefined | null): WebhookEvent
+
+/** A verified completion event. */
+export interface WebhookEvent {
+  /** `webhook-id`: the same on every delivery attempt of the event; act on each id once. */
+  id: string
+  /** `webhook-timestamp`: when this attempt was signed, Unix seconds. */
+  signedAt: number
+  /** The event's type. */
+  type: WebhookEventType
+  /** When the event happened (the body's `timestamp`), Unix seconds. */
+  timestamp: number
+  /** Which endpoint created the session. */
+  kind: SessionKind
+  /** The session's state when the event happened: completed or expired. */
+  state: SessionState
+  /** The session's token. */
+  token: string
+  /** The caller's id for the end-user (`supplier_user_id` or `manufacturer_user_id`). */
+  userId: string
+  /** The session's link URL. */
+  linkUrl: string
+  /** The session's expiry, Unix seconds. */
+  expiresAt: number
+  /**
+   * The session's completion time, or `null` (not completed, or a v1 session, whose body
+   * has no such field).
+   */
+  completedAt: number | null
+  /** The session as its endpoint's documented body (for v1, the `data` object). */
+  session: V2SupplierLinkSession | V2ManufacturerLinkSession | V1SupplierLink
+}
+
+/** The type of a completion event. */
+export type WebhookEventType = 'link_session.completed' | 'link_session.expired'

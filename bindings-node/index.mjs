@@ -17,8 +17,10 @@ export const {
   normalizeSpelling,
   parseLanguage,
   parseLinkUrl,
+  signWebhook,
   systemNow,
   v1Brands,
+  verifyWebhook,
 } = binding
 
 export default binding

@@ -97,7 +97,7 @@ impl<'env> Args<'env> {
         ))
     }
 
-    fn type_error(&self, option: &str, expected: &str, got: ValueType) -> napi::Error {
+    pub(crate) fn type_error(&self, option: &str, expected: &str, got: ValueType) -> napi::Error {
         let message = format!(
             "{}: {option} must be {expected}, got {}",
             self.method,

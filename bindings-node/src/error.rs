@@ -10,12 +10,17 @@
 //!   `INVALID_CATALOG`), `expiresAt` (`EXPIRED`), `completedAt` (`ALREADY_COMPLETED`), `limit`
 //!   (`PAYLOAD_TOO_LARGE`).
 //!
+//! A refused completion event (webhook) becomes an `Error` named `WebhookVerificationError`
+//! with `code` the rule upper-cased (`NO_VALID_SIGNATURE`, `TIMESTAMP_TOO_OLD`,
+//! `MISSING_HEADER`, …), `errorCode` the rule as is, `status` (what a receiver answers: 400,
+//! or 500 for `INVALID_SECRET`), `field` (the header or body field, or `null`) and `fields`.
+//!
 //! A redirect URL refused at registration becomes an `Error` with `code` the rejection's code
 //! upper-cased (`NOT_CANONICAL`, …), `reason` the code as is, `index` and `canonical`.
 
 use napi::bindgen_prelude::{JsObjectValue, JsValue, Object};
 use napi::{Env, Status};
-use nox_authenticator::{Error, RedirectRejection};
+use nox_authenticator::{Error, RedirectRejection, WebhookError};
 
 /// Converts a core error into a thrown JavaScript error.
 pub(crate) fn to_js(env: &Env, error: Error) -> napi::Error {
@@ -60,6 +65,21 @@ pub(crate) fn rejection_to_js(
         if let RedirectRejection::NotCanonical { canonical } = rejection {
             object.set_named_property("canonical", canonical.as_str())?;
         }
+        Ok(napi::Error::from(object.to_unknown()))
+    };
+    build().unwrap_or_else(|failure| failure)
+}
+
+/// Converts a webhook refusal into a thrown `WebhookVerificationError`.
+pub(crate) fn webhook_to_js(env: &Env, error: &WebhookError) -> napi::Error {
+    let build = || -> napi::Result<napi::Error> {
+        let mut object = new_error(env, error.to_string())?;
+        object.set_named_property("name", "WebhookVerificationError")?;
+        object.set_named_property("code", error.code().to_ascii_uppercase())?;
+        object.set_named_property("errorCode", error.code())?;
+        object.set_named_property("status", u32::from(error.status()))?;
+        object.set_named_property("field", error.field())?;
+        object.set_named_property("fields", error.field().into_iter().collect::<Vec<_>>())?;
         Ok(napi::Error::from(object.to_unknown()))
     };
     build().unwrap_or_else(|failure| failure)

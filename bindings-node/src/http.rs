@@ -39,7 +39,7 @@ pub struct HttpResponse<'env> {
 }
 
 /// Header pairs from either accepted shape.
-fn header_pairs(
+pub(crate) fn header_pairs(
     headers: Option<Either<Vec<(String, String)>, Object<'static>>>,
 ) -> napi::Result<Vec<(String, String)>> {
     match headers {

@@ -16,6 +16,7 @@ pub mod error;
 pub mod http;
 pub mod language;
 pub mod redirect;
+pub mod webhook;
 pub mod wire;
 
 use napi_derive::napi;

@@ -47,7 +47,10 @@ pub(crate) fn to_json(body: &impl serde::Serialize) -> napi::Result<String> {
 }
 
 /// `JSON.parse` of the serialized body.
-fn parse_json<'env>(env: &'env Env, body: &impl serde::Serialize) -> napi::Result<Object<'env>> {
+pub(crate) fn parse_json<'env>(
+    env: &'env Env,
+    body: &impl serde::Serialize,
+) -> napi::Result<Object<'env>> {
     let text = to_json(body)?;
     let json: Object<'env> = env.get_global()?.get_named_property("JSON")?;
     let parse: Function<'env, String, Object<'env>> = json.get_named_property("parse")?;

@@ -40,7 +40,7 @@ const httpPost = (auth, path, apiKey, json, now = NOW) =>
 test('the exports are exactly the documented API', () => {
   assert.deepEqual(
     Object.keys(nox)
-      .filter((k) => !k.startsWith('__') && !['AssetType', 'Language', 'SessionKind', 'SessionState'].includes(k))
+      .filter((k) => !k.startsWith('__') && !['AssetType', 'Language', 'SessionKind', 'SessionState', 'WebhookEventType'].includes(k))
       .sort(),
     [
       'Authenticator',
@@ -55,8 +55,10 @@ test('the exports are exactly the documented API', () => {
       'normalizeSpelling',
       'parseLanguage',
       'parseLinkUrl',
+      'signWebhook',
       'systemNow',
       'v1Brands',
+      'verifyWebhook',
     ],
   )
 })

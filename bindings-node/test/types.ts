@@ -13,7 +13,9 @@ import {
   normalizeSpelling,
   parseLanguage,
   parseLinkUrl,
+  signWebhook,
   systemNow,
+  verifyWebhook,
   v1Brands,
   type AssetType,
   type AuthenticatorConfig,
@@ -28,6 +30,8 @@ import {
   type SessionState,
   type V1Subscriber,
   type V1SupplierLink,
+  type WebhookEvent,
+  type WebhookEventType,
   type V2ManufacturerLinkSession,
   type V2SupplierLinkSession,
 } from 'nox-authenticator'
@@ -96,6 +100,18 @@ const again: HttpResponse = auth.handleHttp({ method: 'POST', path: '/', headers
 const status: number = response.status + again.body.length
 const header: string | undefined = response.headers['content-type']
 
+const signature: string = signWebhook('whsec_x', 'msg_1', 1, Buffer.from('{}'))
+const event: WebhookEvent = verifyWebhook(['whsec_x'], { 'webhook-id': 'msg_1' }, '{}', { now: 1 })
+const eventType: WebhookEventType = event.type
+const eventState: SessionState = event.state
+const eventKind: SessionKind = event.kind
+const eventCompletedAt: number | null = event.completedAt
+const eventUser: string = event.session.link_token + event.userId
+const isCompletion: boolean = event.type === 'link_session.completed'
+verifyWebhook('whsec_x', [['webhook-id', 'msg_1']], Buffer.from('{}'))
+// @ts-expect-error: event types are a closed union
+const wrongType: WebhookEventType = 'link_session.created'
+
 // @ts-expect-error: asset types are a closed union
 auth.createSupplierLinkSession({ assetType: 'wind' })
 // @ts-expect-error: languages are a closed union
@@ -104,4 +120,5 @@ negotiateLanguage('fr', 'de')
 export const used = [
   state, kind, brandOrNull, completedAt, manufacturer, v1, subscriber, completed, evicted, brands, resolved, maybe,
   v1Slug, rejection, urls, parts, langs, negotiated, fromLocale, ttl, status, header, sessionStatus, noState,
+  signature, eventType, eventState, eventKind, eventCompletedAt, eventUser, isCompletion, wrongType,
 ]

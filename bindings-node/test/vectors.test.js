@@ -3,8 +3,10 @@
 // through the binding: the same cases and expected outputs as the Rust runner.
 const { describe, test } = require('node:test')
 const assert = require('node:assert/strict')
-const { Authenticator, Catalog, RedirectPolicy, parseLanguage, negotiateLanguage, languageFromLocale } = require('..')
-const { vector, configJson } = require('./helpers')
+const {
+  Authenticator, Catalog, RedirectPolicy, parseLanguage, negotiateLanguage, languageFromLocale, signWebhook, verifyWebhook,
+} = require('..')
+const { vector, configJson, throwsCode } = require('./helpers')
 
 const CONFIG = configJson()
 
@@ -206,4 +208,40 @@ describe('redirect.json', () => {
   test('none_registered', () => {
     assert.equal(new RedirectPolicy([]).check(file.none_registered)?.reason, 'none_registered')
   })
+})
+
+// The signatures of webhooks.json were computed by the PyPI standardwebhooks package.
+describe('webhooks.json', () => {
+  const file = vector('webhooks.json')
+  const eventOf = (e) => ({
+    id: e.id, signed_at: e.signedAt, type: e.type, timestamp: e.timestamp, kind: e.kind, state: e.state,
+    token: e.token, user_id: e.userId, link_url: e.linkUrl, expires_at: e.expiresAt, completed_at: e.completedAt,
+    session: e.session,
+  })
+  for (const c of file.sign) {
+    test(`sign: ${c.name}`, () => {
+      assert.equal(signWebhook(c.secret, c.id, c.timestamp, Buffer.from(c.body, 'utf8')), c.signature)
+    })
+  }
+  for (const c of file.verify) {
+    test(`verify: ${c.name}`, () => {
+      const run = () => verifyWebhook(c.secrets, c.headers, Buffer.from(c.body, 'utf8'), { now: c.now })
+      if (c.expect.event) {
+        const event = run()
+        assert.deepEqual(eventOf(event), c.expect.event)
+        assert.deepEqual(Object.keys(event.session), Object.keys(c.expect.event.session))
+      } else {
+        const { code, field } = c.expect.error
+        throwsCode(run, code.toUpperCase(), {
+          errorCode: code, field, name: 'WebhookVerificationError', status: code === 'invalid_secret' ? 500 : 400,
+        })
+      }
+    })
+  }
+  for (const c of file.secrets) {
+    test(`secret: ${c.name}`, () => {
+      if (c.ok) assert.match(signWebhook(c.secret, 'msg', 0, ''), /^v1,/)
+      else throwsCode(() => signWebhook(c.secret, 'msg', 0, ''), c.code.toUpperCase())
+    })
+  }
 })
