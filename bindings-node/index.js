@@ -849,6 +849,7 @@ module.exports.negotiateLanguage = nativeBinding.negotiateLanguage
 module.exports.normalizeSpelling = nativeBinding.normalizeSpelling
 module.exports.parseLanguage = nativeBinding.parseLanguage
 module.exports.parseLinkUrl = nativeBinding.parseLinkUrl
+module.exports.ruleCodes = nativeBinding.ruleCodes
 module.exports.SessionKind = nativeBinding.SessionKind
 module.exports.SessionState = nativeBinding.SessionState
 module.exports.signWebhook = nativeBinding.signWebhook

@@ -5,10 +5,14 @@ const require = createRequire(import.meta.url)
 const binding = require('./index.js')
 
 export const {
+  AssetType,
   Authenticator,
   Catalog,
   RedirectPolicy,
   LINK_SESSION_TTL_SECONDS,
+  Language,
+  SessionKind,
+  SessionState,
   checkRedirectShape,
   defaultLanguages,
   languageFromLocale,
@@ -17,6 +21,7 @@ export const {
   normalizeSpelling,
   parseLanguage,
   parseLinkUrl,
+  ruleCodes,
   signWebhook,
   systemNow,
   v1Brands,

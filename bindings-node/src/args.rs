@@ -2,15 +2,14 @@
 //! (`adapter.js`) took out of the option object, one positional value per option.
 //!
 //! Only types are checked here, as Node's own APIs check them: a wrong type throws a `TypeError`
-//! with `code` `ERR_INVALID_ARG_TYPE`, a `now` that is not a whole number of seconds a
-//! `RangeError` with `code` `ERR_OUT_OF_RANGE`, each naming the option (`options.userId`).
+//! with `code` `ERR_INVALID_ARG_TYPE`, a `now` that is not a whole number of seconds from 0 to
+//! 253402300799 (spec decision 18) a `RangeError` with `code` `ERR_OUT_OF_RANGE`, each naming
+//! the option (`options.userId`).
 //! Whether a value is acceptable is the core's business.
 
-use napi::bindgen_prelude::{Array, FromNapiValue, JsValue, Unknown};
+use napi::JsString;
+use napi::bindgen_prelude::{Array, FromNapiValue, JsObjectValue, JsValue, Object, Unknown};
 use napi::{Env, Status, ValueType};
-
-/// The largest integer a JavaScript number holds exactly (`Number.MAX_SAFE_INTEGER`).
-const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
 /// The arguments of one call: where errors come from.
 pub(crate) struct Args<'env> {
@@ -24,13 +23,43 @@ impl<'env> Args<'env> {
         Args { env, method }
     }
 
-    /// An optional string option: `undefined` is absent; anything but a string is refused.
+    /// An optional string option: `undefined` is absent; anything but a string is refused, and
+    /// so is a string with a lone surrogate (which UTF-8 cannot hold: napi would turn it into
+    /// U+FFFD, so that two different ids would be stored as one).
     pub(crate) fn string(&self, value: Unknown, option: &str) -> napi::Result<Option<String>> {
         match value.get_type()? {
             ValueType::Undefined => Ok(None),
-            ValueType::String => String::from_unknown(value).map(Some),
+            ValueType::String => {
+                let string = String::from_unknown(value)?;
+                // napi writes U+FFFD for a lone surrogate: only then look at the UTF-16 itself.
+                if string.contains('\u{FFFD}') && has_lone_surrogate(value)? {
+                    return Err(self.invalid_value(
+                        option,
+                        "must be well-formed Unicode, not contain a lone surrogate",
+                    ));
+                }
+                Ok(Some(string))
+            }
             other => Err(self.type_error(option, "a string", other)),
         }
+    }
+
+    /// A required string argument, checked as [`Args::string`].
+    pub(crate) fn required_string(&self, value: Unknown, name: &str) -> napi::Result<String> {
+        let kind = value.get_type()?;
+        self.string(value, name)?
+            .ok_or_else(|| self.type_error(name, "a string", kind))
+    }
+
+    /// A value of the right type that is not acceptable: a `TypeError` with `code`
+    /// `ERR_INVALID_ARG_VALUE`, as Node's own APIs throw.
+    pub(crate) fn invalid_value(&self, option: &str, what: &str) -> napi::Error {
+        let message = format!("{}: {option} {what}", self.method);
+        thrown(
+            self.env
+                .throw_type_error(&message, Some("ERR_INVALID_ARG_VALUE")),
+            message,
+        )
     }
 
     /// An optional array of strings.
@@ -76,18 +105,35 @@ impl<'env> Args<'env> {
         }
     }
 
+    /// `{ now }` (`NowOptions`): absent, `null` or an object whose `now` is absent means the
+    /// system clock; anything else is checked as [`Args::now`].
+    pub(crate) fn now_options(&self, options: Option<Unknown>) -> napi::Result<i64> {
+        let Some(options) = options else {
+            return Ok(nox_authenticator::system_now());
+        };
+        match options.get_type()? {
+            ValueType::Undefined | ValueType::Null => Ok(nox_authenticator::system_now()),
+            ValueType::Object => {
+                let object = Object::from_unknown(options)?;
+                self.now(object.get_named_property("now")?, "options.now")
+            }
+            other => Err(self.type_error("options", "an object", other)),
+        }
+    }
+
     /// `now` already read as a number (from a `{ now }` option object), checked as [`Args::now`].
     pub(crate) fn seconds(&self, now: Option<f64>, option: &str) -> napi::Result<i64> {
         let Some(number) = now else {
             return Ok(nox_authenticator::system_now());
         };
-        // A safe integer converts to i64 exactly: no rounding, no saturation.
-        if number.is_finite() && number.fract() == 0.0 && number.abs() <= MAX_SAFE_INTEGER {
-            return Ok(number as i64);
+        // Spec decision 18: whole seconds from 0 to the end of year 9999 (all safe integers).
+        if let Ok(seconds) = nox_authenticator::check_now_f64(number) {
+            return Ok(seconds);
         }
         let message = format!(
-            "{}: {option} must be a whole number of Unix seconds (a safe integer), got {}",
+            "{}: {option} must be a whole number of seconds from 0 to {}, got {}",
             self.method,
+            nox_authenticator::MAX_NOW,
             js_number(number)
         );
         Err(thrown(
@@ -109,6 +155,15 @@ impl<'env> Args<'env> {
             message,
         )
     }
+}
+
+/// Whether a JavaScript string holds a UTF-16 surrogate without its pair.
+fn has_lone_surrogate(value: Unknown) -> napi::Result<bool> {
+    let utf16 = JsString::from_unknown(value)?.into_utf16()?;
+    // The buffer napi fills ends with a NUL terminator.
+    let units = utf16.as_slice();
+    let units = units.strip_suffix(&[0]).unwrap_or(units);
+    Ok(char::decode_utf16(units.iter().copied()).any(|c| c.is_err()))
 }
 
 /// The error to return once an exception is pending: napi-rs then leaves the pending one alone.

@@ -6,7 +6,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError, Weak};
 
-use napi::bindgen_prelude::{Object, Unknown};
+use napi::bindgen_prelude::{FromNapiValue, Object, Unknown};
 use napi::{Env, Status};
 use napi_derive::napi;
 use nox_authenticator::wire::{SessionBody, V1ConnectData};
@@ -14,7 +14,7 @@ use nox_authenticator::{
     ManufacturerLinkSessionInput, SeededRandom, SupplierLinkSessionInput, V1ConnectInput,
     V1SupplierLinkInput,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::args::Args;
 use crate::catalog::Catalog;
@@ -24,10 +24,13 @@ use crate::wire::{session_to_js, to_json};
 type Core = nox_authenticator::Authenticator;
 
 /// The configuration, as the core's JSON configuration file but with camelCase keys. Omitted
-/// fields take the core's defaults; the core checks everything (`INVALID_CONFIG`, naming the
-/// field in the file's snake_case spelling, for example `suppliers[0].redirect_urls[1]`).
+/// fields take the core's defaults; an unknown key (a typo such as `enable`) is refused as
+/// `fromJson` refuses it (`INVALID_CONFIG` naming it, `manufacturers[0].enable`); the core
+/// checks everything else (`INVALID_CONFIG`, naming the field in the file's snake_case
+/// spelling, for example `suppliers[0].redirect_urls[1]`).
 #[napi(object)]
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all(deserialize = "camelCase"), deny_unknown_fields)]
 pub struct AuthenticatorConfig {
     /// Where link URLs point.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -53,7 +56,8 @@ pub struct AuthenticatorConfig {
 
 /// The bases of link URLs.
 #[napi(object)]
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all(deserialize = "camelCase"), deny_unknown_fields)]
 pub struct LinkBaseUrlsConfig {
     /// Base of v2 link URLs.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -65,7 +69,8 @@ pub struct LinkBaseUrlsConfig {
 
 /// One supplier account.
 #[napi(object)]
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all(deserialize = "camelCase"), deny_unknown_fields)]
 pub struct SupplierConfig {
     /// The supplier's id.
     pub id: String,
@@ -84,7 +89,8 @@ pub struct SupplierConfig {
 
 /// One manufacturer account.
 #[napi(object)]
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all(deserialize = "camelCase"), deny_unknown_fields)]
 pub struct ManufacturerConfig {
     /// The manufacturer's id.
     pub id: String,
@@ -118,7 +124,7 @@ pub struct AuthenticatorOptions {
 /// `{ now }`: the time of the operation in Unix seconds; the system clock when omitted.
 #[napi(object)]
 pub struct NowOptions {
-    /// Unix seconds, a whole number.
+    /// Unix seconds, a whole number from 0 to 253402300799.
     pub now: Option<f64>,
 }
 
@@ -239,12 +245,36 @@ fn build(
 #[napi]
 impl Authenticator {
     /// An authenticator from a configuration object; throws `INVALID_CONFIG`.
-    #[napi(constructor, catch_unwind, strict)]
+    #[napi(
+        constructor,
+        catch_unwind,
+        ts_args_type = "config: AuthenticatorConfig, options?: AuthenticatorOptions | undefined | null"
+    )]
     pub fn new(
         env: Env,
-        config: AuthenticatorConfig,
+        config: Unknown,
         options: Option<AuthenticatorOptions>,
     ) -> napi::Result<Authenticator> {
+        let args = Args::new(&env, "new Authenticator");
+        let kind = config.get_type()?;
+        if kind != napi::ValueType::Object {
+            return Err(args.type_error("config", "an object", kind));
+        }
+        // Read with serde, not napi's object conversion (which drops unknown keys): a key the
+        // configuration does not have is refused, naming its path.
+        let object = Object::from_unknown(config)?;
+        let config: AuthenticatorConfig =
+            serde_path_to_error::deserialize(&mut napi::De::new(&object)).map_err(|e| {
+                let path = e.path().to_string();
+                let field = if path == "." { "$".to_owned() } else { path };
+                crate::error::to_js(
+                    &env,
+                    nox_authenticator::Error::InvalidConfig {
+                        field,
+                        reason: e.into_inner().reason,
+                    },
+                )
+            })?;
         // The core reads configurations as JSON: this keeps its defaults and checks in one place.
         let json = serde_json::to_string(&config)
             .map_err(|e| napi::Error::new(Status::InvalidArg, e.to_string()))?;
@@ -449,15 +479,18 @@ impl Authenticator {
     #[napi(
         catch_unwind,
         strict,
-        ts_return_type = "(V2SupplierLinkSession | V2ManufacturerLinkSession | V1SupplierLink) & SessionStatus"
+        ts_return_type = "(V2SupplierLinkSession & SessionStatus & { readonly kind: 'v2_supplier' }) | (V2ManufacturerLinkSession & SessionStatus & { readonly kind: 'v2_manufacturer' }) | (V1SupplierLink & SessionStatus & { readonly kind: 'v1_supplier' })",
+        ts_args_type = "token: string, options?: NowOptions | undefined | null"
     )]
     pub fn session<'env>(
         &self,
         env: &'env Env,
-        token: String,
-        options: Option<NowOptions>,
+        token: Unknown,
+        options: Option<Unknown>,
     ) -> napi::Result<Object<'env>> {
-        let now = Args::new(env, "session").seconds(options.and_then(|o| o.now), "options.now")?;
+        let args = Args::new(env, "session");
+        let token = args.required_string(token, "token")?;
+        let now = args.now_options(options)?;
         let session = self.inner.session(&token).or_throw(env)?;
         session_to_js(env, &session, now)
     }
@@ -467,25 +500,30 @@ impl Authenticator {
     #[napi(
         catch_unwind,
         strict,
-        ts_return_type = "(V2SupplierLinkSession | V2ManufacturerLinkSession | V1SupplierLink) & SessionStatus"
+        ts_return_type = "(V2SupplierLinkSession & SessionStatus & { readonly kind: 'v2_supplier' }) | (V2ManufacturerLinkSession & SessionStatus & { readonly kind: 'v2_manufacturer' }) | (V1SupplierLink & SessionStatus & { readonly kind: 'v1_supplier' })",
+        ts_args_type = "token: string, options?: NowOptions | undefined | null"
     )]
     pub fn complete_session<'env>(
         &self,
         env: &'env Env,
-        token: String,
-        options: Option<NowOptions>,
+        token: Unknown,
+        options: Option<Unknown>,
     ) -> napi::Result<Object<'env>> {
-        let now = Args::new(env, "completeSession")
-            .seconds(options.and_then(|o| o.now), "options.now")?;
+        let args = Args::new(env, "completeSession");
+        let token = args.required_string(token, "token")?;
+        let now = args.now_options(options)?;
         let session = self.inner.complete_session(&token, now).or_throw(env)?;
         session_to_js(env, &session, now)
     }
 
     /// Drops sessions whose retention after expiry has passed at `now`; returns how many.
-    #[napi(catch_unwind, strict)]
-    pub fn evict_expired(&self, env: Env, options: Option<NowOptions>) -> napi::Result<u32> {
-        let now =
-            Args::new(&env, "evictExpired").seconds(options.and_then(|o| o.now), "options.now")?;
+    #[napi(
+        catch_unwind,
+        strict,
+        ts_args_type = "options?: NowOptions | undefined | null"
+    )]
+    pub fn evict_expired(&self, env: Env, options: Option<Unknown>) -> napi::Result<u32> {
+        let now = Args::new(&env, "evictExpired").now_options(options)?;
         let evicted = self.inner.evict_expired(now).or_throw(&env)?;
         Ok(u32::try_from(evicted).unwrap_or(u32::MAX))
     }

@@ -6,6 +6,10 @@
 //! - `errorCode`: the core's code as is, which for the v1 API is the wire `error_code`;
 //! - `status`: the HTTP status the core answers this error with;
 //! - `fields`: the offending request fields, in the wire's names (`user_id`, …);
+//! - for a request refusal (`VALIDATION_ERROR`, `name` `ValidationError`): `rule`, the stable
+//!   code of the rule it broke (`missing_field`, `brand_unknown`, … spec decision 17), `field`
+//!   (the first field concerned, or `null`) and `didYouMean` (for `brand_unknown`, the slug of
+//!   a close brand, or `null`);
 //! - the variant's own data where it has any: `field` and `reason` (`INVALID_CONFIG`,
 //!   `INVALID_CATALOG`), `expiresAt` (`EXPIRED`), `completedAt` (`ALREADY_COMPLETED`), `limit`
 //!   (`PAYLOAD_TOO_LARGE`).
@@ -43,6 +47,12 @@ pub(crate) fn to_js(env: &Env, error: Error) -> napi::Error {
             }
             Error::PayloadTooLarge { limit } => {
                 object.set_named_property("limit", u32::try_from(*limit).unwrap_or(u32::MAX))?;
+            }
+            Error::Validation(refusal) => {
+                object.set_named_property("name", "ValidationError")?;
+                object.set_named_property("rule", refusal.rule.as_str())?;
+                object.set_named_property("field", refusal.field())?;
+                object.set_named_property("didYouMean", refusal.did_you_mean.as_deref())?;
             }
             _ => {}
         }
@@ -83,6 +93,16 @@ pub(crate) fn webhook_to_js(env: &Env, error: &WebhookError) -> napi::Error {
         Ok(napi::Error::from(object.to_unknown()))
     };
     build().unwrap_or_else(|failure| failure)
+}
+
+/// The rule codes of request refusals (spec decision 17), in the core's order: what
+/// `err.rule` and `HttpResponse.rule` may be (the `RuleCode` type of index.d.ts).
+#[napi_derive::napi(ts_return_type = "RuleCode[]")]
+pub fn rule_codes() -> Vec<&'static str> {
+    nox_authenticator::Rule::ALL
+        .iter()
+        .map(|rule| rule.as_str())
+        .collect()
 }
 
 fn new_error(env: &Env, message: String) -> napi::Result<Object<'_>> {

@@ -55,6 +55,7 @@ test('the exports are exactly the documented API', () => {
       'normalizeSpelling',
       'parseLanguage',
       'parseLinkUrl',
+      'ruleCodes',
       'signWebhook',
       'systemNow',
       'v1Brands',

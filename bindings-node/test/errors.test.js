@@ -120,3 +120,87 @@ test('HTTP-only codes come back as documented bodies with error_code', () => {
 // STORE_ERROR and INTERNAL_ERROR come only from a failing host store or a failing system RNG;
 // the binding uses the core's in-memory stores and the OS generator, which cannot be made to
 // fail from JavaScript. Their conversion is the same code path as every code above.
+
+test('request refusals carry a rule code, the field and did_you_mean (spec decision 17)', () => {
+  const a = auth()
+  const cases = [
+    [{ userId: '' }, 'empty', 'user_id', null],
+    [{ userId: 'a\nb' }, 'invalid_id', 'user_id', null],
+    [{ userId: undefined }, 'missing_field', 'user_id', null],
+    [{ assetType: 'xx' }, 'asset_type_unknown', 'asset_type', null],
+    [{ brand: 'sma' }, 'brand_wrong_asset_type', 'brand', null],
+    [{ brand: 'vailant' }, 'brand_unknown', 'brand', 'vaillant'],
+    [{ language: 'de' }, 'language_unsupported', 'language', null],
+    [{ redirectUrl: 'https://your-app.com/other' }, 'redirect_not_registered', 'redirect_url', null],
+    [{ redirectUrl: 'http://your-app.com/callback' }, 'redirect_not_https', 'redirect_url', null],
+  ]
+  for (const [overrides, rule, field, didYouMean] of cases) {
+    const error = throwsCode(() => a.createSupplierLinkSession({ ...supplier, ...overrides }), 'VALIDATION_ERROR', {
+      errorCode: 'validation_error', status: 400, rule, field, didYouMean, name: 'ValidationError',
+    })
+    assert.ok(error instanceof Error)
+  }
+})
+
+test('v1 language is any string: ours in any case, anything else en (spec decision 16)', () => {
+  const a = auth()
+  const v1 = { apiKey: 'supplier-key-acme', userId: 'u', redirectUri: 'https://your-app.com/callback', now: NOW }
+  for (const language of ['de', 'FR', '']) {
+    assert.equal(typeof a.createV1SupplierLink({ ...v1, language }).link_token, 'string')
+  }
+})
+
+test('new Authenticator refuses unknown keys as fromJson does, at the top level and inside callers', () => {
+  const supplierConfig = { id: 's', name: 'S', apiKey: 'k', redirectUrls: ['https://a.example/cb'] }
+  throwsCode(() => new Authenticator({ suppliers: [supplierConfig], maxBodyByte: 10 }), 'INVALID_CONFIG', {
+    field: 'maxBodyByte',
+  })
+  throwsCode(
+    () => new Authenticator({ manufacturers: [{ id: 'm', name: 'M', apiKey: 'mk', redirectUrls: [], enable: false }] }),
+    'INVALID_CONFIG',
+    { field: 'manufacturers[0].enable' },
+  )
+  throwsCode(() => new Authenticator({ suppliers: [{ ...supplierConfig, redirectURLs: [] }] }), 'INVALID_CONFIG', {
+    field: 'suppliers[0].redirectURLs',
+  })
+  throwsCode(() => new Authenticator({ suppliers: 5 }), 'INVALID_CONFIG', { field: 'suppliers' })
+  assert.throws(() => new Authenticator('{}'), (e) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG_TYPE')
+  // The known keys still work, and maxBodyBytes is honoured.
+  const a = new Authenticator({ suppliers: [supplierConfig], maxBodyBytes: 10 })
+  const response = a.handleHttp({
+    method: 'POST',
+    path: '/v2/supplier/link-sessions',
+    headers: { 'x-api-key': 'k', 'content-type': 'application/json' },
+    body: '{"user_id": "u", "redirect_url": "https://a.example/cb", "asset_type": "hp"}',
+    now: NOW,
+  })
+  assert.equal(response.status, 413)
+})
+
+test('lone surrogates are refused, not turned into U+FFFD', () => {
+  const a = auth()
+  for (const userId of ['\uD800', 'a\uDC00b', 'x\uD83D']) {
+    assert.throws(
+      () => a.createSupplierLinkSession({ ...supplier, userId }),
+      (e) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG_VALUE' && e.message.includes('options.userId'),
+    )
+  }
+  assert.throws(() => a.session('\uD800'), (e) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG_VALUE')
+  // A well-formed pair is fine.
+  assert.equal(a.createSupplierLinkSession({ ...supplier, userId: 'u-\uD83D\uDE00' }).supplier_user_id, 'u-\u{1F600}')
+})
+
+test('wrong types are TypeErrors with ERR_INVALID_ARG_TYPE naming the argument', () => {
+  const a = auth()
+  const typeError = (fn, name) =>
+    assert.throws(fn, (e) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG_TYPE' && e.message.includes(name), name)
+  typeError(() => a.completeSession(5), 'token')
+  typeError(() => a.session(undefined), 'token')
+  typeError(() => a.session('t', { now: 'x' }), 'options.now')
+  typeError(() => a.completeSession('t', { now: 'x' }), 'options.now')
+  typeError(() => a.evictExpired({ now: 'x' }), 'options.now')
+  typeError(() => a.evictExpired(5), 'options')
+  assert.throws(() => a.evictExpired({ now: -1 }), (e) => e instanceof RangeError && e.code === 'ERR_OUT_OF_RANGE')
+  assert.equal(typeof a.evictExpired(), 'number')
+  assert.equal(typeof a.evictExpired(null), 'number')
+})

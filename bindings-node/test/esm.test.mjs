@@ -26,3 +26,33 @@ test('ESM usage works end to end', () => {
   const session = auth.createSupplierLinkSession({ apiKey: 'k', userId: 'u', redirectUrl: 'https://a.example/cb', assetType: 'pv' })
   assert.equal(auth.session(session.link_token).state, 'pending')
 })
+
+test('the string enums are values in ESM and in index.d.ts', async () => {
+  const { AssetType, Language, SessionKind, SessionState } = await import('nox-authenticator')
+  assert.deepEqual({ ...AssetType }, { HeatPump: 'hp', PvInverter: 'pv' })
+  assert.equal(Language.Fr, 'fr')
+  assert.equal(SessionKind.V1Supplier, 'v1_supplier')
+  assert.equal(SessionState.Expired, 'expired')
+  // The declarations in index.d.ts (from dts-header.d.ts) name exactly the runtime members.
+  const { readFileSync } = await import('node:fs')
+  const dts = readFileSync(new URL('../index.d.ts', import.meta.url), 'utf8')
+  for (const [name, object] of Object.entries({ AssetType, Language, SessionKind, SessionState })) {
+    const match = dts.match(new RegExp(`export declare const ${name}: \\{([^}]*)\\}`))
+    assert.ok(match, `${name} is declared as a value`)
+    const declared = Object.fromEntries([...match[1].matchAll(/readonly (\w+): '([^']*)'/g)].map((m) => [m[1], m[2]]))
+    assert.deepEqual(declared, { ...object }, name)
+  }
+})
+
+test('index.d.ts declares the rule codes the core has, and every error code', async () => {
+  const { ruleCodes } = await import('nox-authenticator')
+  const { readFileSync } = await import('node:fs')
+  const dts = readFileSync(new URL('../index.d.ts', import.meta.url), 'utf8')
+  const union = (name) => {
+    const match = dts.match(new RegExp(`export type ${name} =([^/]*?)\\n(/|export)`, 's'))
+    assert.ok(match, name)
+    return [...match[1].matchAll(/'([^']*)'/g)].map((m) => m[1])
+  }
+  assert.deepEqual(union('RuleCode'), ruleCodes())
+  assert.ok(union('NoxErrorCode').includes('VALIDATION_ERROR'))
+})

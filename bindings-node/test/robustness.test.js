@@ -143,22 +143,23 @@ test('session calls check option types the way Node does: TypeError / RangeError
     'connectV1Manufacturer: options.deviceIds[1] must be a string, got undefined',
   )
 
-  // now: a whole number of seconds within Number.MAX_SAFE_INTEGER, never rounded or clamped.
-  for (const now of [1.5, NaN, Infinity, -Infinity, 2 ** 53]) {
+  // now: a whole number of seconds from 0 to 253402300799 (spec decision 18), never rounded or
+  // clamped.
+  for (const now of [1.5, NaN, Infinity, -Infinity, 2 ** 53, -1, -5, 253402300800, -(2 ** 53 - 1)]) {
     rangeError(
       () => auth.createSupplierLinkSession({ ...ok, now }),
-      `createSupplierLinkSession: options.now must be a whole number of Unix seconds (a safe integer), got ${now}`,
+      `createSupplierLinkSession: options.now must be a whole number of seconds from 0 to 253402300799, got ${now}`,
     )
   }
-  rangeError(() => auth.session('a'.repeat(43), { now: 0.5 }), 'session: options.now must be a whole number of Unix seconds (a safe integer), got 0.5')
-  rangeError(() => auth.completeSession('a'.repeat(43), { now: NaN }), 'completeSession: options.now must be a whole number of Unix seconds (a safe integer), got NaN')
-  rangeError(() => auth.evictExpired({ now: 1e300 }), 'evictExpired: options.now must be a whole number of Unix seconds (a safe integer), got 1e+300')
+  rangeError(() => auth.session('a'.repeat(43), { now: 0.5 }), 'session: options.now must be a whole number of seconds from 0 to 253402300799, got 0.5')
+  rangeError(() => auth.completeSession('a'.repeat(43), { now: NaN }), 'completeSession: options.now must be a whole number of seconds from 0 to 253402300799, got NaN')
+  rangeError(() => auth.evictExpired({ now: 1e300 }), 'evictExpired: options.now must be a whole number of seconds from 0 to 253402300799, got 1e+300')
   rangeError(
     () => auth.handleHttp({ method: 'POST', path: '/manufacturers/nox', now: -0.25 }),
-    'handleHttp: request.now must be a whole number of Unix seconds (a safe integer), got -0.25',
+    'handleHttp: request.now must be a whole number of seconds from 0 to 253402300799, got -0.25',
   )
-  const edge = auth.createSupplierLinkSession({ ...ok, now: -(2 ** 53 - 1) })
-  assert.equal(edge.created_at, -(2 ** 53 - 1))
+  assert.equal(auth.createSupplierLinkSession({ ...ok, now: 253402300799 }).created_at, 253402300799)
+  assert.equal(auth.createSupplierLinkSession({ ...ok, userId: 'u-zero', now: 0 }).created_at, 0)
 
   // Nothing a wrong type caused reached the core: no session was stored.
   const before = auth.sessionCount()
@@ -194,11 +195,14 @@ test('wrong argument types throw Errors before reaching the core', () => {
   // Every export validates its arguments before converting them (napi's `strict`): a primitive
   // is never read as an empty option object.
   const invalidArg = (fn) => assert.throws(fn, (e) => e instanceof Error && e.code === 'InvalidArg')
-  invalidArg(() => new Authenticator(5))
+  // Those converted as Node's own APIs do (issue 13): TypeError, ERR_INVALID_ARG_TYPE, naming it.
+  const nodeTypeError = (fn, name) =>
+    assert.throws(fn, (e) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG_TYPE' && e.message.includes(name))
+  nodeTypeError(() => new Authenticator(5), 'config')
   invalidArg(() => Authenticator.fromJson(configJson(), 'seed'))
-  invalidArg(() => auth.evictExpired(5))
-  invalidArg(() => auth.session('a'.repeat(43), 'now'))
-  invalidArg(() => auth.completeSession(42))
+  nodeTypeError(() => auth.evictExpired(5), 'options')
+  nodeTypeError(() => auth.session('a'.repeat(43), 'now'), 'options')
+  nodeTypeError(() => auth.completeSession(42), 'token')
   invalidArg(() => auth.setCatalog({}))
   invalidArg(() => auth.handleHttp('GET /'))
   invalidArg(() => Catalog.builtin().find(5))

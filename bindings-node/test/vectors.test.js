@@ -59,6 +59,10 @@ function runHttpStep(auth, step, vars) {
   const expect = step.expect
   assert.ok(Buffer.isBuffer(response.body))
   assert.equal(response.status, expect.status, response.body.toString())
+  // The refusal behind a 400 (spec decision 17), for the library's callers only.
+  for (const [key, prop] of [['rule', 'rule'], ['field', 'field'], ['did_you_mean', 'didYouMean']]) {
+    if (key in expect) assert.equal(response[prop] ?? null, expect[key], `${key}: ${response.body}`)
+  }
   const headers = Object.fromEntries(Object.entries(response.headers).map(([k, v]) => [k.toLowerCase(), v]))
   for (const [name, value] of Object.entries(expect.headers ?? {})) {
     assert.equal(headers[name.toLowerCase()], value, `header ${name}`)
