@@ -4,7 +4,10 @@
 //! schedule with a little jitter, or failed after the last one).
 //!
 //! - **Never blocks a request**: store calls run on the blocking pool, attempts are async, and
-//!   at most [`TOTAL_CONCURRENCY`] run at once, [`ENDPOINT_CONCURRENCY`] per caller.
+//!   at most [`TOTAL_CONCURRENCY`] run at once, [`ENDPOINT_CONCURRENCY`] per caller; a caller
+//!   has at most [`CALLER_QUEUE`] events waiting in this process, and events of a caller at
+//!   that mark are given back for a second, so a slow or dead endpoint never holds up another
+//!   caller's events.
 //! - **Never loses an event**: an event leaves the outbox only once an attempt's outcome is
 //!   recorded; what is in flight at a crash or shutdown keeps its lease, which runs out, and
 //!   the event is claimed again (after a restart, or by another instance).
@@ -40,6 +43,10 @@ pub const TOTAL_CONCURRENCY: usize = 64;
 pub const ENDPOINT_CONCURRENCY: usize = 8;
 /// The most of an answer that is read.
 pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
+/// Tasks (waiting or attempting) per caller; events claimed beyond that are given back.
+pub const CALLER_QUEUE: usize = 64;
+/// Events claimed at once.
+const CLAIM_BATCH: usize = 32;
 /// How often the outbox is polled when nothing was due (real time).
 const POLL: Duration = Duration::from_millis(200);
 
@@ -148,11 +155,11 @@ impl InFlight {
             .unwrap_or_else(PoisonError::into_inner)
             .remove(id);
     }
-    /// Counts a task for `caller` unless it already has [`ENDPOINT_CONCURRENCY`] of them.
+    /// Counts a task for `caller` unless it already has [`CALLER_QUEUE`] of them.
     fn enqueue(&self, caller: &str) -> bool {
         let mut queued = self.queued.lock().unwrap_or_else(PoisonError::into_inner);
         let n = queued.entry(caller.to_owned()).or_insert(0);
-        if *n >= ENDPOINT_CONCURRENCY {
+        if *n >= CALLER_QUEUE {
             return false;
         }
         *n += 1;
@@ -228,7 +235,9 @@ pub async fn run(state: Arc<AppState>) {
     let lease = lease_seconds(&settings);
     let settings = Arc::new(settings);
     loop {
-        let room = (TOTAL_CONCURRENCY * 2).saturating_sub(in_flight.len());
+        let room = (TOTAL_CONCURRENCY * 4)
+            .saturating_sub(in_flight.len())
+            .min(CLAIM_BATCH);
         if room == 0 {
             tokio::time::sleep(POLL).await;
             continue;
@@ -260,6 +269,7 @@ pub async fn run(state: Arc<AppState>) {
             continue;
         }
         let mut busy = Vec::new();
+        let mut spawned = 0usize;
         for delivery in claimed {
             if !in_flight.insert(&delivery.event.id) {
                 continue; // still being attempted here: its lease was simply renewed
@@ -280,6 +290,7 @@ pub async fn run(state: Arc<AppState>) {
                 in_flight: Arc::clone(&in_flight),
             };
             tokio::spawn(task.deliver(delivery));
+            spawned += 1;
         }
         if !busy.is_empty() {
             let state = Arc::clone(&state);
@@ -295,6 +306,10 @@ pub async fn run(state: Arc<AppState>) {
             if let Ok(Err(error)) = deferred {
                 tracing::warn!(%error, "webhooks: cannot give back events of a busy endpoint");
             }
+        }
+        if spawned == 0 {
+            // Everything claimed was for busy endpoints: let them work before claiming again.
+            tokio::time::sleep(POLL).await;
         }
     }
 }
