@@ -217,7 +217,9 @@ impl HttpResponse {
 
     /// For a 400 about an unknown brand, the canonical slug of a close one, if any.
     pub fn did_you_mean(&self) -> Option<&str> {
-        self.refusal.as_deref().and_then(|r| r.did_you_mean.as_deref())
+        self.refusal
+            .as_deref()
+            .and_then(|r| r.did_you_mean.as_deref())
     }
 }
 
