@@ -157,11 +157,12 @@ impl Authenticator {
     #[pyo3(signature = (json, *, seed=None, catalog=None))]
     fn from_json(
         py: Python<'_>,
-        json: &str,
+        json: &Bound<'_, PyAny>,
         seed: Option<u64>,
         catalog: Option<PyRef<'_, Catalog>>,
     ) -> PyResult<Authenticator> {
-        build(py, Source::Json(json), seed, catalog)
+        let json = convert::str_arg(json, "json")?;
+        build(py, Source::Json(&json), seed, catalog)
     }
 
     /// The catalog in use.

@@ -10,8 +10,10 @@ use crate::convert::{self, repr_str};
 use crate::error::IntoPyResult;
 
 /// Reads an asset type given as `AssetType` or its wire string; the core decides what is valid.
-fn parse_asset_type(py: Python<'_>, value: &str) -> PyResult<AssetType> {
-    value.parse::<AssetType>().into_py_result(py)
+fn parse_asset_type(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<AssetType> {
+    convert::str_arg(value, "asset_type")?
+        .parse::<AssetType>()
+        .into_py_result(py)
 }
 
 /// One brand of a catalog: its slug, display name, asset type and extra spellings.
@@ -103,9 +105,10 @@ impl Catalog {
 
     /// Loads a catalog from its JSON text; raises `CatalogError` naming the bad field.
     #[staticmethod]
-    fn from_json(py: Python<'_>, json: &str) -> PyResult<Catalog> {
+    fn from_json(py: Python<'_>, json: &Bound<'_, PyAny>) -> PyResult<Catalog> {
+        let json = convert::str_arg(json, "json")?;
         let catalog = py
-            .detach(|| CoreCatalog::from_json(json))
+            .detach(|| CoreCatalog::from_json(&json))
             .into_py_result(py)?;
         Ok(Catalog {
             inner: Arc::new(catalog),
@@ -119,7 +122,7 @@ impl Catalog {
     }
 
     /// The brands of one asset type, in catalog order (what a brand picker shows).
-    fn brands(&self, py: Python<'_>, asset_type: &str) -> PyResult<Vec<Brand>> {
+    fn brands(&self, py: Python<'_>, asset_type: &Bound<'_, PyAny>) -> PyResult<Vec<Brand>> {
         let asset_type = parse_asset_type(py, asset_type)?;
         Ok(self
             .inner
@@ -141,10 +144,16 @@ impl Catalog {
 
     /// The brand a spelling names, of `asset_type`; raises `ValidationError` (field `brand`)
     /// when it is unknown or of the other asset type.
-    fn resolve(&self, py: Python<'_>, asset_type: &str, spelling: &str) -> PyResult<Brand> {
+    fn resolve(
+        &self,
+        py: Python<'_>,
+        asset_type: &Bound<'_, PyAny>,
+        spelling: &Bound<'_, PyAny>,
+    ) -> PyResult<Brand> {
         let asset_type = parse_asset_type(py, asset_type)?;
+        let spelling = convert::str_arg(spelling, "spelling")?;
         self.inner
-            .resolve(asset_type, spelling)
+            .resolve(asset_type, &spelling)
             .cloned()
             .map(Brand::new)
             .into_py_result(py)
@@ -152,13 +161,15 @@ impl Catalog {
 
     /// The slug of one of the 13 brands of the deprecated v1 API that a spelling names; raises
     /// `ValidationError` (field `brand`) otherwise.
-    fn resolve_v1(&self, py: Python<'_>, spelling: &str) -> PyResult<&'static str> {
-        self.inner.resolve_v1(spelling).into_py_result(py)
+    fn resolve_v1(&self, py: Python<'_>, spelling: &Bound<'_, PyAny>) -> PyResult<&'static str> {
+        let spelling = convert::str_arg(spelling, "spelling")?;
+        self.inner.resolve_v1(&spelling).into_py_result(py)
     }
 
     /// The brand a spelling names, of any asset type, or `None`.
-    fn find(&self, spelling: &str) -> Option<Brand> {
-        self.inner.find(spelling).cloned().map(Brand::new)
+    fn find(&self, spelling: &Bound<'_, PyAny>) -> PyResult<Option<Brand>> {
+        let spelling = convert::str_arg(spelling, "spelling")?;
+        Ok(self.inner.find(&spelling).cloned().map(Brand::new))
     }
 
     /// The catalog as JSON, in the format `from_json` reads.

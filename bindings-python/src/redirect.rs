@@ -19,7 +19,8 @@ pub(crate) struct RedirectPolicy {
 #[pymethods]
 impl RedirectPolicy {
     #[new]
-    fn new(py: Python<'_>, urls: Vec<String>) -> PyResult<RedirectPolicy> {
+    fn new(py: Python<'_>, urls: &Bound<'_, PyAny>) -> PyResult<RedirectPolicy> {
+        let urls = convert::opt_str_list_arg(Some(urls), "urls")?.unwrap_or_default();
         match CorePolicy::new(urls) {
             Ok(inner) => Ok(RedirectPolicy { inner }),
             Err((index, rejection)) => Err(redirect_rejection(py, &rejection, Some(index))),
@@ -33,15 +34,15 @@ impl RedirectPolicy {
     }
 
     /// Returns `None` if `url` may be redirected to; raises `RedirectRejectedError` otherwise.
-    fn check(&self, py: Python<'_>, url: &str) -> PyResult<()> {
+    fn check(&self, py: Python<'_>, url: &Bound<'_, PyAny>) -> PyResult<()> {
         self.inner
-            .check(url)
+            .check(&convert::str_arg(url, "url")?)
             .map_err(|rejection| redirect_rejection(py, &rejection, None))
     }
 
     /// Whether `url` may be redirected to (`check` without the exception).
-    fn allows(&self, url: &str) -> bool {
-        self.inner.check(url).is_ok()
+    fn allows(&self, url: &Bound<'_, PyAny>) -> PyResult<bool> {
+        Ok(self.inner.check(&convert::str_arg(url, "url")?).is_ok())
     }
 
     fn __repr__(&self) -> String {
@@ -88,8 +89,12 @@ impl LinkUrlParts {
 
 /// Reads the `token` and `language` of a link URL; raises `ValidationError` (field `link_url`).
 #[pyfunction]
-pub(crate) fn parse_link_url(py: Python<'_>, link_url: &str) -> PyResult<LinkUrlParts> {
-    nox_authenticator::parse_link_url(link_url)
+pub(crate) fn parse_link_url(
+    py: Python<'_>,
+    link_url: &Bound<'_, PyAny>,
+) -> PyResult<LinkUrlParts> {
+    let link_url = convert::str_arg(link_url, "link_url")?;
+    nox_authenticator::parse_link_url(&link_url)
         .map(|inner| LinkUrlParts { inner })
         .into_py_result(py)
 }
@@ -98,9 +103,9 @@ pub(crate) fn parse_link_url(py: Python<'_>, link_url: &str) -> PyResult<LinkUrl
 #[pyfunction]
 pub(crate) fn parse_language<'py>(
     py: Python<'py>,
-    code: &str,
+    code: &Bound<'py, PyAny>,
 ) -> PyResult<Option<Bound<'py, PyAny>>> {
-    Language::parse(code)
+    Language::parse(&convert::str_arg(code, "code")?)
         .map(|l| convert::language(py, l))
         .transpose()
 }
@@ -109,9 +114,9 @@ pub(crate) fn parse_language<'py>(
 #[pyfunction]
 pub(crate) fn language_from_locale<'py>(
     py: Python<'py>,
-    locale: &str,
+    locale: &Bound<'py, PyAny>,
 ) -> PyResult<Option<Bound<'py, PyAny>>> {
-    Language::from_locale(locale)
+    Language::from_locale(&convert::str_arg(locale, "locale")?)
         .map(|l| convert::language(py, l))
         .transpose()
 }
@@ -122,12 +127,13 @@ pub(crate) fn language_from_locale<'py>(
 #[pyo3(signature = (accept_language, default=None))]
 pub(crate) fn negotiate_language<'py>(
     py: Python<'py>,
-    accept_language: &str,
-    default: Option<&str>,
+    accept_language: &Bound<'py, PyAny>,
+    default: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let default = match default {
+    let accept_language = convert::str_arg(accept_language, "accept_language")?;
+    let default = match convert::opt_str_arg(default, "default")? {
         Some(code) => code.parse::<Language>().into_py_result(py)?,
         None => Language::V2_DEFAULT,
     };
-    convert::language(py, Language::negotiate(accept_language, default))
+    convert::language(py, Language::negotiate(&accept_language, default))
 }

@@ -140,3 +140,41 @@ def test_config_errors_name_the_field_path_not_a_line_and_column() -> None:
         Authenticator.from_config(config)
     assert caught.value.field == "manufacturers[0].enabled"
     assert "column" not in caught.value.reason
+
+
+def test_every_export_names_the_argument_of_the_wrong_type() -> None:
+    from nox_authenticator import (Catalog, RedirectPolicy, language_from_locale,
+                                   negotiate_language, parse_language, parse_link_url)
+    catalog = Catalog.builtin()
+    cases = [
+        (lambda: catalog.resolve(5, "daikin"), "asset_type must be str, not int"),
+        (lambda: catalog.resolve("hp", None), "spelling must be str, not NoneType"),
+        (lambda: catalog.resolve_v1(b"daikin"), "spelling must be str, not bytes"),
+        (lambda: catalog.find(1.5), "spelling must be str, not float"),
+        (lambda: catalog.brands(3), "asset_type must be str, not int"),
+        (lambda: Catalog.from_json({}), "json must be str, not dict"),
+        (lambda: Authenticator.from_json(b"{}"), "json must be str, not bytes"),
+        (lambda: RedirectPolicy([CALLBACK, 5]), r"urls\[1\] must be str, not int"),
+        (lambda: RedirectPolicy([CALLBACK]).check(5), "url must be str, not int"),
+        (lambda: RedirectPolicy([CALLBACK]).allows(None), "url must be str, not NoneType"),
+        (lambda: parse_link_url(5), "link_url must be str, not int"),
+        (lambda: parse_language(5), "code must be str, not int"),
+        (lambda: language_from_locale(5), "locale must be str, not int"),
+        (lambda: negotiate_language(5), "accept_language must be str, not int"),
+        (lambda: negotiate_language("fr", 5), "default must be str, not int"),
+    ]
+    for call, message in cases:
+        with pytest.raises(TypeError, match=f"^{message}$"):
+            call()
+    assert catalog.resolve(nox_asset_type_hp(), "daikin").slug == "daikin"
+
+
+def nox_asset_type_hp() -> Any:
+    from nox_authenticator import AssetType
+    return AssetType.HEAT_PUMP
+
+
+def test_lone_surrogates_are_refused() -> None:
+    auth = Authenticator.from_config(DEMO_CONFIG)
+    with pytest.raises(UnicodeEncodeError):
+        _supplier(auth, user_id="a\ud800b")
