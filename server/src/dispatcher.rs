@@ -192,7 +192,7 @@ impl InFlight {
     }
 }
 
-/// A name for this process in the leases (host, pid and a random part).
+/// A name for this process in the leases (its pid and a random part).
 fn instance_name() -> String {
     let random: u64 = rand::random();
     format!("{}-{random:016x}", std::process::id())
