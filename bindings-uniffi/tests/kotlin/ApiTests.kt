@@ -79,6 +79,17 @@ class ApiTests(private val configJson: String, private val harness: Harness) {
             }
             checkEq(e.didYouMean, "vaillant", "didYouMean")
         }
+        harness.case("results have a useful toString() and hashCode() agrees with equals()") {
+            val a = auth()
+            val created = a.createSupplierLinkSession(SUPPLIER_KEY, supplierInput(), NOW)
+            val text = created.toString()
+            check(text.contains("kind=v2_supplier") && text.contains("user_id=\"user-1\"")) { text }
+            check(!text.contains(created.token())) { "the token stays out of toString()" }
+            val again = a.session(created.token())
+            checkEq(again, created, "equal")
+            checkEq(again.hashCode(), created.hashCode(), "hashCode")
+            checkEq(Catalog.builtin().hashCode(), Catalog.builtin().hashCode(), "catalog hashCode")
+        }
         harness.case("v1 language is any string") {
             val v1 = auth().createV1SupplierLink(SUPPLIER_KEY, V1SupplierLinkInput(userId = "u", redirectUri = CALLBACK, language = "de"), NOW)
             checkEq(v1.language(), Language.EN, "de is the default en")
