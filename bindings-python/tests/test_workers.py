@@ -4,17 +4,19 @@ through another, and a v1 user keeps one ``nox_user_id`` whichever worker answer
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any, Dict, Iterator, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Tuple
 
 import pytest
 
@@ -71,27 +73,39 @@ def gunicorn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         log.close()
 
 
+def _concurrently(calls: int, work: Callable[[int], Tuple[int, Any, str]]) -> List[Tuple[int, Any, str]]:
+    """Runs `work(i)` for every i from as many threads at once: a sync worker serves one
+    request at a time, so simultaneous requests are spread over several workers."""
+    barrier = threading.Barrier(calls)
+
+    def run(i: int) -> Tuple[int, Any, str]:
+        barrier.wait()
+        return work(i)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=calls) as pool:
+        return list(pool.map(run, range(calls)))
+
+
 def test_a_session_created_by_one_worker_is_completed_by_another(gunicorn: str) -> None:
-    created = []
-    for i in range(24):
-        status, body, pid = _call(f"{gunicorn}/v2/supplier/link-sessions", body={
-            "user_id": f"worker-user-{i}", "redirect_url": "https://your-app.com/callback",
-            "asset_type": "hp"}, headers=SUPPLIER)
+    created = _concurrently(16, lambda i: _call(f"{gunicorn}/v2/supplier/link-sessions", body={
+        "user_id": f"worker-user-{i}", "redirect_url": "https://your-app.com/callback",
+        "asset_type": "hp"}, headers=SUPPLIER))
+    for status, body, _ in created:
         assert status == 201, body
-        created.append((body["link_token"], pid))
+    tokens = [(body["link_token"], pid) for _, body, pid in created]
+    completed = _concurrently(16, lambda i: _call(
+        f"{gunicorn}/admin/link-sessions/{tokens[i][0]}/complete", headers=ADMIN))
     across = 0
-    for token, creator in created:
-        status, body, completer = _call(f"{gunicorn}/admin/link-sessions/{token}/complete",
-                                        headers=ADMIN)
+    for (token, creator), (status, body, completer) in zip(tokens, completed):
         assert status == 200, body
         assert body["state"] == "completed"
         across += completer != creator
         status, body, _ = _call(f"{gunicorn}/admin/link-sessions/{token}/complete",
                                 headers=ADMIN)
         assert (status, body["code"]) == (409, "already_completed")
-    # Every completion found its session; most were answered by another worker than the one
-    # that created it (which worker accepts a connection is up to the kernel).
-    pids = {pid for _, pid in created}
+    # Every completion found its session, whichever worker created it; simultaneous requests
+    # were answered by several workers, so some sessions crossed from one to another.
+    pids = {pid for _, _, pid in created} | {pid for _, _, pid in completed}
     assert len(pids) >= 2, f"only one worker answered: {pids}"
     assert across >= 1, "no session was completed by another worker than its creator"
 
