@@ -64,6 +64,7 @@ async function startServer({ port, adminPort, config, clockSpeed }) {
     let out = '';
     child.stdout.on('data', (d) => { out += d; logs.push(d.toString()); if (out.includes('admin listening')) resolve(); });
     child.on('exit', (code) => reject(new Error(`server exited ${code}: ${logs.join('')}`)));
+    child.on('error', (error) => reject(new Error(`cannot start ${serverBin}: ${error.message}`)));
   });
   return child;
 }

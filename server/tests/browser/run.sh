@@ -15,7 +15,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
 fi
 if [ -z "${NOX_SERVER_BIN:-}" ]; then
   (cd "$root" && cargo build -q -p nox-authenticator-server)
-  export NOX_SERVER_BIN="$root/target/debug/nox-authenticator-server"
+  export NOX_SERVER_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/nox-authenticator-server"
 fi
 if [ -n "${NOX_FLOW_SCREENSHOTS:-}" ]; then
   case "$NOX_FLOW_SCREENSHOTS" in /*) ;; *) export NOX_FLOW_SCREENSHOTS="$root/$NOX_FLOW_SCREENSHOTS" ;; esac
