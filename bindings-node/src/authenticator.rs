@@ -216,21 +216,7 @@ fn build(
     options: Option<AuthenticatorOptions>,
 ) -> napi::Result<Authenticator> {
     // `store` opens a shared SQLite file or PostgreSQL (spec decision 11); without it, memory.
-    let stores = match &config.store {
-        Some(setting) => Some(
-            nox_authenticator_store::open(setting, config.session_retention_seconds)
-                .map_err(|e| nox_authenticator::Error::InvalidConfig {
-                    field: "store".into(),
-                    reason: e.to_string(),
-                })
-                .or_throw(env)?,
-        ),
-        None => None,
-    };
-    let mut builder = Core::builder(config);
-    if let Some(stores) = stores {
-        builder = stores.apply(builder);
-    }
+    let mut builder = nox_authenticator_store::builder_for(config).or_throw(env)?;
     if let Some(seed) = options.and_then(|o| o.seed) {
         builder = builder.random(Arc::new(SeededRandom::new(u64::from_ne_bytes(
             seed.to_ne_bytes(),

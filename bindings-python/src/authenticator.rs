@@ -50,20 +50,7 @@ fn build(
             };
             // `store` opens a shared SQLite file or PostgreSQL, so that the worker processes of
             // one service share one state (spec decision 11); without it, memory.
-            let stores = match &config.store {
-                Some(setting) => Some(
-                    nox_authenticator_store::open(setting, config.session_retention_seconds)
-                        .map_err(|e| nox_authenticator::Error::InvalidConfig {
-                            field: "store".into(),
-                            reason: e.to_string(),
-                        })?,
-                ),
-                None => None,
-            };
-            let mut builder = CoreAuthenticator::builder(config);
-            if let Some(stores) = stores {
-                builder = stores.apply(builder);
-            }
+            let mut builder = nox_authenticator_store::builder_for(config)?;
             if let Some(seed) = seed {
                 builder = builder.random(Arc::new(SeededRandom::new(seed)));
             }

@@ -398,6 +398,29 @@ pub fn open(setting: &str, retention_seconds: i64) -> Result<Stores, OpenError> 
     }
 }
 
+/// An authenticator builder for `config` on the store its `store` field names (memory when it
+/// names none), for hosts that take their store from the configuration (the Python and Node
+/// bindings). A store that cannot be opened is a configuration error naming `store`.
+pub fn builder_for(
+    config: nox_authenticator::Config,
+) -> Result<AuthenticatorBuilder, nox_authenticator::Error> {
+    let stores =
+        match &config.store {
+            Some(setting) => Some(open(setting, config.session_retention_seconds).map_err(
+                |e| nox_authenticator::Error::InvalidConfig {
+                    field: "store".into(),
+                    reason: e.to_string(),
+                },
+            )?),
+            None => None,
+        };
+    let builder = nox_authenticator::Authenticator::builder(config);
+    Ok(match stores {
+        Some(stores) => stores.apply(builder),
+        None => builder,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
