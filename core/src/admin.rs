@@ -41,28 +41,7 @@ use crate::authenticator::Authenticator;
 use crate::error::{Error, Result};
 use crate::http::{HttpRequest, HttpResponse};
 use crate::principal::ApiKeyDigest;
-use crate::session::{LinkSession, SessionKind, SessionState};
-use crate::wire::SessionBody;
-
-/// The admin lookup's body: `{"kind", "state", "session"}` (spec decision 13). Completion
-/// events carry the same shape as their `data` (decision 20).
-#[derive(Debug, Serialize)]
-pub struct AdminSessionBody<'a> {
-    kind: SessionKind,
-    state: SessionState,
-    session: SessionBody<'a>,
-}
-
-impl<'a> AdminSessionBody<'a> {
-    /// The body for a session at `now`.
-    pub fn new(session: &'a LinkSession, now: i64) -> Self {
-        AdminSessionBody {
-            kind: session.kind,
-            state: session.state(now),
-            session: SessionBody::new(session),
-        }
-    }
-}
+use crate::wire::AdminSessionBody;
 
 /// An admin error body: `{"error", "code"}`.
 #[derive(Debug, Serialize)]
@@ -156,13 +135,6 @@ impl Authenticator {
         } else {
             Err(Error::InvalidApiKey)
         }
-    }
-}
-
-impl LinkSession {
-    /// The session in the admin lookup's shape at `now`: `{"kind", "state", "session"}`.
-    pub fn to_admin_json(&self, now: i64) -> serde_json::Value {
-        serde_json::to_value(AdminSessionBody::new(self, now)).unwrap_or_default()
     }
 }
 

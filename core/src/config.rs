@@ -32,9 +32,7 @@ pub const DEFAULT_V2_LINK_BASE: &str = "https://auth.nox.energy/ui";
 pub const DEFAULT_V1_LINK_BASE: &str = "https://link.nox.com/connect";
 /// The default limit on request bodies, in bytes.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
-/// The default time the in-memory store keeps a session after it expires, so that a late
-/// completion is told `expired` rather than `not found`.
-pub const DEFAULT_SESSION_RETENTION_SECONDS: i64 = 3600;
+pub use crate::store::DEFAULT_SESSION_RETENTION_SECONDS;
 /// The largest accepted `max_body_bytes`.
 pub const MAX_BODY_BYTES_LIMIT: usize = 16 * 1024 * 1024;
 

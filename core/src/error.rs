@@ -456,16 +456,6 @@ impl Error {
         Error::Validation(Refusal::body(rule, message))
     }
 
-    /// A refused redirect URL in request field `field` (`redirect_url`, `redirect_uri`) of a
-    /// caller of kind `account` (`supplier`, `manufacturer`).
-    pub fn redirect(
-        field: FieldName,
-        account: &str,
-        rejection: &crate::redirect::RedirectRejection,
-    ) -> Error {
-        Error::refuse(rejection.rule(), field, rejection.describe(field, account))
-    }
-
     pub(crate) fn config(field: impl Into<String>, reason: impl fmt::Display) -> Error {
         Error::InvalidConfig {
             field: field.into(),

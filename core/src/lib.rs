@@ -66,7 +66,6 @@ pub mod v2_supplier;
 pub mod webhook;
 pub mod wire;
 
-pub use admin::AdminSessionBody;
 pub use authenticator::{Authenticator, AuthenticatorBuilder};
 pub use catalog::{AssetType, Brand, Catalog, V1_BRANDS, normalize_spelling};
 pub use clock::{MAX_NOW, NowOutOfRange, check_now, check_now_f64, system_now};
@@ -92,3 +91,4 @@ pub use webhook::{
     CompletionEvent, WebhookError, WebhookEvent, WebhookEventType, WebhookSecret, sign_webhook,
     verify_webhook,
 };
+pub use wire::AdminSessionBody;

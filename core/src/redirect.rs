@@ -22,7 +22,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use url::{Host, Url};
 
-use crate::error::Rule;
+use crate::error::{Error, FieldName, Rule};
 
 /// The longest redirect URL accepted, in bytes.
 pub const MAX_REDIRECT_URL_LEN: usize = 2048;
@@ -246,6 +246,14 @@ fn loopback_portless(mut url: Url) -> Option<String> {
     }
     url.set_port(None).ok()?;
     Some(url.into())
+}
+
+impl Error {
+    /// A refused redirect URL in request field `field` (`redirect_url`, `redirect_uri`) of a
+    /// caller of kind `account` (`supplier`, `manufacturer`).
+    pub fn redirect(field: FieldName, account: &str, rejection: &RedirectRejection) -> Error {
+        Error::refuse(rejection.rule(), field, rejection.describe(field, account))
+    }
 }
 
 #[cfg(test)]

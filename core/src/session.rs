@@ -13,7 +13,6 @@ use crate::catalog::AssetType;
 use crate::error::{Error, Result};
 use crate::language::Language;
 use crate::token::LinkToken;
-use crate::wire;
 
 /// How long a link session lives: 10 minutes.
 pub const LINK_SESSION_TTL_SECONDS: i64 = 600;
@@ -145,12 +144,6 @@ impl LinkSession {
             }),
             _ => Ok(()),
         }
-    }
-
-    /// The session as its endpoint's documented response body (for v1, the `data` object
-    /// without the envelope), fields in the documented order.
-    pub fn to_wire_json(&self) -> serde_json::Value {
-        wire::session_body(self)
     }
 }
 

@@ -15,6 +15,10 @@ use crate::error::{Error, Result};
 use crate::session::{LINK_SESSION_TTL_SECONDS, LinkSession, SessionKind};
 use crate::token::token_digest;
 
+/// The default time the in-memory store keeps a session after it expires, so that a late
+/// completion is told `expired` rather than `not found`.
+pub const DEFAULT_SESSION_RETENTION_SECONDS: i64 = 3600;
+
 /// The outcome of [`SessionStore::mark_completed`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MarkCompleted {
@@ -351,7 +355,7 @@ impl MemorySessionStore {
 
 impl Default for MemorySessionStore {
     fn default() -> Self {
-        MemorySessionStore::new(crate::config::DEFAULT_SESSION_RETENTION_SECONDS)
+        MemorySessionStore::new(DEFAULT_SESSION_RETENTION_SECONDS)
     }
 }
 
@@ -658,11 +662,6 @@ pub struct Subscriber {
 }
 
 impl Subscriber {
-    /// The subscriber as the documented `data` of a v1 connect response.
-    pub fn to_wire_json(&self) -> serde_json::Value {
-        serde_json::to_value(crate::wire::V1ConnectData::new(self)).unwrap_or_default()
-    }
-
     /// Adds the device ids not yet associated, keeping first-seen order; never removes any
     /// (spec decision 8). If the union would hold more than `cap` ids, nothing is added and the
     /// connect is refused as a whole, naming `device_ids` (spec decision 12).

@@ -91,8 +91,8 @@ use serde_json::Value;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use crate::admin::AdminSessionBody;
 use crate::session::{LinkSession, SessionKind, SessionState};
+use crate::wire::AdminSessionBody;
 
 /// The prefix of a webhook secret's text form.
 pub const SECRET_PREFIX: &str = "whsec_";

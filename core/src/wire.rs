@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::catalog::AssetType;
 use crate::error::Error;
 use crate::language::Language;
-use crate::session::{LinkSession, SessionKind};
+use crate::session::{LinkSession, SessionKind, SessionState};
 use crate::store::Subscriber;
 
 /// `CreateSupplierLinkSessionResponse` (v2).
@@ -125,8 +125,46 @@ impl<'a> SessionBody<'a> {
     }
 }
 
-pub(crate) fn session_body(session: &LinkSession) -> serde_json::Value {
-    serde_json::to_value(SessionBody::new(session)).unwrap_or_default()
+// The JSON forms of the domain's values live here, beside the bodies they are made of, so that
+// the domain modules never depend on this one.
+impl LinkSession {
+    /// The session as its endpoint's documented response body (for v1, the `data` object
+    /// without the envelope), fields in the documented order.
+    pub fn to_wire_json(&self) -> serde_json::Value {
+        serde_json::to_value(SessionBody::new(self)).unwrap_or_default()
+    }
+
+    /// The session in the admin lookup's shape at `now`: `{"kind", "state", "session"}`.
+    pub fn to_admin_json(&self, now: i64) -> serde_json::Value {
+        serde_json::to_value(AdminSessionBody::new(self, now)).unwrap_or_default()
+    }
+}
+
+impl Subscriber {
+    /// The subscriber as the documented `data` of a v1 connect response.
+    pub fn to_wire_json(&self) -> serde_json::Value {
+        serde_json::to_value(V1ConnectData::new(self)).unwrap_or_default()
+    }
+}
+
+/// The admin lookup's body: `{"kind", "state", "session"}` (spec decision 13). Completion
+/// events carry the same shape as their `data` (decision 20).
+#[derive(Debug, Serialize)]
+pub struct AdminSessionBody<'a> {
+    kind: SessionKind,
+    state: SessionState,
+    session: SessionBody<'a>,
+}
+
+impl<'a> AdminSessionBody<'a> {
+    /// The body for a session at `now`.
+    pub fn new(session: &'a LinkSession, now: i64) -> Self {
+        AdminSessionBody {
+            kind: session.kind,
+            state: session.state(now),
+            session: SessionBody::new(session),
+        }
+    }
 }
 
 /// The v1 success envelope `{success: true, timestamp, data}`.
