@@ -21,10 +21,15 @@
 //!   request (answered with `Connection: close`), and whatever is still open after
 //!   `shutdown_grace_seconds` is closed.
 //!
+//! Every request carries its peer's socket address as an [`axum::extract::ConnectInfo`]
+//! extension, for the per-address rate limit of the hosted flow's pages ([`AddressRateLimiter`]).
+//!
 //! For metrics: [`counters`] gives each listener's [`Counters`] (open connections, and
 //! refusals by [`Refusal`] reason).
 
+use std::hash::Hash;
 use std::io;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::num::NonZeroU32;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -33,6 +38,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::Router;
+use axum::extract::ConnectInfo;
 use axum::http::{HeaderValue, header};
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
@@ -153,43 +159,113 @@ pub fn counters(listener: Listener) -> &'static Counters {
     }
 }
 
-/// The per-key rate limit (`requests_per_second_per_key`, `burst_per_key`), GCRA through the
-/// `governor` crate on the monotonic clock. It counts on the digest of a key that
-/// authenticated ([`nox_authenticator::Preflight::caller_key`]), so its table holds at most
-/// one entry per configured caller: random keys never reach it.
+/// A keyed GCRA limiter (the `governor` crate, on the monotonic clock) at the rate of
+/// `requests_per_second_per_key` with bursts of `burst_per_key`; none when the rate is 0.
 #[derive(Debug)]
-pub struct KeyRateLimiter {
-    limiter: Option<DefaultKeyedRateLimiter<String>>,
+struct Keyed<K: Hash + Eq + Clone + Send + Sync> {
+    limiter: Option<DefaultKeyedRateLimiter<K>>,
     clock: DefaultClock,
 }
 
-impl KeyRateLimiter {
-    /// The limiter for `limits` (none when `requests_per_second_per_key` is 0).
-    pub fn new(limits: &Limits) -> KeyRateLimiter {
+impl<K: Hash + Eq + Clone + Send + Sync> Keyed<K> {
+    fn new(limits: &Limits) -> Keyed<K> {
         let clamp = |n: u64| NonZeroU32::new(u32::try_from(n).unwrap_or(u32::MAX));
         let limiter = clamp(limits.requests_per_second_per_key).map(|rate| {
             let burst = clamp(limits.burst_per_key).unwrap_or(rate);
             DefaultKeyedRateLimiter::keyed(Quota::per_second(rate).allow_burst(burst))
         });
-        KeyRateLimiter {
+        Keyed {
             limiter,
             clock: DefaultClock::default(),
         }
     }
 
-    /// `Ok` if the key may send a request now (and counts it); otherwise the whole seconds to
-    /// wait, for `Retry-After` (at least 1).
-    pub fn check(&self, key: &ApiKeyDigest) -> Result<(), u64> {
+    fn check(&self, key: &K) -> Result<(), u64> {
         let Some(limiter) = &self.limiter else {
             return Ok(());
         };
-        limiter.check_key(&key.to_hex()).map_err(|not_until| {
+        limiter.check_key(key).map_err(|not_until| {
             let wait = not_until.wait_time_from(self.clock.now());
             wait.as_secs()
                 .saturating_add(u64::from(wait.subsec_nanos() > 0))
                 .max(1)
         })
     }
+}
+
+/// The per-key rate limit (`requests_per_second_per_key`, `burst_per_key`), GCRA through the
+/// `governor` crate on the monotonic clock. It counts on the digest of a key that
+/// authenticated ([`nox_authenticator::Preflight::caller_key`]), so its table holds at most
+/// one entry per configured caller: random keys never reach it.
+#[derive(Debug)]
+pub struct KeyRateLimiter(Keyed<String>);
+
+impl KeyRateLimiter {
+    /// The limiter for `limits` (none when `requests_per_second_per_key` is 0).
+    pub fn new(limits: &Limits) -> KeyRateLimiter {
+        KeyRateLimiter(Keyed::new(limits))
+    }
+
+    /// `Ok` if the key may send a request now (and counts it); otherwise the whole seconds to
+    /// wait, for `Retry-After` (at least 1).
+    pub fn check(&self, key: &ApiKeyDigest) -> Result<(), u64> {
+        self.0.check(&key.to_hex())
+    }
+}
+
+/// Addresses the per-address table holds before it forgets the ones whose budget is full
+/// again (they would be allowed anyway).
+const ADDRESSES_KEPT: usize = 100_000;
+
+/// The rate limit per client address (spec decision 12's rate, per token and per client
+/// address on the hosted flow's pages): the same rate and burst as per API key, counted on
+/// the socket's peer address (the spec names no trusted proxy, so no forwarding header is
+/// read). An IPv6 client counts by its /64 network (one host usually holds a whole /64), an
+/// IPv4-mapped IPv6 address as its IPv4 address. The table forgets addresses whose budget
+/// is full again once it holds [`ADDRESSES_KEPT`] of them, so a flood from many addresses
+/// cannot grow it without bound.
+#[derive(Debug)]
+pub struct AddressRateLimiter(Keyed<IpAddr>);
+
+impl AddressRateLimiter {
+    /// The limiter for `limits` (none when `requests_per_second_per_key` is 0).
+    pub fn new(limits: &Limits) -> AddressRateLimiter {
+        AddressRateLimiter(Keyed::new(limits))
+    }
+
+    /// `Ok` if the address may send a request now (and counts it); otherwise the whole
+    /// seconds to wait, for `Retry-After` (at least 1).
+    pub fn check(&self, address: IpAddr) -> Result<(), u64> {
+        if let Some(limiter) = &self.0.limiter
+            && limiter.len() >= ADDRESSES_KEPT
+        {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
+        self.0.check(&client_network(address))
+    }
+}
+
+/// The address a client is counted by: an IPv4 address as is, an IPv6 one by its /64.
+fn client_network(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let bits = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(Ipv6Addr::from(bits))
+            }
+        },
+    }
+}
+
+/// The peer address of a request served by [`serve`], if it carries one.
+pub fn peer_address<B>(request: &axum::http::Request<B>) -> Option<IpAddr> {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| peer.ip())
 }
 
 /// The connection limits of `limits`, as durations.
@@ -248,7 +324,7 @@ pub async fn serve(
                 }
             }
         };
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
@@ -265,7 +341,7 @@ pub async fn serve(
         let stop = stop.clone();
         tokio::spawn(async move {
             counters.open_connections.fetch_add(1, Ordering::Relaxed);
-            serve_connection(stream, app, limits, counters, stop).await;
+            serve_connection(stream, peer, app, limits, counters, stop).await;
             counters.open_connections.fetch_sub(1, Ordering::Relaxed);
             drop(permit);
         });
@@ -338,6 +414,7 @@ impl Activity {
 
 async fn serve_connection(
     stream: TcpStream,
+    peer: SocketAddr,
     app: Router,
     limits: ConnectionLimits,
     counters: &'static Counters,
@@ -358,8 +435,10 @@ async fn serve_connection(
                 .request_since
                 .store(activity.stamp(), Ordering::Release);
             activity.changed.notify_one();
+            let mut request = request.map(axum::body::Body::new);
+            request.extensions_mut().insert(ConnectInfo(peer));
             async move {
-                let response = app.call(request.map(axum::body::Body::new)).await;
+                let response = app.call(request).await;
                 activity.request_since.store(0, Ordering::Release);
                 activity.changed.notify_one();
                 response.map(|mut response| {

@@ -38,7 +38,7 @@ use nox_authenticator::{
 };
 
 use crate::AppState;
-use crate::limits::{self, BodyRead, KeyRateLimiter};
+use crate::limits::{self, AddressRateLimiter, BodyRead, KeyRateLimiter};
 
 pub use connector::{ConnectorSink, DiscardGrants, Grant};
 use pages::{Page, PageKind};
@@ -107,24 +107,64 @@ pub struct FlowCtx {
     sink: Arc<dyn ConnectorSink>,
     /// Requests per link token (the same rate as per API key, spec decision 12).
     per_token: KeyRateLimiter,
+    /// Requests per client address, on every route of the flow (the same rate).
+    per_address: AddressRateLimiter,
 }
 
 /// The flow's routes, for the public listener.
 pub fn router<S: Clone + Send + Sync + 'static>(app: Arc<AppState>) -> Router<S> {
     let per_token = KeyRateLimiter::new(app.authenticator.limits());
+    let per_address = AddressRateLimiter::new(app.authenticator.limits());
     let ctx = Arc::new(FlowCtx {
         app,
         settings: settings(),
         oauth: connector::OAuthFlows::new(),
         sink: Arc::new(DiscardGrants),
         per_token,
+        per_address,
     });
     Router::new()
         .route("/ui", get(get_ui).post(post_ui))
         .route("/connect", get(get_connect).post(post_connect))
         .route("/ui/callback", get(oauth_callback))
         .route("/static/flow.css", get(stylesheet))
+        .route_layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&ctx),
+            limit_per_address,
+        ))
         .with_state(ctx)
+}
+
+/// The rate limit per client address, before anything else of a flow request is looked at
+/// (so unknown tokens are counted too): beyond it, the 429 page with `Retry-After`, in the
+/// language of the query's `language` or of `Accept-Language`.
+async fn limit_per_address(
+    State(ctx): State<Arc<FlowCtx>>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let Some(address) = limits::peer_address(&request) else {
+        return next.run(request).await;
+    };
+    match ctx.per_address.check(address) {
+        Ok(()) => next.run(request).await,
+        Err(retry_after) => {
+            let query = pairs(request.uri().query().unwrap_or_default().as_bytes());
+            let accept = header_str(request.headers(), header::ACCEPT_LANGUAGE);
+            let language = page_language(query.get("language").map(String::as_str), None, accept);
+            too_many(language, retry_after)
+        }
+    }
+}
+
+/// The 429 page, with `Retry-After`.
+fn too_many(language: Language, retry_after: u64) -> Response {
+    limits::counters(limits::Listener::Public).refuse(limits::Refusal::RateLimited);
+    let mut response = pages::plain(PageKind::TooMany, language, StatusCode::TOO_MANY_REQUESTS);
+    if let Ok(value) = retry_after.to_string().parse() {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
 }
 
 /// Which base a page was reached under.
@@ -243,13 +283,10 @@ async fn get_first(ctx: Arc<FlowCtx>, request: Request, flavor: Flavor) -> Respo
 
 fn rate_limited(ctx: &FlowCtx, session: &LinkSession, language: Language) -> Option<Response> {
     let key = ApiKeyDigest::of_key(&format!("flow-token:{}", session.token.as_str()));
-    ctx.per_token.check(&key).err().map(|retry_after| {
-        let mut response = pages::plain(PageKind::TooMany, language, StatusCode::TOO_MANY_REQUESTS);
-        if let Ok(value) = retry_after.to_string().parse() {
-            response.headers_mut().insert(header::RETRY_AFTER, value);
-        }
-        response
-    })
+    ctx.per_token
+        .check(&key)
+        .err()
+        .map(|retry_after| too_many(language, retry_after))
 }
 
 /// The page of the step that comes next for this progress.
