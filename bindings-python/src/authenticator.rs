@@ -13,9 +13,12 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyAny, PyType};
 
+use nox_authenticator::flow::{Connectors, FlowRules, Progress, page_language};
+
 use crate::catalog::Catalog;
 use crate::convert;
 use crate::error::IntoPyResult;
+use crate::flow::FlowView;
 use crate::http::HttpResponse;
 use crate::session::{LinkSession, Subscriber};
 
@@ -27,6 +30,8 @@ use crate::session::{LinkSession, Subscriber};
 #[derive(Debug)]
 pub(crate) struct Authenticator {
     inner: CoreAuthenticator,
+    /// The configuration's connectors, checked: the hosted flow's rules need them.
+    connectors: Connectors,
 }
 
 /// A configuration as given: JSON text, or a dict already read into a value.
@@ -42,12 +47,14 @@ fn build(
     catalog: Option<PyRef<'_, Catalog>>,
 ) -> PyResult<Authenticator> {
     let catalog = catalog.map(|c| (*c.inner).clone());
-    let inner = py
+    let (inner, connectors) = py
         .detach(|| {
             let config = match source {
                 Source::Json(json) => Config::from_json(json)?,
                 Source::Value(value) => Config::from_value(value)?,
             };
+            let connectors =
+                Connectors::check(&config.connectors, config.default_connector.as_deref())?;
             // `store` opens a shared SQLite file or PostgreSQL, so that the worker processes of
             // one service share one state (spec decision 11); without it, memory.
             let mut builder = nox_authenticator_store::builder_for(config)?;
@@ -57,10 +64,10 @@ fn build(
             if let Some(catalog) = catalog {
                 builder = builder.catalog(catalog);
             }
-            builder.build()
+            Ok((builder.build()?, connectors))
         })
         .into_py_result(py)?;
-    Ok(Authenticator { inner })
+    Ok(Authenticator { inner, connectors })
 }
 
 /// The arguments of `handle_http` and `handle_admin_http`, as Python gave them.
@@ -353,6 +360,54 @@ impl Authenticator {
             (method, path, headers, body, now),
             CoreAuthenticator::handle_admin_http,
         )
+    }
+
+    /// The view model of the hosted flow's page for the session `token` (spec decision 19),
+    /// for a host that renders its own pages. The progress of the visit is what its forms
+    /// carried: `started` (past the first page), `picked` (the brand slug or supplier id) and
+    /// `allowed` (consent given). `step` is the step to show; `None` for the one that comes
+    /// next by the rules (a host that has just completed the session asks for `"done"`). The
+    /// page's language is `language` (the link's parameter, used when it is one of ours), else
+    /// the session's. Raises `SessionNotFoundError`.
+    #[pyo3(signature = (token, *, started=false, picked=None, allowed=false, step=None, language=None, now=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn flow_view(
+        &self,
+        py: Python<'_>,
+        token: &Bound<'_, PyAny>,
+        started: bool,
+        picked: Option<&Bound<'_, PyAny>>,
+        allowed: bool,
+        step: Option<&Bound<'_, PyAny>>,
+        language: Option<&Bound<'_, PyAny>>,
+        now: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<FlowView> {
+        let token = convert::str_arg(token, "token")?;
+        let progress = Progress {
+            started,
+            picked: convert::opt_str_arg(picked, "picked")?,
+            allowed,
+        };
+        let step = step
+            .filter(|s| !s.is_none())
+            .map(crate::flow::step_arg)
+            .transpose()?;
+        let language = convert::opt_str_arg(language, "language")?;
+        let now = convert::now_or_system(now)?;
+        py.detach(|| {
+            let session = self.inner.session(&token)?;
+            let catalog = self.inner.catalog();
+            let rules = FlowRules {
+                connectors: &self.connectors,
+                callers: self.inner.callers(),
+                catalog: &catalog,
+            };
+            let step = step.unwrap_or_else(|| rules.next_step(&session, &progress, now));
+            let language = page_language(language.as_deref(), Some(&session), None);
+            Ok(rules.view(&session, &progress, step, language, now))
+        })
+        .map(|inner| FlowView { inner })
+        .into_py_result(py)
     }
 
     fn __repr__(&self) -> String {

@@ -10,7 +10,7 @@ use pyo3::types::{PyBool, PyByteArray, PyBytes, PyInt, PyString, PyType};
 
 const TYPES_MODULE: &str = "nox_authenticator._types";
 
-fn enum_member<'py>(
+pub(crate) fn enum_member<'py>(
     py: Python<'py>,
     cell: &'static PyOnceLock<Py<PyType>>,
     class: &str,

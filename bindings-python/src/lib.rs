@@ -5,13 +5,15 @@
 //! exceptions in one place ([`error`]). The package `nox_authenticator` (python/) re-exports
 //! this module and defines the `enum.Enum`s and exception classes it returns.
 
-use nox_authenticator::{AssetType, LINK_SESSION_TTL_SECONDS, Language};
+use nox_authenticator::{LINK_SESSION_TTL_SECONDS, Language};
 use pyo3::prelude::*;
 
 mod authenticator;
 mod catalog;
 mod convert;
+mod enums;
 mod error;
+mod flow;
 mod http;
 mod redirect;
 mod session;
@@ -31,6 +33,11 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(redirect::parse_language, m)?)?;
     m.add_function(wrap_pyfunction!(redirect::language_from_locale, m)?)?;
     m.add_function(wrap_pyfunction!(redirect::negotiate_language, m)?)?;
+    m.add_class::<flow::FlowView>()?;
+    m.add_class::<flow::FlowChoice>()?;
+    m.add_class::<flow::FlowCounterpart>()?;
+    m.add_class::<flow::LinkCallback>()?;
+    m.add_function(wrap_pyfunction!(flow::parse_link_callback, m)?)?;
     m.add_class::<webhook::WebhookEvent>()?;
     m.add_function(wrap_pyfunction!(webhook::verify_webhook, m)?)?;
     m.add_function(wrap_pyfunction!(webhook::sign_webhook, m)?)?;
@@ -45,16 +52,13 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("V1_BRANDS", nox_authenticator::V1_BRANDS.to_vec())?;
     m.add("V2_DEFAULT_LANGUAGE", Language::V2_DEFAULT.as_str())?;
     m.add("V1_DEFAULT_LANGUAGE", Language::V1_DEFAULT.as_str())?;
-    // The wire values of the core's enums, so the suite can check the Python enums mirror them.
+    // The enumerations, from the core's own lists (`_types.py` builds the classes).
+    m.add("_ENUMS", enums::table(m.py())?)?;
+    // The refusal rule codes (spec decision 17), so the suite can check the documented list.
     m.add(
-        "_ASSET_TYPES",
-        AssetType::ALL.map(AssetType::as_str).to_vec(),
-    )?;
-    m.add("_LANGUAGES", Language::ALL.map(Language::as_str).to_vec())?;
-    m.add(
-        "_WEBHOOK_EVENT_TYPES",
-        nox_authenticator::WebhookEventType::ALL
-            .map(nox_authenticator::WebhookEventType::as_str)
+        "_RULES",
+        nox_authenticator::Rule::ALL
+            .map(nox_authenticator::Rule::as_str)
             .to_vec(),
     )?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -22,7 +22,6 @@ from nox_authenticator import (
     Subscriber,
     ValidationError,
 )
-from nox_authenticator import _native
 
 CALLBACK = "https://your-app.com/callback"
 
@@ -33,8 +32,8 @@ def test_constants_mirror_the_core() -> None:
     assert nox.MAX_REDIRECT_URL_LEN == 2048
     assert len(nox.V1_BRANDS) == 13 and "alpha-innotec" in nox.V1_BRANDS
     assert nox.V2_DEFAULT_LANGUAGE == "nl" and nox.V1_DEFAULT_LANGUAGE == "en"
-    assert [a.value for a in AssetType] == _native._ASSET_TYPES
-    assert [lang.value for lang in Language] == _native._LANGUAGES
+    assert [a.value for a in AssetType] == ["hp", "pv"]
+    assert [lang.name for lang in Language] == ["NL", "EN", "FR", "ES"]
     assert AssetType.HEAT_PUMP == "hp" and str(AssetType.PV_INVERTER) == "pv"
     assert nox.__version__
     assert sorted(nox.__all__) == sorted(set(nox.__all__))

@@ -296,6 +296,18 @@ pub enum Step {
 }
 
 impl Step {
+    /// Every step, in the order a visit meets them.
+    pub const ALL: [Step; 8] = [
+        Step::WhoAndWhat,
+        Step::Pick,
+        Step::Consent,
+        Step::SignIn,
+        Step::Unavailable,
+        Step::Done,
+        Step::Expired,
+        Step::AlreadyCompleted,
+    ];
+
     /// The wire name (`who_and_what`, `pick`, …), as the form's `step` field carries it.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -312,18 +324,7 @@ impl Step {
 
     /// Parses a wire name.
     pub fn parse(text: &str) -> Option<Step> {
-        [
-            Step::WhoAndWhat,
-            Step::Pick,
-            Step::Consent,
-            Step::SignIn,
-            Step::Unavailable,
-            Step::Done,
-            Step::Expired,
-            Step::AlreadyCompleted,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == text)
+        Step::ALL.into_iter().find(|s| s.as_str() == text)
     }
 }
 
@@ -355,6 +356,9 @@ pub enum PickField {
 }
 
 impl PickField {
+    /// Both fields.
+    pub const ALL: [PickField; 2] = [PickField::Brand, PickField::Supplier];
+
     /// The form field's name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -672,6 +676,13 @@ pub enum CallbackStatus {
 }
 
 impl CallbackStatus {
+    /// Every status, in documentation order.
+    pub const ALL: [CallbackStatus; 3] = [
+        CallbackStatus::Completed,
+        CallbackStatus::Denied,
+        CallbackStatus::Expired,
+    ];
+
     /// `completed`, `denied` or `expired`.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -35,6 +35,13 @@ pub enum SessionKind {
 }
 
 impl SessionKind {
+    /// Every kind, in documentation order.
+    pub const ALL: [SessionKind; 3] = [
+        SessionKind::V2Supplier,
+        SessionKind::V2Manufacturer,
+        SessionKind::V1Supplier,
+    ];
+
     /// `v2_supplier`, `v2_manufacturer` or `v1_supplier`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -58,6 +65,13 @@ pub enum SessionState {
 }
 
 impl SessionState {
+    /// Every state, in documentation order.
+    pub const ALL: [SessionState; 3] = [
+        SessionState::Pending,
+        SessionState::Completed,
+        SessionState::Expired,
+    ];
+
     /// The state at `now` of a session that expires at `expires_at` and was completed at
     /// `completed_at` (if ever): completed wins, then expired from `expires_at` on (inclusive).
     /// For session data held elsewhere (an app's backend) without the session itself.

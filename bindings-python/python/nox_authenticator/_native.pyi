@@ -2,7 +2,16 @@
 
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union, final
 
-from ._types import AssetType, Language, SessionKind, SessionState, WebhookEventType
+from ._types import (
+    AssetType,
+    CallbackStatus,
+    FlowStep,
+    Language,
+    PickField,
+    SessionKind,
+    SessionState,
+    WebhookEventType,
+)
 from .errors import NoxAuthenticatorError
 
 _Headers = Union[Mapping[str, str], Iterable[Tuple[str, str]], None]
@@ -18,6 +27,11 @@ __all__ = [
     "RedirectPolicy",
     "LinkUrlParts",
     "parse_link_url",
+    "FlowView",
+    "FlowChoice",
+    "FlowCounterpart",
+    "LinkCallback",
+    "parse_link_callback",
     "parse_language",
     "language_from_locale",
     "negotiate_language",
@@ -32,9 +46,8 @@ __all__ = [
     "V1_BRANDS",
     "V2_DEFAULT_LANGUAGE",
     "V1_DEFAULT_LANGUAGE",
-    "_ASSET_TYPES",
-    "_LANGUAGES",
-    "_WEBHOOK_EVENT_TYPES",
+    "_ENUMS",
+    "_RULES",
     "__version__",
 ]
 
@@ -45,9 +58,8 @@ MAX_REDIRECT_URL_LEN: int
 V1_BRANDS: List[str]
 V1_DEFAULT_LANGUAGE: str
 V2_DEFAULT_LANGUAGE: str
-_ASSET_TYPES: List[str]
-_LANGUAGES: List[str]
-_WEBHOOK_EVENT_TYPES: List[str]
+_ENUMS: Dict[str, List[Tuple[str, str]]]
+_RULES: List[str]
 __version__: str
 
 @final
@@ -231,6 +243,17 @@ class Authenticator:
         body: _Body = None,
         now: Optional[int] = None,
     ) -> HttpResponse: ...
+    def flow_view(
+        self,
+        token: str,
+        *,
+        started: bool = False,
+        picked: Optional[str] = None,
+        allowed: bool = False,
+        step: Union[FlowStep, str, None] = None,
+        language: Union[Language, str, None] = None,
+        now: Optional[int] = None,
+    ) -> FlowView: ...
     def handle_admin_http(
         self,
         method: str,
@@ -241,6 +264,73 @@ class Authenticator:
     ) -> HttpResponse: ...
 
 def parse_link_url(link_url: str) -> LinkUrlParts: ...
+
+@final
+class FlowChoice:
+    @property
+    def value(self) -> str: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def available(self) -> bool: ...
+    @property
+    def connector(self) -> Optional[str]: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    __hash__: None  # type: ignore[assignment]
+
+@final
+class FlowCounterpart:
+    @property
+    def value(self) -> str: ...
+    @property
+    def label(self) -> str: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    __hash__: None  # type: ignore[assignment]
+
+@final
+class FlowView:
+    @property
+    def step(self) -> FlowStep: ...
+    @property
+    def language(self) -> Language: ...
+    @property
+    def kind(self) -> SessionKind: ...
+    @property
+    def caller_name(self) -> str: ...
+    @property
+    def asset_type(self) -> Optional[AssetType]: ...
+    @property
+    def device_brand(self) -> Optional[str]: ...
+    @property
+    def pick_field(self) -> Optional[PickField]: ...
+    @property
+    def choices(self) -> Tuple[FlowChoice, ...]: ...
+    @property
+    def picked(self) -> Optional[str]: ...
+    @property
+    def counterpart(self) -> Optional[FlowCounterpart]: ...
+    @property
+    def connector(self) -> Optional[str]: ...
+    @property
+    def return_url(self) -> Optional[str]: ...
+    @property
+    def expires_at(self) -> int: ...
+    @property
+    def seconds_left(self) -> int: ...
+    def to_dict(self) -> Dict[str, Any]: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    __hash__: None  # type: ignore[assignment]
+
+@final
+class LinkCallback:
+    @property
+    def status(self) -> CallbackStatus: ...
+    @property
+    def token(self) -> str: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    __hash__: None  # type: ignore[assignment]
+
+def parse_link_callback(url: str) -> LinkCallback: ...
 def parse_language(code: str) -> Optional[Language]: ...
 def language_from_locale(locale: str) -> Optional[Language]: ...
 def negotiate_language(

@@ -1,15 +1,30 @@
-"""The package's enumerations: the core's asset types, languages, session states and kinds, and
-webhook event types.
+"""The package's enumerations: the core's asset types, languages, session states and kinds,
+webhook event types, and the hosted flow's steps, pick fields and return statuses.
 
 Each member's value is the wire string, and each class mixes in ``str``, so a member can be
-passed wherever the API takes the wire string and compares equal to it.
+passed wherever the API takes the wire string and compares equal to it. The members are not
+written here: they come from the core's own lists (``_native._ENUMS``), so a value added to the
+core is a member here too; ``_types.pyi`` spells them out for type checkers (the suite checks it
+against the table).
 """
 
 from __future__ import annotations
 
 import enum
+from typing import Dict, Type
 
-__all__ = ["AssetType", "Language", "SessionKind", "SessionState", "WebhookEventType"]
+from ._native import _ENUMS
+
+__all__ = [
+    "AssetType",
+    "CallbackStatus",
+    "FlowStep",
+    "Language",
+    "PickField",
+    "SessionKind",
+    "SessionState",
+    "WebhookEventType",
+]
 
 
 class _WireEnum(str, enum.Enum):
@@ -17,40 +32,32 @@ class _WireEnum(str, enum.Enum):
         return str(self.value)
 
 
-class AssetType(_WireEnum):
-    """The device category of a link session."""
-
-    HEAT_PUMP = "hp"
-    PV_INVERTER = "pv"
-
-
-class Language(_WireEnum):
-    """A language of the Authenticator UI."""
-
-    NL = "nl"
-    EN = "en"
-    FR = "fr"
-    ES = "es"
+_DOCS: Dict[str, str] = {
+    "AssetType": "The device category of a link session.",
+    "Language": "A language of the Authenticator UI.",
+    "SessionState": "The state of a link session at some moment.",
+    "SessionKind": "Which endpoint created a link session.",
+    "WebhookEventType": "The type of a completion event (a signed webhook).",
+    "FlowStep": "A step of the hosted link flow (the page a link_url opens).",
+    "PickField": "The form field a pick is made in: a brand slug or a supplier id.",
+    "CallbackStatus": "The outcome a return URL reports to the caller.",
+}
 
 
-class SessionState(_WireEnum):
-    """The state of a link session at some moment."""
-
-    PENDING = "pending"
-    COMPLETED = "completed"
-    EXPIRED = "expired"
-
-
-class SessionKind(_WireEnum):
-    """Which endpoint created a link session."""
-
-    V2_SUPPLIER = "v2_supplier"
-    V2_MANUFACTURER = "v2_manufacturer"
-    V1_SUPPLIER = "v1_supplier"
+def _enum(name: str) -> Type[_WireEnum]:
+    # module and qualname make the members pickle by reference, as class-statement enums do.
+    cls: Type[_WireEnum] = _WireEnum(
+        name, _ENUMS[name], module=__name__, qualname=name
+    )
+    cls.__doc__ = _DOCS[name]
+    return cls
 
 
-class WebhookEventType(_WireEnum):
-    """The type of a completion event (a signed webhook)."""
-
-    LINK_SESSION_COMPLETED = "link_session.completed"
-    LINK_SESSION_EXPIRED = "link_session.expired"
+AssetType = _enum("AssetType")
+Language = _enum("Language")
+SessionState = _enum("SessionState")
+SessionKind = _enum("SessionKind")
+WebhookEventType = _enum("WebhookEventType")
+FlowStep = _enum("FlowStep")
+PickField = _enum("PickField")
+CallbackStatus = _enum("CallbackStatus")

@@ -13,6 +13,7 @@ __all__ = [
     "CatalogError",
     "ConfigError",
     "InternalError",
+    "LinkCallbackError",
     "NoxAuthenticatorError",
     "ProtocolError",
     "RedirectRejectedError",
@@ -91,7 +92,7 @@ class ValidationError(NoxAuthenticatorError, ValueError):
     ``asset_type_unknown``, ``brand_unknown``, ``brand_wrong_asset_type``,
     ``language_unsupported``, ``redirect_not_registered``, ``redirect_not_https``,
     ``redirect_has_fragment``, ``redirect_has_user_info``, ``redirect_not_absolute``,
-    ``redirect_whitespace_or_control``, ``redirect_none_registered``, ``body_not_object``,
+    ``redirect_not_canonical``, ``redirect_whitespace_or_control``, ``redirect_none_registered``, ``body_not_object``,
     ``invalid_json``, ``duplicate_key``, ``body_unreadable``, ``link_url_invalid``,
     ``token_invalid``; the list only grows."""
     field: Optional[str]
@@ -182,3 +183,15 @@ class WebhookVerificationError(NoxAuthenticatorError, ValueError):
     field: Optional[str]
     """The header (``webhook-id``, ``webhook-timestamp``, ``webhook-signature``) or body field
     (``type``, ``data.session.link_token``, ...) concerned, or ``None``."""
+
+
+class LinkCallbackError(NoxAuthenticatorError, ValueError):
+    """A return URL refused by :func:`parse_link_callback` (spec decisions 17 and 19). ``code``
+    and ``rule`` name the rule: ``not_a_url``, ``missing_status``, ``unknown_status``,
+    ``missing_token``, ``invalid_token`` or ``duplicate_parameter``; ``status`` is 400."""
+
+    rule: str
+    """The rule the URL broke (the same as ``code``)."""
+    field: Optional[str]
+    """The query parameter concerned (``status``, ``link_token``), or ``None`` when the URL as
+    a whole is wrong."""
