@@ -16,7 +16,11 @@
 //! - **Addresses**: every attempt resolves the host itself and connects only to checked
 //!   addresses; a host name resolving to a private, loopback, link-local or otherwise
 //!   non-public address is refused, recorded with the reason. IP literals are checked the same
-//!   way, except loopback ones (`http://127.0.0.1:…`, which the config allows for tests).
+//!   way, except loopback ones (`http://127.0.0.1:…`, which the config allows for tests). The
+//!   HTTP client of a host name is pinned to the addresses checked for the attempt; it is kept
+//!   (with its pooled connections) for the next attempt to the same host only while the host
+//!   resolves to the same set of addresses ([`PinnedClients`]), so the check stays per attempt
+//!   and a client never reaches an address that this attempt did not check.
 //! - **The answer**: no redirects followed, at most [`MAX_ANSWER_BYTES`] read, none logged.
 //!   One log line per attempt: event id, endpoint host, status, latency.
 
@@ -232,6 +236,7 @@ pub async fn run(state: Arc<AppState>) {
     let instance = Arc::new(instance_name());
     let total = Arc::new(Semaphore::new(TOTAL_CONCURRENCY));
     let in_flight = Arc::new(InFlight::default());
+    let pinned = Arc::new(PinnedClients::default());
     let lease = lease_seconds(&settings);
     let settings = Arc::new(settings);
     loop {
@@ -284,6 +289,7 @@ pub async fn run(state: Arc<AppState>) {
             let task = Task {
                 state: Arc::clone(&state),
                 client: client.clone(),
+                pinned: Arc::clone(&pinned),
                 settings: Arc::clone(&settings),
                 instance: Arc::clone(&instance),
                 total: Arc::clone(&total),
@@ -314,9 +320,52 @@ pub async fn run(state: Arc<AppState>) {
     }
 }
 
+/// At most this many pinned clients are kept (one per host name and address set); past it,
+/// the cache starts again empty.
+const PINNED_CLIENTS: usize = 256;
+
+/// HTTP clients pinned to a host name's checked addresses, by host and address set (sorted,
+/// so a resolver that rotates its answers still finds the client).
+#[derive(Default)]
+struct PinnedClients {
+    by_target: Mutex<HashMap<(String, Vec<SocketAddr>), reqwest::Client>>,
+}
+
+impl PinnedClients {
+    /// The client for `host` pinned to exactly `addresses`, and whether it was built now.
+    fn get(
+        &self,
+        settings: &WebhookSettings,
+        host: &str,
+        addresses: &[SocketAddr],
+    ) -> Result<(reqwest::Client, bool), reqwest::Error> {
+        let mut set = addresses.to_vec();
+        set.sort_unstable();
+        set.dedup();
+        let key = (host.to_owned(), set);
+        let mut clients = self
+            .by_target
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(client) = clients.get(&key) {
+            return Ok((client.clone(), false));
+        }
+        // No second resolution: the client connects only to the addresses checked.
+        let client = client_builder(settings)
+            .resolve_to_addrs(host, &key.1)
+            .build()?;
+        if clients.len() >= PINNED_CLIENTS {
+            clients.clear();
+        }
+        clients.insert(key, client.clone());
+        Ok((client, true))
+    }
+}
+
 struct Task {
     state: Arc<AppState>,
     client: reqwest::Client,
+    pinned: Arc<PinnedClients>,
     settings: Arc<WebhookSettings>,
     instance: Arc<String>,
     total: Arc<Semaphore>,
@@ -409,12 +458,9 @@ impl Task {
         let client = if literal.is_some() {
             self.client.clone()
         } else {
-            // Pin the checked addresses for this attempt (no second resolution).
-            match client_builder(&self.settings)
-                .resolve_to_addrs(host, &addresses)
-                .build()
-            {
-                Ok(client) => client,
+            // Pinned to the addresses just checked (kept while the host resolves to them).
+            match self.pinned.get(&self.settings, host, &addresses) {
+                Ok((client, _)) => client,
                 Err(e) => return refuse(format!("cannot build the HTTP client: {e}")),
             }
         };
@@ -739,6 +785,25 @@ mod tests {
         let long = [300];
         let at = next_attempt(&long, 1, 0).unwrap_or(0);
         assert!((300..=330).contains(&at), "{at}");
+    }
+
+    #[test]
+    fn a_pinned_client_is_reused_only_for_the_same_host_and_address_set() {
+        let settings = WebhookSettings::default();
+        let pinned = PinnedClients::default();
+        let a: SocketAddr = "203.0.113.1:443".parse().unwrap_or_else(|_| unreachable!());
+        let b: SocketAddr = "203.0.113.2:443".parse().unwrap_or_else(|_| unreachable!());
+        let fresh = |host: &str, addresses: &[SocketAddr]| {
+            pinned
+                .get(&settings, host, addresses)
+                .map(|(_, fresh)| fresh)
+                .ok()
+        };
+        assert_eq!(fresh("hooks.example", &[a, b]), Some(true));
+        assert_eq!(fresh("hooks.example", &[b, a]), Some(false), "same set");
+        assert_eq!(fresh("hooks.example", &[a]), Some(true), "another set");
+        assert_eq!(fresh("other.example", &[a, b]), Some(true), "another host");
+        assert_eq!(fresh("hooks.example", &[a, b]), Some(false));
     }
 
     #[test]
