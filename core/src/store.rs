@@ -7,13 +7,15 @@
 //! instances. The rules themselves (expiry, merging device ids) stay in the core.
 
 use std::collections::hash_map::Entry;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use crate::catalog::AssetType;
 use crate::error::{Error, Result};
+use crate::language::Language;
 use crate::session::{LINK_SESSION_TTL_SECONDS, LinkSession, SessionKind};
-use crate::token::token_digest;
+use crate::token::{LinkToken, token_digest};
 
 /// The default time the in-memory store keeps a session after it expires, so that a late
 /// completion is told `expired` rather than `not found`.
@@ -252,15 +254,18 @@ pub struct MemorySessionStore {
 struct SessionTable {
     /// Boxed, so that growing the table moves 40-byte entries, not whole sessions: the
     /// rehash under the lock stays short at any size (no latency cliff).
-    by_digest: HashMap<[u8; 32], Box<Stored>>,
+    by_digest: HashMap<[u8; 32], Box<Stored>, FastHash>,
     /// (expires_at, digest) in insertion order, which is expiry order while time moves forward:
     /// the front is evicted once its retention has passed.
     expiry_queue: VecDeque<(i64, [u8; 32])>,
-    /// The same, for sessions still counted as pending: the front leaves the count once it
-    /// expires.
-    pending_queue: VecDeque<(i64, [u8; 32])>,
+    /// How many entries at the front of `expiry_queue` have expired and left the pending
+    /// counts; the first entry after them is the oldest session that may still be pending.
+    settled: usize,
+    /// The strings many sessions share (caller ids and names, registered redirect URLs, brand
+    /// slugs, the link URL's text around the token), held once.
+    shared: Interner,
     /// Pending sessions per caller, and in total.
-    pending_by_caller: HashMap<CallerKey, u64>,
+    pending_by_caller: HashMap<CallerKey, u64, FastHash>,
     pending_total: u64,
     /// Completed sessions still stored.
     completed_stored: u64,
@@ -271,19 +276,110 @@ struct SessionTable {
 }
 
 /// A caller as the pending count knows it: suppliers and manufacturers may share an id.
-type CallerKey = (bool, String);
+type CallerKey = (bool, Arc<str>);
 
+/// The memory store's hash: its keys are digests of random tokens and strings from the
+/// configuration and the catalog, none of them chosen by a client, so the keyed SipHash of
+/// `std` would only cost time (foldhash is seeded per process, and what hashbrown uses).
+type FastHash = foldhash::fast::RandomState;
+
+/// A session as the memory store holds it, about a third of a [`LinkSession`]'s size: the
+/// token is not kept (the table's key is its digest, and every lookup brings the token), the
+/// link URL is kept as the shared text around the token, and the strings that many sessions
+/// have in common are shared.
 struct Stored {
-    session: LinkSession,
+    kind: SessionKind,
+    language: Language,
+    asset_type: Option<AssetType>,
     /// Whether the session is still counted in `pending_by_caller` and `pending_total`.
     counted: bool,
+    owner_id: Arc<str>,
+    owner_name: Arc<str>,
+    user_id: Box<str>,
+    redirect_url: Arc<str>,
+    brand: Option<Arc<str>>,
+    /// The link URL before the token (the whole URL when it holds no token).
+    link_head: Arc<str>,
+    /// The link URL after the token; `None` when it holds no token.
+    link_tail: Option<Arc<str>>,
+    created_at: i64,
+    expires_at: i64,
+    completed_at: Option<i64>,
 }
 
-fn caller_key(session: &LinkSession) -> CallerKey {
-    (
-        session.kind == SessionKind::V2Manufacturer,
-        session.owner_id.clone(),
-    )
+impl Stored {
+    fn new(session: &LinkSession, shared: &mut Interner, counted: bool) -> Stored {
+        let (head, tail) = session.link_url_parts();
+        Stored {
+            kind: session.kind,
+            language: session.language,
+            asset_type: session.asset_type,
+            counted,
+            owner_id: shared.get(&session.owner_id),
+            owner_name: shared.get(&session.owner_name),
+            user_id: session.user_id.as_str().into(),
+            redirect_url: shared.get(&session.redirect_url),
+            brand: session.brand.as_deref().map(|brand| shared.get(brand)),
+            link_head: shared.get(head),
+            link_tail: tail.map(|tail| shared.get(tail)),
+            created_at: session.created_at,
+            expires_at: session.expires_at,
+            completed_at: session.completed_at,
+        }
+    }
+
+    /// The session, for the presented token whose digest found it.
+    fn session(&self, token: &str) -> Result<LinkSession> {
+        let token = LinkToken::parse(token)
+            .ok_or_else(|| Error::store("a malformed token matched a stored session"))?;
+        let link_url = match &self.link_tail {
+            Some(tail) => [&*self.link_head, token.as_str(), tail].concat(),
+            None => self.link_head.to_string(),
+        };
+        Ok(LinkSession {
+            token,
+            kind: self.kind,
+            owner_id: self.owner_id.to_string(),
+            owner_name: self.owner_name.to_string(),
+            user_id: self.user_id.to_string(),
+            redirect_url: self.redirect_url.to_string(),
+            language: self.language,
+            asset_type: self.asset_type,
+            brand: self.brand.as_deref().map(str::to_owned),
+            link_url,
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+            completed_at: self.completed_at,
+        })
+    }
+
+    fn caller_key(&self) -> CallerKey {
+        (
+            self.kind == SessionKind::V2Manufacturer,
+            self.owner_id.clone(),
+        )
+    }
+}
+
+/// Holds each shared string once. The strings come from the configuration and the catalog
+/// (caller ids and names, registered redirect URLs, brands, link bases), so there are few; past
+/// [`Interner::LIMIT`] distinct strings, new ones are no longer shared (a bound, not a leak).
+#[derive(Default)]
+struct Interner(HashSet<Arc<str>, FastHash>);
+
+impl Interner {
+    const LIMIT: usize = 4096;
+
+    fn get(&mut self, text: &str) -> Arc<str> {
+        if let Some(shared) = self.0.get(text) {
+            return shared.clone();
+        }
+        let shared: Arc<str> = Arc::from(text);
+        if self.0.len() < Interner::LIMIT {
+            self.0.insert(shared.clone());
+        }
+        shared
+    }
 }
 
 impl SessionTable {
@@ -294,7 +390,7 @@ impl SessionTable {
         if !std::mem::replace(&mut stored.counted, false) {
             return;
         }
-        let key = caller_key(&stored.session);
+        let key = stored.caller_key();
         self.pending_total = self.pending_total.saturating_sub(1);
         if let Entry::Occupied(mut count) = self.pending_by_caller.entry(key) {
             *count.get_mut() = count.get().saturating_sub(1);
@@ -306,13 +402,18 @@ impl SessionTable {
 
     /// Takes the sessions that expired by `now` out of the pending counts.
     fn settle_pending(&mut self, now: i64) {
-        while let Some(&(expires_at, digest)) = self.pending_queue.front() {
+        while let Some(&(expires_at, digest)) = self.expiry_queue.get(self.settled) {
             if expires_at > now {
                 break;
             }
-            self.pending_queue.pop_front();
+            self.settled += 1;
             self.uncount(&digest);
         }
+    }
+
+    /// The expiry of the oldest session that may still be pending.
+    fn oldest_pending(&self) -> Option<i64> {
+        self.expiry_queue.get(self.settled).map(|&(at, _)| at)
     }
 
     /// Drops up to `limit` sessions at the front of the expiry queue whose retention passed.
@@ -322,10 +423,11 @@ impl SessionTable {
             match self.expiry_queue.front() {
                 Some(&(expires_at, digest)) if expires_at.saturating_add(retention) <= now => {
                     self.expiry_queue.pop_front();
+                    self.settled = self.settled.saturating_sub(1);
                     self.uncount(&digest);
                     self.expiry_events.remove(&digest);
                     if let Some(stored) = self.by_digest.remove(&digest) {
-                        if stored.session.completed_at.is_some() {
+                        if stored.completed_at.is_some() {
                             self.completed_stored = self.completed_stored.saturating_sub(1);
                         }
                         evicted += 1;
@@ -378,36 +480,32 @@ impl MemorySessionStore {
     ) -> Result<()> {
         let digest = session.token.digest();
         let expires_at = session.expires_at;
-        let key = caller_key(&session);
         // Amortised eviction: drop a few stale sessions at the front of the queue.
         table.evict_front(self.retention, now, 2);
         table.settle_pending(now);
+        let key: CallerKey = (
+            session.kind == SessionKind::V2Manufacturer,
+            table.shared.get(&session.owner_id),
+        );
         let for_caller = table.pending_by_caller.get(&key).copied().unwrap_or(0);
         if for_caller >= caps.per_caller || table.pending_total >= caps.total {
-            let oldest = table.pending_queue.front().map(|&(at, _)| at);
-            return Err(PendingCaps::refusal(oldest, now));
+            return Err(PendingCaps::refusal(table.oldest_pending(), now));
         }
-        match table.by_digest.entry(digest) {
+        let table = &mut *table;
+        let Entry::Vacant(slot) = table.by_digest.entry(digest) else {
             // 256 random bits do not collide; if they ever do, refuse rather than overwrite.
-            Entry::Occupied(_) => return Err(Error::store("token collision")),
-            Entry::Vacant(slot) => {
-                let pending = session.completed_at.is_none() && expires_at > now;
-                let completed = session.completed_at.is_some();
-                slot.insert(Box::new(Stored {
-                    session,
-                    counted: pending,
-                }));
-                if completed {
-                    table.completed_stored += 1;
-                }
-                table.expiry_queue.push_back((expires_at, digest));
-                if pending {
-                    table.pending_queue.push_back((expires_at, digest));
-                    *table.pending_by_caller.entry(key).or_insert(0) += 1;
-                    table.pending_total += 1;
-                }
-            }
+            return Err(Error::store("token collision"));
+        };
+        let pending = session.completed_at.is_none() && expires_at > now;
+        slot.insert(Box::new(Stored::new(&session, &mut table.shared, pending)));
+        if session.completed_at.is_some() {
+            table.completed_stored += 1;
         }
+        if pending {
+            *table.pending_by_caller.entry(key).or_insert(0) += 1;
+            table.pending_total += 1;
+        }
+        table.expiry_queue.push_back((expires_at, digest));
         Ok(())
     }
 }
@@ -439,30 +537,29 @@ impl SessionStore for MemorySessionStore {
     fn get(&self, token: &str) -> Result<Option<LinkSession>> {
         let digest = token_digest(token);
         let table = self.table();
-        Ok(table
+        table
             .by_digest
             .get(&digest)
-            .map(|stored| &stored.session)
-            .filter(|s| s.token.ct_eq(token))
-            .cloned())
+            .map(|stored| stored.session(token))
+            .transpose()
     }
 
     fn mark_completed(&self, token: &str, completion: Completion<'_>) -> Result<MarkCompleted> {
         let digest = token_digest(token);
         let mut table = self.table();
+        let table = &mut *table;
         let outcome = match table.by_digest.get_mut(&digest) {
-            Some(stored) if stored.session.token.ct_eq(token) => {
-                let session = &mut stored.session;
-                if session.completed_at.is_some() {
-                    return Ok(MarkCompleted::AlreadyCompleted(session.clone()));
+            Some(stored) => {
+                if stored.completed_at.is_some() {
+                    return Ok(MarkCompleted::AlreadyCompleted(stored.session(token)?));
                 }
-                session.completed_at = Some(completion.completed_at);
-                if session.brand.is_none() {
-                    session.brand = completion.brand.map(str::to_owned);
+                stored.completed_at = Some(completion.completed_at);
+                if stored.brand.is_none() {
+                    stored.brand = completion.brand.map(|brand| table.shared.get(brand));
                 }
-                MarkCompleted::Completed(session.clone())
+                MarkCompleted::Completed(stored.session(token)?)
             }
-            _ => return Ok(MarkCompleted::NotFound),
+            None => return Ok(MarkCompleted::NotFound),
         };
         if let Some(event) = completion.event {
             table
@@ -762,6 +859,49 @@ mod tests {
 
     fn session(random: &SeededRandom, created_at: i64) -> LinkSession {
         crate::session::sample(LinkToken::generate(random).unwrap(), created_at)
+    }
+
+    #[test]
+    fn sessions_come_back_exactly_as_stored() {
+        let random = SeededRandom::new(7);
+        let store = MemorySessionStore::default();
+        let mut sessions = Vec::new();
+        // More distinct shared strings than the interner keeps, so both paths are taken.
+        for i in 0..(Interner::LIMIT + 50) {
+            let mut s = session(&random, 1_000);
+            s.owner_id = format!("owner-{}", i % 3);
+            s.owner_name = format!("Owner {i}");
+            s.user_id = format!("user-{i}");
+            s.brand = (i % 2 == 0).then(|| "daikin".to_owned());
+            s.kind = [SessionKind::V2Supplier, SessionKind::V1Supplier][i % 2];
+            s.link_url = match i % 3 {
+                0 => format!("https://auth.example/ui?token={}&language=nl", s.token),
+                1 => format!("https://link.example/connect/{}", s.token),
+                _ => "https://link.example/without-the-token".to_owned(),
+            };
+            s.completed_at = (i % 5 == 0).then_some(1_001);
+            store.insert(s.clone(), PendingCaps::NONE, 1_000).unwrap();
+            sessions.push(s);
+        }
+        for s in &sessions {
+            assert_eq!(store.get(s.token.as_str()).unwrap().as_ref(), Some(s));
+        }
+        let pending = sessions
+            .iter()
+            .find(|s| s.completed_at.is_none() && s.brand.is_none());
+        let mut expected = pending.unwrap().clone();
+        let completion = Completion {
+            completed_at: 1_002,
+            brand: Some("vaillant"),
+            event: None,
+        };
+        let done = store
+            .mark_completed(expected.token.as_str(), completion)
+            .unwrap();
+        expected.completed_at = Some(1_002);
+        expected.brand = Some("vaillant".to_owned());
+        assert_eq!(done, MarkCompleted::Completed(expected.clone()));
+        assert_eq!(store.get(expected.token.as_str()).unwrap(), Some(expected));
     }
 
     #[test]
