@@ -149,6 +149,20 @@ impl LinkSession {
         self.expires_at.saturating_sub(now).max(0)
     }
 
+    /// The link URL split around the token: (before, after), or (the whole URL, `None`) when
+    /// it does not hold the token. Stores keep these two parts and rebuild the URL from the
+    /// presented token, so that no token is stored.
+    pub fn link_url_parts(&self) -> (&str, Option<&str>) {
+        let token = self.token.as_str();
+        match self.link_url.find(token) {
+            Some(at) => (
+                self.link_url.get(..at).unwrap_or_default(),
+                self.link_url.get(at + token.len()..),
+            ),
+            None => (self.link_url.as_str(), None),
+        }
+    }
+
     /// Checks that the session may be completed at `now`: not completed, not expired.
     pub fn check_completable(&self, now: i64) -> Result<()> {
         match (self.completed_at, self.state(now)) {
