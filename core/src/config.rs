@@ -95,13 +95,21 @@ pub struct WebhooksConfig {
     pub retry_schedule_seconds: Vec<u64>,
     /// How long one attempt may take (default 10 s).
     pub timeout_seconds: u64,
+    /// How long a failed delivery stays in the outbox (and the admin list) after it was given
+    /// up, before the background upkeep deletes it (default 7 days; `0` keeps it until it is
+    /// retried or deleted by hand). Delivered events leave after `session_retention_seconds`.
+    pub failed_retention_seconds: u64,
 }
+
+/// The default of [`WebhooksConfig::failed_retention_seconds`]: 7 days.
+pub const DEFAULT_FAILED_WEBHOOK_RETENTION_SECONDS: u64 = 7 * 24 * 3600;
 
 impl Default for WebhooksConfig {
     fn default() -> Self {
         WebhooksConfig {
             retry_schedule_seconds: vec![5, 300, 1800, 7200, 18000, 36000, 36000],
             timeout_seconds: 10,
+            failed_retention_seconds: DEFAULT_FAILED_WEBHOOK_RETENTION_SECONDS,
         }
     }
 }
@@ -133,6 +141,9 @@ pub struct WebhookSettings {
     pub retry_schedule_seconds: Vec<u64>,
     /// The time-out of one attempt, in seconds.
     pub timeout_seconds: u64,
+    /// How long a failed delivery is kept after it was given up, in seconds (`None`: until
+    /// it is retried or deleted by hand).
+    pub failed_retention_seconds: Option<i64>,
     /// Endpoints by caller key.
     pub endpoints: BTreeMap<String, WebhookEndpoint>,
 }
@@ -472,6 +483,10 @@ impl Config {
         let mut webhooks = WebhookSettings {
             retry_schedule_seconds: self.webhooks.retry_schedule_seconds.clone(),
             timeout_seconds: self.webhooks.timeout_seconds,
+            failed_retention_seconds: match self.webhooks.failed_retention_seconds {
+                0 => None,
+                n => Some(i64::try_from(n).unwrap_or(i64::MAX)),
+            },
             endpoints: BTreeMap::new(),
         };
         let mut suppliers = Vec::with_capacity(self.suppliers.len());

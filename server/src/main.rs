@@ -85,6 +85,10 @@ pub struct AppState {
     pub metrics: telemetry::Metrics,
     /// The outbox of completion events (spec decision 20), in the sessions' store.
     pub outbox: Arc<dyn nox_authenticator::store::EventOutbox>,
+    /// The hosted flow's pending OAuth 2.0 sign-ins, in the sessions' store.
+    pub oauth_states: Arc<dyn nox_authenticator_store::OAuthStateStore>,
+    /// Pruning of the outbox's delivered and failed events.
+    pub outbox_retention: Arc<dyn nox_authenticator_store::OutboxRetention>,
     /// The webhook delivery series.
     pub deliveries: dispatcher::DeliveryMetrics,
 }
@@ -139,6 +143,8 @@ fn run(args: Args) -> Result<(), Fatal> {
         .map_err(|e| Fatal(e.to_string(), 2))?;
     let blocking_store = stores.blocking;
     let outbox = Arc::clone(&stores.outbox);
+    let oauth_states = Arc::clone(&stores.oauth_states);
+    let outbox_retention = Arc::clone(&stores.outbox_retention);
     let authenticator = stores
         .apply(Authenticator::builder(config))
         .build()
@@ -165,6 +171,8 @@ fn run(args: Args) -> Result<(), Fatal> {
         blocking_store,
         metrics: telemetry::Metrics::new(),
         outbox,
+        oauth_states,
+        outbox_retention,
         deliveries: dispatcher::DeliveryMetrics::new(),
     });
     let served = runtime.block_on(serve(

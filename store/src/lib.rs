@@ -115,6 +115,10 @@
 //!   pending at that moment.
 //! - `subscribers` is keyed by `(manufacturer_id, manufacturer_user_id)`, with `nox_user_id` and
 //!   `device_ids` in first-seen order (a JSON array on SQLite, `text[]` on PostgreSQL).
+//! - `oauth_states` (migration 0006) holds the hosted flow's pending OAuth 2.0 sign-ins
+//!   ([`OAuthStateStore`]): an opaque sealed value by an id derived from the `state`, with its
+//!   expiry (indexed, for the background prune); a callback takes it with one
+//!   `DELETE … RETURNING`, so it is used at most once across instances.
 
 use std::sync::Arc;
 
@@ -122,6 +126,8 @@ use nox_authenticator::{
     AuthenticatorBuilder, MemorySessionStore, MemorySubscriberStore, SessionStore, SubscriberStore,
 };
 
+mod oauth_states;
+mod outbox_retention;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -129,13 +135,15 @@ mod row;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
+pub use crate::oauth_states::{MemoryOAuthStates, OAuthStateStore};
+pub use crate::outbox_retention::{MemoryOutboxRetention, OutboxRetention};
 #[cfg(feature = "postgres")]
 pub use crate::postgres::PostgresStore;
 #[cfg(feature = "sqlite")]
 pub use crate::sqlite::SqliteStore;
 
 /// The newest schema version this program knows (the number of the last migration).
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// A store location, parsed from `memory`, `sqlite:PATH[?synchronous=normal|full]` or
 /// `postgres://…`.
@@ -307,6 +315,10 @@ pub struct Stores {
     pub subscribers: Arc<dyn SubscriberStore>,
     /// The outbox of completion events (spec decision 20), in the sessions' store.
     pub outbox: Arc<dyn nox_authenticator::store::EventOutbox>,
+    /// The hosted flow's pending OAuth 2.0 sign-ins, in the sessions' store.
+    pub oauth_states: Arc<dyn OAuthStateStore>,
+    /// Pruning of the outbox's delivered and failed events, in the sessions' store.
+    pub outbox_retention: Arc<dyn OutboxRetention>,
     /// Whether calls into these stores block on I/O: an async host runs them on a blocking
     /// pool (`tokio::task::spawn_blocking`); the memory store never blocks.
     pub blocking: bool,
@@ -367,6 +379,8 @@ pub fn open(setting: &str, retention_seconds: i64) -> Result<Stores, OpenError> 
                 sessions: sessions.clone(),
                 subscribers: Arc::new(MemorySubscriberStore::default()),
                 outbox: sessions,
+                oauth_states: Arc::new(MemoryOAuthStates::default()),
+                outbox_retention: Arc::new(MemoryOutboxRetention),
                 blocking: false,
             })
         }
@@ -376,7 +390,9 @@ pub fn open(setting: &str, retention_seconds: i64) -> Result<Stores, OpenError> 
             Ok(Stores {
                 sessions: store.clone(),
                 subscribers: store.clone(),
-                outbox: store,
+                outbox: store.clone(),
+                oauth_states: store.clone(),
+                outbox_retention: store,
                 blocking: true,
             })
         }
@@ -386,7 +402,9 @@ pub fn open(setting: &str, retention_seconds: i64) -> Result<Stores, OpenError> 
             Ok(Stores {
                 sessions: store.clone(),
                 subscribers: store.clone(),
-                outbox: store,
+                outbox: store.clone(),
+                oauth_states: store.clone(),
+                outbox_retention: store,
                 blocking: true,
             })
         }

@@ -21,12 +21,13 @@ use crate::{OpenError, SCHEMA_VERSION};
 use nox_authenticator::store::{Attempt, Delivery, EventOutbox, QueueStats};
 
 /// The migrations, in order: migration `i` brings the schema to version `i + 1`.
-const MIGRATIONS: [&str; 5] = [
+const MIGRATIONS: [&str; 6] = [
     include_str!("../migrations/postgres/0001_init.sql"),
     include_str!("../migrations/postgres/0002_pending_counts.sql"),
     include_str!("../migrations/postgres/0003_outbox.sql"),
     include_str!("../migrations/postgres/0004_outbox_expiry.sql"),
     include_str!("../migrations/postgres/0005_outbox_prune.sql"),
+    include_str!("../migrations/postgres/0006_oauth_states.sql"),
 ];
 
 /// The advisory lock (one `bigint` key) held while migrating, so instances starting at once
@@ -1001,5 +1002,70 @@ impl SubscriberStore for PostgresStore {
 
     fn ping(&self) -> Result<()> {
         SessionStore::ping(self)
+    }
+}
+
+impl crate::OAuthStateStore for PostgresStore {
+    fn put(&self, id: &str, sealed: &[u8], expires_at: i64) -> Result<()> {
+        let sql = crate::oauth_states::sql::postgres(crate::oauth_states::sql::PUT);
+        self.connection()?
+            .client
+            .execute(&sql, &[&id, &sealed, &expires_at])
+            .map(drop)
+            .map_err(fail)
+    }
+
+    fn take(&self, id: &str, now: i64) -> Result<Option<Vec<u8>>> {
+        let sql = crate::oauth_states::sql::postgres(crate::oauth_states::sql::TAKE);
+        let row = self
+            .connection()?
+            .client
+            .query_opt(&sql, &[&id])
+            .map_err(fail)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let sealed: Vec<u8> = row.try_get(0).map_err(fail)?;
+        let expires_at: i64 = row.try_get(1).map_err(fail)?;
+        Ok((expires_at > now).then_some(sealed))
+    }
+
+    fn prune(&self, now: i64, limit: usize) -> Result<usize> {
+        let Ok(limit) = i64::try_from(limit) else {
+            return Err(Error::store("prune batch too large"));
+        };
+        let sql = crate::oauth_states::sql::postgres(crate::oauth_states::sql::PRUNE);
+        let deleted = self
+            .connection()?
+            .client
+            .execute(&sql, &[&now, &limit])
+            .map_err(fail)?;
+        Ok(usize::try_from(deleted).unwrap_or(usize::MAX))
+    }
+}
+
+impl crate::OutboxRetention for PostgresStore {
+    fn prune_outbox(&self, now: i64, failed_by: Option<i64>, limit: usize) -> Result<usize> {
+        let Ok(limit) = i64::try_from(limit) else {
+            return Err(Error::store("prune batch too large"));
+        };
+        let delivered_by = now.saturating_sub(self.retention);
+        let mut connection = self.connection()?;
+        let delivered = crate::oauth_states::sql::postgres(crate::outbox_retention::sql::DELIVERED);
+        let mut deleted = connection
+            .client
+            .execute(&delivered, &[&delivered_by, &limit])
+            .map_err(fail)?;
+        let left = limit.saturating_sub(i64::try_from(deleted).unwrap_or(limit));
+        if let Some(failed_by) = failed_by
+            && left > 0
+        {
+            let failed = crate::oauth_states::sql::postgres(crate::outbox_retention::sql::FAILED);
+            deleted += connection
+                .client
+                .execute(&failed, &[&failed_by, &left])
+                .map_err(fail)?;
+        }
+        Ok(usize::try_from(deleted).unwrap_or(usize::MAX))
     }
 }

@@ -25,12 +25,13 @@ use crate::{OpenError, SCHEMA_VERSION, Synchronous};
 use nox_authenticator::store::{Attempt, Delivery, EventOutbox, QueueStats};
 
 /// The migrations, in order: migration `i` brings the schema to version `i + 1`.
-const MIGRATIONS: [&str; 5] = [
+const MIGRATIONS: [&str; 6] = [
     include_str!("../migrations/sqlite/0001_init.sql"),
     include_str!("../migrations/sqlite/0002_pending_counts.sql"),
     include_str!("../migrations/sqlite/0003_outbox.sql"),
     include_str!("../migrations/sqlite/0004_outbox_expiry.sql"),
     include_str!("../migrations/sqlite/0005_outbox_prune.sql"),
+    include_str!("../migrations/sqlite/0006_oauth_states.sql"),
 ];
 
 /// How long a statement waits for another process's write lock before failing.
@@ -976,5 +977,67 @@ impl SubscriberStore for SqliteStore {
 
     fn ping(&self) -> Result<()> {
         SessionStore::ping(self)
+    }
+}
+
+impl crate::OAuthStateStore for SqliteStore {
+    fn put(&self, id: &str, sealed: &[u8], expires_at: i64) -> Result<()> {
+        self.write(|connection| {
+            connection
+                .prepare_cached(crate::oauth_states::sql::PUT)
+                .and_then(|mut s| s.execute(params![id, sealed, expires_at]))
+                .map(drop)
+                .map_err(fail)
+        })
+    }
+
+    fn take(&self, id: &str, now: i64) -> Result<Option<Vec<u8>>> {
+        let taken: Option<(Vec<u8>, i64)> = self.write(|connection| {
+            connection
+                .prepare_cached(crate::oauth_states::sql::TAKE)
+                .and_then(|mut s| {
+                    s.query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .optional()
+                })
+                .map_err(fail)
+        })?;
+        Ok(taken.and_then(|(sealed, expires_at)| (expires_at > now).then_some(sealed)))
+    }
+
+    fn prune(&self, now: i64, limit: usize) -> Result<usize> {
+        let Ok(limit) = i64::try_from(limit) else {
+            return Err(Error::store("prune batch too large"));
+        };
+        self.write(|connection| {
+            connection
+                .prepare_cached(crate::oauth_states::sql::PRUNE)
+                .and_then(|mut s| s.execute(params![now, limit]))
+                .map_err(fail)
+        })
+    }
+}
+
+impl crate::OutboxRetention for SqliteStore {
+    fn prune_outbox(&self, now: i64, failed_by: Option<i64>, limit: usize) -> Result<usize> {
+        let Ok(limit) = i64::try_from(limit) else {
+            return Err(Error::store("prune batch too large"));
+        };
+        let delivered_by = now.saturating_sub(self.retention);
+        self.write(|connection| {
+            let mut deleted = connection
+                .prepare_cached(crate::outbox_retention::sql::DELIVERED)
+                .and_then(|mut s| s.execute(params![delivered_by, limit]))
+                .map_err(fail)?;
+            let left = limit.saturating_sub(i64::try_from(deleted).unwrap_or(limit));
+            if let Some(failed_by) = failed_by
+                && left > 0
+            {
+                deleted += connection
+                    .prepare_cached(crate::outbox_retention::sql::FAILED)
+                    .and_then(|mut s| s.execute(params![failed_by, left]))
+                    .map_err(fail)?;
+            }
+            Ok(deleted)
+        })
     }
 }

@@ -694,7 +694,7 @@ fn a_newer_schema_is_refused(backend: &Backend) {
         Err(
             e @ OpenError::SchemaTooNew {
                 found: 99,
-                known: 5,
+                known: nox_authenticator_store::SCHEMA_VERSION,
                 ..
             },
         ) => {

@@ -9,10 +9,11 @@
 //! blocking pool when the store blocks).
 //!
 //! The flow's progress travels in the forms (the pick as a hidden field bound by the form's
-//! MAC), so any instance with the same `flow.secret` can serve any step, except the OAuth 2.0
-//! callback: a pending authorization (its `state` and PKCE verifier) is kept in this process's
-//! memory, so behind a load balancer the callback must reach the instance that sent the end user
-//! out (sticky sessions), or the end user sees the "could not be checked" page.
+//! MAC), so any instance with the same `flow.secret` can serve any step. A pending OAuth 2.0
+//! authorization (its `state`, PKCE verifier and session) is kept in the store, sealed under
+//! the flow key (see `connector::OAuthFlows`), so its callback may reach any instance with the
+//! same store and `flow.secret`, or the same one after a restart; it is taken once, and expires
+//! after 10 minutes (expired ones are pruned in the background, `crate::maintenance`).
 
 mod connector;
 mod i18n;
@@ -115,10 +116,15 @@ pub struct FlowCtx {
 pub fn router<S: Clone + Send + Sync + 'static>(app: Arc<AppState>) -> Router<S> {
     let per_token = KeyRateLimiter::new(app.authenticator.limits());
     let per_address = AddressRateLimiter::new(app.authenticator.limits());
+    let oauth = connector::OAuthFlows::new(
+        Arc::clone(&app.oauth_states),
+        app.blocking_store,
+        &settings().key,
+    );
     let ctx = Arc::new(FlowCtx {
         app,
         settings: settings(),
-        oauth: connector::OAuthFlows::new(),
+        oauth,
         sink: Arc::new(DiscardGrants),
         per_token,
         per_address,
@@ -539,9 +545,12 @@ async fn post_step(ctx: Arc<FlowCtx>, request: Request, flavor: Flavor) -> Respo
                                     .unwrap_or_default(),
                                 brand: rules.brand_to_record(&session, &progress),
                                 language,
-                                connector: oauth.clone(),
                             };
-                            match ctx.oauth.start(pending, &ctx.settings.redirect_uri) {
+                            match ctx
+                                .oauth
+                                .start(pending, oauth, &ctx.settings.redirect_uri, now)
+                                .await
+                            {
                                 Ok(location) => pages::see_other(
                                     &location,
                                     pages::origin_of(&oauth.authorization_url),
@@ -671,9 +680,23 @@ async fn oauth_callback(State(ctx): State<Arc<FlowCtx>>, request: Request) -> Re
     let query = pairs(request.uri().query().unwrap_or_default().as_bytes());
     let accept = header_str(request.headers(), header::ACCEPT_LANGUAGE).map(str::to_owned);
     let fallback = page_language(None, None, accept.as_deref());
-    let Some(pending) = query.get("state").and_then(|state| ctx.oauth.take(state)) else {
-        // Unknown, used or tampered state: nothing is completed.
-        return pages::plain(PageKind::OauthError, fallback, StatusCode::BAD_REQUEST);
+    let taken = match query.get("state") {
+        Some(state) => ctx.oauth.take(state, ctx.app.clock.now()).await,
+        None => connector::Taken::Unknown,
+    };
+    let pending = match taken {
+        connector::Taken::Found(pending) => pending,
+        connector::Taken::Unknown => {
+            // Unknown, used, expired or tampered state: nothing is completed.
+            return pages::plain(PageKind::OauthError, fallback, StatusCode::BAD_REQUEST);
+        }
+        connector::Taken::Unavailable => {
+            return pages::plain(
+                PageKind::ServiceError,
+                fallback,
+                StatusCode::SERVICE_UNAVAILABLE,
+            );
+        }
     };
     let language = pending.language;
     let session = match lookup(&ctx, Some(&pending.token), None).await {
@@ -699,9 +722,17 @@ async fn oauth_callback(State(ctx): State<Arc<FlowCtx>>, request: Request) -> Re
     let Some(code) = query.get("code").filter(|c| !c.is_empty()) else {
         return pages::plain(PageKind::OauthError, language, StatusCode::BAD_REQUEST);
     };
+    // The counterpart's connector now (the configuration of this instance).
+    let Some(Connector::Oauth2(oauth)) = ctx
+        .settings
+        .connectors
+        .for_counterpart(&pending.counterpart)
+    else {
+        return pages::plain(PageKind::OauthError, language, StatusCode::BAD_REQUEST);
+    };
     match ctx
         .oauth
-        .exchange(&pending, code, &ctx.settings.redirect_uri)
+        .exchange(&pending, oauth, code, &ctx.settings.redirect_uri)
         .await
     {
         Ok(grant) => complete(&ctx, &session, pending.brand.clone(), grant, language).await,
