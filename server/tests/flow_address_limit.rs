@@ -12,11 +12,10 @@
 
 mod common;
 
-use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use common::{JSON, Reply, request, start, temp_dir, vectors_config, write_config};
+use common::{JSON, Reply, request, request_on, start, temp_dir, vectors_config, write_config};
 
 const SUPPLIER: (&str, &str) = ("x-api-key", "supplier-key-acme");
 const V2_BODY: &[u8] =
@@ -41,40 +40,9 @@ fn request_from(
         socket.bind(SocketAddr::new(IpAddr::V4(source), 0)).unwrap();
         socket.connect(target).await.unwrap()
     });
-    let mut stream = stream.into_std().unwrap();
+    let stream = stream.into_std().unwrap();
     stream.set_nonblocking(false).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).unwrap();
-    stream.write_all(body).unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).unwrap();
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .unwrap();
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_lowercase(), v.trim().to_owned()))
-        .collect();
-    Reply {
-        status,
-        headers,
-        body: raw[split + 4..].to_vec(),
-    }
+    request_on(stream, addr, method, path, headers, body).unwrap()
 }
 
 #[test]
