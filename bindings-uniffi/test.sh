@@ -73,7 +73,7 @@ fi
 step "Swift sources match the committed copy"
 
 # ---- Kotlin: compile (cached on its inputs) and run on the JVM --------------------------
-KOTLIN_SOURCES=("$BUILD"/kotlin/energy/nox/authenticator/*.kt "$HERE"/tests/kotlin/*.kt)
+KOTLIN_SOURCES=("$BUILD"/kotlin/energy/nox/authenticator/*.kt "$BUILD"/kotlin/energy/nox/authenticator/core/*.kt "$HERE"/tests/kotlin/*.kt)
 key="$( (echo "$KOTLIN_VERSION"; cat "${KOTLIN_SOURCES[@]}" "$JNA_JAR" "$GSON_JAR") | sha256sum | cut -c1-16)"
 JAR="$BUILD/kotlin-tests-$key.jar"
 if [ ! -f "$JAR" ]; then

@@ -8,10 +8,11 @@ use nox_authenticator as nox;
 use crate::catalog::Catalog;
 use crate::error::NoxError;
 use crate::http::{HttpRequest, HttpResponse};
-use crate::request::{
+use crate::session::LinkSession;
+use nox::flow::{Connectors, FlowRules, FlowView, Progress, Step, page_language};
+use nox::{
     ManufacturerLinkSessionInput, SupplierLinkSessionInput, V1ConnectInput, V1SupplierLinkInput,
 };
-use crate::session::LinkSession;
 
 /// A v1 subscriber: one manufacturer's user connected to NOX.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -43,6 +44,8 @@ impl From<nox::Subscriber> for Subscriber {
 #[derive(Debug, uniffi::Object)]
 pub struct Authenticator {
     inner: nox::Authenticator,
+    /// The configuration's connectors, checked, for the hosted flow's view model.
+    connectors: Connectors,
 }
 
 #[uniffi::export]
@@ -68,6 +71,8 @@ impl Authenticator {
             }
             .into());
         }
+        let connectors =
+            Connectors::check(&config.connectors, config.default_connector.as_deref())?;
         let builder = nox::Authenticator::builder(config);
         let builder = match test_seed {
             Some(seed) => builder.random(Arc::new(nox::SeededRandom::new(seed))),
@@ -75,6 +80,7 @@ impl Authenticator {
         };
         Ok(Authenticator {
             inner: builder.build()?,
+            connectors,
         })
     }
 
@@ -99,9 +105,9 @@ impl Authenticator {
         now: i64,
     ) -> Result<Arc<LinkSession>, NoxError> {
         let now = checked_now(now)?;
-        let session =
-            self.inner
-                .create_supplier_link_session(api_key.as_deref(), &input.into(), now)?;
+        let session = self
+            .inner
+            .create_supplier_link_session(api_key.as_deref(), &input, now)?;
         Ok(LinkSession::shared(session))
     }
 
@@ -115,7 +121,7 @@ impl Authenticator {
         let now = checked_now(now)?;
         let session =
             self.inner
-                .create_manufacturer_link_session(api_key.as_deref(), &input.into(), now)?;
+                .create_manufacturer_link_session(api_key.as_deref(), &input, now)?;
         Ok(LinkSession::shared(session))
     }
 
@@ -129,7 +135,7 @@ impl Authenticator {
         let now = checked_now(now)?;
         let session = self
             .inner
-            .create_v1_supplier_link(api_key.as_deref(), &input.into(), now)?;
+            .create_v1_supplier_link(api_key.as_deref(), &input, now)?;
         Ok(LinkSession::shared(session))
     }
 
@@ -141,7 +147,7 @@ impl Authenticator {
     ) -> Result<Subscriber, NoxError> {
         Ok(self
             .inner
-            .connect_v1_manufacturer(api_key.as_deref(), &input.into())?
+            .connect_v1_manufacturer(api_key.as_deref(), &input)?
             .into())
     }
 
@@ -169,6 +175,33 @@ impl Authenticator {
     pub fn session_count(&self) -> Result<u64, NoxError> {
         let count = self.inner.session_count()?;
         Ok(u64::try_from(count).unwrap_or(u64::MAX))
+    }
+
+    /// The view model of the hosted flow's page for the session with this token at `now`
+    /// (spec decision 19), for a host that renders its own page: the step (the next one for
+    /// `progress` when `step` is none), what can be picked, the page language (`language`, the
+    /// link's parameter, when it is one of ours, else the session's), the return URL.
+    /// `NoxException.SessionNotFound` if no session has this token.
+    #[uniffi::method(default(step = None, language = None))]
+    pub fn flow_view(
+        &self,
+        token: String,
+        progress: Progress,
+        now: i64,
+        step: Option<Step>,
+        language: Option<String>,
+    ) -> Result<FlowView, NoxError> {
+        let now = checked_now(now)?;
+        let session = self.inner.session(&token)?;
+        let catalog = self.inner.catalog();
+        let rules = FlowRules {
+            connectors: &self.connectors,
+            callers: self.inner.callers(),
+            catalog: &catalog,
+        };
+        let step = step.unwrap_or_else(|| rules.next_step(&session, &progress, now));
+        let language = page_language(language.as_deref(), Some(&session), None);
+        Ok(rules.view(&session, &progress, step, language, now))
     }
 
     /// Answers one HTTP request of any of the four endpoints at `now`, exactly as the server

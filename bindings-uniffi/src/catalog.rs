@@ -5,78 +5,21 @@ use std::sync::Arc;
 
 use nox_authenticator as nox;
 
+use nox::{AssetType, Brand};
+
 use crate::error::NoxError;
-
-/// The device category of a link session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
-pub enum AssetType {
-    /// A heat pump, `hp` on the wire.
-    HeatPump,
-    /// A PV solar inverter, `pv` on the wire.
-    PvInverter,
-}
-
-#[uniffi::export]
-impl AssetType {
-    /// The wire value: `hp` or `pv`.
-    pub fn code(&self) -> String {
-        nox::AssetType::from(*self).as_str().to_owned()
-    }
-}
 
 /// Every asset type, in wire order.
 #[uniffi::export]
 pub fn all_asset_types() -> Vec<AssetType> {
-    nox::AssetType::ALL.into_iter().map(Into::into).collect()
+    nox::AssetType::ALL.to_vec()
 }
 
 /// Reads a wire value (exactly `hp` or `pv`); anything else is the server's validation error on
 /// `asset_type`.
 #[uniffi::export]
 pub fn parse_asset_type(code: String) -> Result<AssetType, NoxError> {
-    Ok(code.parse::<nox::AssetType>()?.into())
-}
-
-impl From<nox::AssetType> for AssetType {
-    fn from(asset_type: nox::AssetType) -> AssetType {
-        match asset_type {
-            nox::AssetType::HeatPump => AssetType::HeatPump,
-            nox::AssetType::PvInverter => AssetType::PvInverter,
-        }
-    }
-}
-
-impl From<AssetType> for nox::AssetType {
-    fn from(asset_type: AssetType) -> nox::AssetType {
-        match asset_type {
-            AssetType::HeatPump => nox::AssetType::HeatPump,
-            AssetType::PvInverter => nox::AssetType::PvInverter,
-        }
-    }
-}
-
-/// One brand: what a brand picker shows (`display_name`) and what requests carry (`slug`).
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct Brand {
-    /// The canonical slug, as carried in responses (`alpha-innotec`).
-    pub slug: String,
-    /// The name to show a person (`Alpha Innotec`).
-    pub display_name: String,
-    /// The asset type this brand belongs to.
-    pub asset_type: AssetType,
-    /// Extra accepted spellings beyond the slug and the display name.
-    pub aliases: Vec<String>,
-}
-
-impl From<&nox::Brand> for Brand {
-    fn from(brand: &nox::Brand) -> Brand {
-        Brand {
-            slug: brand.slug().to_owned(),
-            display_name: brand.display_name().to_owned(),
-            asset_type: brand.asset_type().into(),
-            aliases: brand.aliases().to_vec(),
-        }
-    }
+    Ok(code.parse::<nox::AssetType>()?)
 }
 
 /// A versioned set of brands per asset type. `Catalog.builtin()` is the one shipped with this
@@ -129,26 +72,23 @@ impl Catalog {
 
     /// The brands of one asset type, in catalog order: what a brand picker shows.
     pub fn brands(&self, asset_type: AssetType) -> Vec<Brand> {
-        self.inner
-            .brands(asset_type.into())
-            .map(Brand::from)
-            .collect()
+        self.inner.brands(asset_type).cloned().collect()
     }
 
     /// Every brand, in catalog order.
     pub fn all_brands(&self) -> Vec<Brand> {
-        self.inner.all_brands().iter().map(Brand::from).collect()
+        self.inner.all_brands().to_vec()
     }
 
     /// The brand a spelling names, of any asset type, or none.
     pub fn find(&self, spelling: String) -> Option<Brand> {
-        self.inner.find(&spelling).map(Brand::from)
+        self.inner.find(&spelling).cloned()
     }
 
     /// Resolves a spelling (`alpha innotec`, `Saunier_Duval`) to a brand of `asset_type`, or the
     /// server's validation error on `brand`.
     pub fn resolve(&self, asset_type: AssetType, spelling: String) -> Result<Brand, NoxError> {
-        Ok(self.inner.resolve(asset_type.into(), &spelling)?.into())
+        Ok(self.inner.resolve(asset_type, &spelling)?.clone())
     }
 
     /// Resolves a spelling to the slug of one of the 13 v1 brands, or the server's validation

@@ -12,6 +12,7 @@
 //! A field may not be called `message` (the generated Kotlin exception already has that
 //! property), so the wire message of a validation error is `reason`.
 
+use nox::RedirectRejection;
 use nox_authenticator as nox;
 
 /// Every way an operation of the library can fail; the same cases as the core's error, with
@@ -114,6 +115,14 @@ pub enum NoxError {
         /// The value given.
         now: i64,
     },
+    /// A string argument that is not well-formed UTF-16 (a lone surrogate), which no rule can
+    /// read: an argument error of the caller, thrown by the generated Kotlin before the call
+    /// reaches the library. `invalid_argument`.
+    #[error("{reason}")]
+    InvalidString {
+        /// What is wrong, for example `a string argument holds a lone surrogate`.
+        reason: String,
+    },
     /// A failure this version of the binding does not know by name (a newer core); its code,
     /// status and message are passed on as they are.
     #[error("{reason}")]
@@ -133,7 +142,7 @@ impl NoxError {
     pub fn status(&self) -> i32 {
         match self {
             NoxError::Other { status, .. } => i32::from(*status),
-            NoxError::InvalidNow { .. } => 400,
+            NoxError::InvalidNow { .. } | NoxError::InvalidString { .. } => 400,
             known => i32::from(known.to_core().status()),
         }
     }
@@ -143,7 +152,9 @@ impl NoxError {
     pub fn code(&self) -> String {
         match self {
             NoxError::Other { code, .. } => code.clone(),
-            NoxError::InvalidNow { .. } => "invalid_argument".to_owned(),
+            NoxError::InvalidNow { .. } | NoxError::InvalidString { .. } => {
+                "invalid_argument".to_owned()
+            }
             known => known.to_core().code().to_owned(),
         }
     }
@@ -151,7 +162,9 @@ impl NoxError {
     /// The message safe to show to an API client (internal details replaced).
     pub fn public_message(&self) -> String {
         match self {
-            NoxError::Other { .. } | NoxError::InvalidNow { .. } => self.to_string(),
+            NoxError::Other { .. }
+            | NoxError::InvalidNow { .. }
+            | NoxError::InvalidString { .. } => self.to_string(),
             known => known.to_core().public_message(),
         }
     }
@@ -239,128 +252,11 @@ impl NoxError {
             NoxError::Store { reason } => nox::Error::Store {
                 reason: reason.clone(),
             },
-            NoxError::Randomness | NoxError::Other { .. } | NoxError::InvalidNow { .. } => {
-                nox::Error::Randomness
-            }
+            NoxError::Randomness
+            | NoxError::Other { .. }
+            | NoxError::InvalidNow { .. }
+            | NoxError::InvalidString { .. } => nox::Error::Randomness,
         }
-    }
-}
-
-/// Why a redirect URL was refused: the core's rejection, with its stable code.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, uniffi::Enum)]
-#[uniffi::export(Display, Eq, Hash)]
-pub enum RedirectRejection {
-    /// The URL is the empty string.
-    Empty,
-    /// The URL is longer than the limit (`max_redirect_url_len()`).
-    TooLong,
-    /// The URL contains whitespace or a control character.
-    WhitespaceOrControl,
-    /// The URL is not absolute (or not a URL at all).
-    NotAbsolute,
-    /// The scheme is not `https` (or `http` for a loopback IP literal).
-    SchemeNotAllowed,
-    /// The URL carries a user name or password.
-    UserInfo,
-    /// The URL has a fragment (`#…`).
-    Fragment,
-    /// A URL to register is not written in canonical form.
-    NotCanonical {
-        /// The canonical spelling of the same URL.
-        canonical: String,
-    },
-    /// The URL equals none of the registered ones.
-    NotRegistered,
-    /// No redirect URL is registered at all.
-    NoneRegistered,
-    /// A rejection this version of the binding does not know by name (a newer core).
-    Other {
-        /// The core's stable code.
-        code: String,
-        /// The core's description.
-        description: String,
-    },
-}
-
-#[uniffi::export]
-impl RedirectRejection {
-    /// The stable code: `empty`, `too_long`, `whitespace_or_control`, `not_absolute`,
-    /// `scheme_not_allowed`, `user_info`, `fragment`, `not_canonical`, `not_registered`,
-    /// `none_registered`.
-    pub fn code(&self) -> String {
-        match self {
-            RedirectRejection::Other { code, .. } => code.clone(),
-            known => known.to_core().map_or("", |r| r.code()).to_owned(),
-        }
-    }
-
-    /// The server's message for a request field (`redirect_url` or `redirect_uri`) of a caller
-    /// (`supplier` or `manufacturer`), for example
-    /// `redirect_url is not registered with your supplier account`.
-    pub fn describe(&self, field: String, account: String) -> String {
-        match self {
-            RedirectRejection::Other { description, .. } => description.clone(),
-            known => known
-                .to_core()
-                .map(|r| r.describe(&field, &account))
-                .unwrap_or_default(),
-        }
-    }
-}
-
-impl std::fmt::Display for RedirectRejection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            RedirectRejection::Other { description, .. } => f.write_str(description),
-            known => match known.to_core() {
-                Some(rejection) => rejection.fmt(f),
-                None => Ok(()),
-            },
-        }
-    }
-}
-
-impl From<nox::RedirectRejection> for RedirectRejection {
-    fn from(rejection: nox::RedirectRejection) -> RedirectRejection {
-        use nox::RedirectRejection as R;
-        match rejection {
-            R::Empty => RedirectRejection::Empty,
-            R::TooLong => RedirectRejection::TooLong,
-            R::WhitespaceOrControl => RedirectRejection::WhitespaceOrControl,
-            R::NotAbsolute => RedirectRejection::NotAbsolute,
-            R::SchemeNotAllowed => RedirectRejection::SchemeNotAllowed,
-            R::UserInfo => RedirectRejection::UserInfo,
-            R::Fragment => RedirectRejection::Fragment,
-            R::NotCanonical { canonical } => RedirectRejection::NotCanonical { canonical },
-            R::NotRegistered => RedirectRejection::NotRegistered,
-            R::NoneRegistered => RedirectRejection::NoneRegistered,
-            other => RedirectRejection::Other {
-                code: other.code().to_owned(),
-                description: other.to_string(),
-            },
-        }
-    }
-}
-
-impl RedirectRejection {
-    /// The core rejection this one mirrors (`None` for `Other`).
-    fn to_core(&self) -> Option<nox::RedirectRejection> {
-        use nox::RedirectRejection as R;
-        Some(match self {
-            RedirectRejection::Empty => R::Empty,
-            RedirectRejection::TooLong => R::TooLong,
-            RedirectRejection::WhitespaceOrControl => R::WhitespaceOrControl,
-            RedirectRejection::NotAbsolute => R::NotAbsolute,
-            RedirectRejection::SchemeNotAllowed => R::SchemeNotAllowed,
-            RedirectRejection::UserInfo => R::UserInfo,
-            RedirectRejection::Fragment => R::Fragment,
-            RedirectRejection::NotCanonical { canonical } => R::NotCanonical {
-                canonical: canonical.clone(),
-            },
-            RedirectRejection::NotRegistered => R::NotRegistered,
-            RedirectRejection::NoneRegistered => R::NoneRegistered,
-            RedirectRejection::Other { .. } => return None,
-        })
     }
 }
 
@@ -389,7 +285,7 @@ pub enum RedirectError {
 impl RedirectError {
     /// The rejection's stable code (`not_registered`, `not_canonical`, …).
     pub fn code(&self) -> String {
-        self.rejection().code()
+        self.rejection().code().to_owned()
     }
 
     /// Why the URL was refused.
@@ -403,9 +299,7 @@ impl RedirectError {
 
 impl From<nox::RedirectRejection> for RedirectError {
     fn from(rejection: nox::RedirectRejection) -> RedirectError {
-        RedirectError::Refused {
-            rejection: rejection.into(),
-        }
+        RedirectError::Refused { rejection }
     }
 }
 
@@ -413,7 +307,7 @@ impl From<(usize, nox::RedirectRejection)> for RedirectError {
     fn from((index, rejection): (usize, nox::RedirectRejection)) -> RedirectError {
         RedirectError::RegistrationRefused {
             index: u32::try_from(index).unwrap_or(u32::MAX),
-            rejection: rejection.into(),
+            rejection,
         }
     }
 }
@@ -493,35 +387,18 @@ mod tests {
     }
 
     #[test]
-    fn every_rejection_keeps_the_core_code_and_text() {
-        use nox::RedirectRejection as R;
-        let all = [
-            R::Empty,
-            R::TooLong,
-            R::WhitespaceOrControl,
-            R::NotAbsolute,
-            R::SchemeNotAllowed,
-            R::UserInfo,
-            R::Fragment,
-            R::NotCanonical {
-                canonical: "https://a.example/".into(),
-            },
-            R::NotRegistered,
-            R::NoneRegistered,
-        ];
-        for rejection in all {
-            let converted = RedirectRejection::from(rejection.clone());
-            assert!(!matches!(converted, RedirectRejection::Other { .. }));
-            assert_eq!(converted.code(), rejection.code());
-            assert_eq!(converted.to_string(), rejection.to_string());
-            assert_eq!(
-                converted.describe("redirect_url".into(), "supplier".into()),
-                rejection.describe("redirect_url", "supplier")
-            );
-            assert_eq!(
-                RedirectError::from(rejection.clone()).code(),
-                rejection.code()
-            );
-        }
+    fn redirect_errors_keep_the_core_rejection() {
+        let error = RedirectError::from(RedirectRejection::NotRegistered);
+        assert_eq!(error.code(), "not_registered");
+        assert_eq!(
+            error.to_string(),
+            RedirectRejection::NotRegistered.to_string()
+        );
+        let error = RedirectError::from((2, RedirectRejection::Fragment));
+        assert_eq!(
+            error.to_string(),
+            "redirect_urls[2]: redirect URL must not contain a fragment"
+        );
+        assert_eq!(error.rejection(), RedirectRejection::Fragment);
     }
 }

@@ -13,12 +13,14 @@
 //! embed the flow ([`authenticator`], [`http`]).
 //!
 //! ```
-//! use nox_authenticator_uniffi::{AssetType, Catalog, SupplierLinkSessionInput};
+//! use nox_authenticator_uniffi::{
+//!     AssetType, Catalog, SupplierLinkSessionInput, validate_supplier_link_session,
+//! };
 //!
 //! let catalog = Catalog::builtin();
-//! assert_eq!(catalog.resolve(AssetType::HeatPump, "alpha innotec".into())?.slug, "alpha-innotec");
+//! assert_eq!(catalog.resolve(AssetType::HeatPump, "alpha innotec".into())?.slug(), "alpha-innotec");
 //! let input = SupplierLinkSessionInput { user_id: Some("u1".into()), ..Default::default() };
-//! let error = input.validate(None).unwrap_err();
+//! let error = validate_supplier_link_session(input, None).unwrap_err();
 //! assert_eq!(error.to_string(), "Missing required fields: redirect_url, asset_type");
 //! assert_eq!((error.status(), error.code().as_str()), (400, "validation_error"));
 //! # Ok::<(), nox_authenticator_uniffi::NoxError>(())
@@ -27,6 +29,7 @@
 pub mod authenticator;
 pub mod catalog;
 pub mod error;
+pub mod flow;
 pub mod http;
 pub mod language;
 pub mod link_url;
@@ -36,23 +39,33 @@ pub mod session;
 pub mod webhook;
 
 pub use authenticator::{Authenticator, Subscriber};
-pub use catalog::{
-    AssetType, Brand, Catalog, all_asset_types, normalize_spelling, parse_asset_type, v1_brands,
-};
-pub use error::{NoxError, RedirectError, RedirectRejection};
+pub use catalog::{Catalog, all_asset_types, normalize_spelling, parse_asset_type, v1_brands};
+pub use error::{NoxError, RedirectError};
+pub use flow::{LinkCallbackError, parse_link_callback};
 pub use http::{HttpHeader, HttpRequest, HttpResponse};
 pub use language::{
-    Language, all_languages, language_from_locale, negotiate_language, parse_language,
-    require_language, v1_default_language, v2_default_language,
+    all_languages, language_from_locale, negotiate_language, parse_language, require_language,
+    v1_default_language, v2_default_language,
 };
 pub use link_url::{LinkUrlParts, parse_link_url};
 pub use redirect::{RedirectPolicy, check_redirect_shape, max_redirect_url_len};
 pub use request::{
-    ManufacturerLinkSessionInput, ManufacturerLinkSessionRequest, SupplierLinkSessionInput,
-    SupplierLinkSessionRequest, V1ConnectInput, V1ConnectRequest, V1SupplierLinkInput,
-    V1SupplierLinkRequest,
+    validate_manufacturer_link_session, validate_supplier_link_session, validate_v1_connect,
+    validate_v1_supplier_link,
 };
-pub use session::{LinkSession, SessionKind, SessionState, link_session_ttl_seconds, system_now};
-pub use webhook::{WebhookError, WebhookEvent, WebhookEventType, sign_webhook, verify_webhook};
+pub use session::{LinkSession, link_session_ttl_seconds, system_now};
+pub use webhook::{WebhookError, WebhookEvent, sign_webhook, verify_webhook};
+
+// The core's records and enums, which Kotlin and Swift see as they are (feature `uniffi` of
+// the core; Kotlin package `energy.nox.authenticator.core`, Swift module `NoxAuthenticatorCore`).
+pub use nox_authenticator::flow::{
+    CallbackStatus, Choice, Counterpart, FlowView, LinkCallback, PickField, Progress, Step,
+};
+pub use nox_authenticator::{
+    AssetType, Brand, Language, ManufacturerLinkSessionInput, ManufacturerLinkSessionRequest,
+    RedirectRejection, SessionKind, SessionState, SupplierLinkSessionInput,
+    SupplierLinkSessionRequest, V1ConnectInput, V1ConnectRequest, V1SupplierLinkInput,
+    V1SupplierLinkRequest, WebhookEventType,
+};
 
 uniffi::setup_scaffolding!("nox_authenticator");

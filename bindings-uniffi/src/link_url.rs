@@ -3,8 +3,9 @@
 
 use nox_authenticator as nox;
 
+use nox::Language;
+
 use crate::error::NoxError;
-use crate::language::Language;
 
 /// What a link URL carries.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -22,6 +23,6 @@ pub fn parse_link_url(url: String) -> Result<LinkUrlParts, NoxError> {
     let parts = nox::parse_link_url(&url)?;
     Ok(LinkUrlParts {
         token: parts.token.as_str().to_owned(),
-        language: parts.language.map(Into::into),
+        language: parts.language,
     })
 }

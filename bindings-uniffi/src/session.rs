@@ -6,71 +6,16 @@ use std::sync::Arc;
 
 use nox_authenticator as nox;
 
-use crate::catalog::AssetType;
+use nox::{AssetType, Language, SessionKind, SessionState};
+
 use crate::error::NoxError;
-use crate::language::Language;
-
-/// Which endpoint created a session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
-pub enum SessionKind {
-    /// `POST /v2/supplier/link-sessions`.
-    V2Supplier,
-    /// `POST /v2/manufacturer/link-sessions`.
-    V2Manufacturer,
-    /// `POST /users/{userId}/link` (deprecated v1).
-    V1Supplier,
-}
-
-impl From<nox::SessionKind> for SessionKind {
-    fn from(kind: nox::SessionKind) -> SessionKind {
-        match kind {
-            nox::SessionKind::V2Supplier => SessionKind::V2Supplier,
-            nox::SessionKind::V2Manufacturer => SessionKind::V2Manufacturer,
-            nox::SessionKind::V1Supplier => SessionKind::V1Supplier,
-        }
-    }
-}
-
-/// The state of a session at some moment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
-pub enum SessionState {
-    /// Neither completed nor expired.
-    Pending,
-    /// Completed by the end-user (this wins over expiry).
-    Completed,
-    /// Not completed, and `now >= expires_at`.
-    Expired,
-}
-
-#[uniffi::export]
-impl SessionState {
-    /// `pending`, `completed` or `expired`.
-    pub fn code(&self) -> String {
-        let state = match self {
-            SessionState::Pending => nox::SessionState::Pending,
-            SessionState::Completed => nox::SessionState::Completed,
-            SessionState::Expired => nox::SessionState::Expired,
-        };
-        state.as_str().to_owned()
-    }
-}
-
-impl From<nox::SessionState> for SessionState {
-    fn from(state: nox::SessionState) -> SessionState {
-        match state {
-            nox::SessionState::Pending => SessionState::Pending,
-            nox::SessionState::Completed => SessionState::Completed,
-            nox::SessionState::Expired => SessionState::Expired,
-        }
-    }
-}
 
 /// The state at `now` of a session known only by its `expires_at` and `completed_at` (for
 /// example as an app's own backend reported them): completed wins, then expired from
 /// `expires_at` on, inclusive.
 #[uniffi::export]
 pub fn session_state_at(expires_at: i64, completed_at: Option<i64>, now: i64) -> SessionState {
-    nox::SessionState::at(expires_at, completed_at, now).into()
+    SessionState::at(expires_at, completed_at, now)
 }
 
 /// One link session. Its token is a bearer secret: keep it out of logs (`toString()` leaves it
@@ -122,7 +67,7 @@ impl LinkSession {
     }
     /// The endpoint that created it.
     pub fn kind(&self) -> SessionKind {
-        self.inner.kind.into()
+        self.inner.kind
     }
     /// The id of the supplier or manufacturer that created it.
     pub fn owner_id(&self) -> String {
@@ -142,11 +87,11 @@ impl LinkSession {
     }
     /// The UI language.
     pub fn language(&self) -> Language {
-        self.inner.language.into()
+        self.inner.language
     }
     /// The device category (v2 supplier sessions only).
     pub fn asset_type(&self) -> Option<AssetType> {
-        self.inner.asset_type.map(Into::into)
+        self.inner.asset_type
     }
     /// The brand slug (supplier sessions) or the manufacturer's title-cased brand name.
     pub fn brand(&self) -> Option<String> {
@@ -170,7 +115,7 @@ impl LinkSession {
     }
     /// The state at `now`.
     pub fn state(&self, now: i64) -> SessionState {
-        self.inner.state(now).into()
+        self.inner.state(now)
     }
     /// Whether the session is expired at `now` (expiry is inclusive: at `expires_at` it is).
     pub fn is_expired(&self, now: i64) -> bool {

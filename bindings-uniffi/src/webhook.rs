@@ -5,43 +5,9 @@
 
 use nox_authenticator::webhook as core;
 
+use nox_authenticator::{SessionKind, SessionState, WebhookEventType};
+
 use crate::http::HttpHeader;
-use crate::session::{SessionKind, SessionState};
-
-/// The type of a completion event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
-pub enum WebhookEventType {
-    /// `link_session.completed`: the session was completed.
-    LinkSessionCompleted,
-    /// `link_session.expired`: the session reached its expiry still pending (sent once).
-    LinkSessionExpired,
-}
-
-impl From<core::WebhookEventType> for WebhookEventType {
-    fn from(event_type: core::WebhookEventType) -> WebhookEventType {
-        match event_type {
-            core::WebhookEventType::LinkSessionCompleted => WebhookEventType::LinkSessionCompleted,
-            core::WebhookEventType::LinkSessionExpired => WebhookEventType::LinkSessionExpired,
-        }
-    }
-}
-
-impl WebhookEventType {
-    fn to_core(self) -> core::WebhookEventType {
-        match self {
-            WebhookEventType::LinkSessionCompleted => core::WebhookEventType::LinkSessionCompleted,
-            WebhookEventType::LinkSessionExpired => core::WebhookEventType::LinkSessionExpired,
-        }
-    }
-}
-
-#[uniffi::export]
-impl WebhookEventType {
-    /// `link_session.completed` or `link_session.expired`.
-    pub fn code(&self) -> String {
-        self.to_core().as_str().to_owned()
-    }
-}
 
 /// A verified completion event.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -242,10 +208,10 @@ pub fn verify_webhook(
         session_json: event.session.to_string(),
         id: event.id,
         signed_at: event.signed_at,
-        event_type: event.event_type.into(),
+        event_type: event.event_type,
         timestamp: event.timestamp,
-        kind: event.kind.into(),
-        state: event.state.into(),
+        kind: event.kind,
+        state: event.state,
         token: event.token,
         user_id: event.user_id,
         link_url: event.link_url,
@@ -306,16 +272,6 @@ mod tests {
             assert_eq!(mirrored.code(), error.code());
             assert_eq!(mirrored.field().as_deref(), error.field());
             assert_eq!(mirrored.status(), error.status());
-        }
-    }
-
-    #[test]
-    fn event_types_round_trip() {
-        for event_type in core::WebhookEventType::ALL {
-            assert_eq!(
-                WebhookEventType::from(event_type).code(),
-                event_type.as_str()
-            );
         }
     }
 }

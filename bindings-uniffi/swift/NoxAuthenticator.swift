@@ -677,6 +677,15 @@ public protocol AuthenticatorProtocol: AnyObject, Sendable {
     func evictExpired(now: Int64) throws  -> UInt64
     
     /**
+     * The view model of the hosted flow's page for the session with this token at `now`
+     * (spec decision 19), for a host that renders its own page: the step (the next one for
+     * `progress` when `step` is none), what can be picked, the page language (`language`, the
+     * link's parameter, when it is one of ours, else the session's), the return URL.
+     * `NoxException.SessionNotFound` if no session has this token.
+     */
+    func flowView(token: String, progress: Progress, now: Int64, step: Step?, language: String?) throws  -> FlowView
+    
+    /**
      * Answers one request of the admin API at `now` (`GET /admin/link-sessions/{token}`,
      * `POST /admin/link-sessions/{token}/complete`: `{kind, state, session}` or `{error,
      * code}`), for a JVM backend that serves its own admin side. Only a `now` out of range
@@ -876,6 +885,27 @@ open func evictExpired(now: Int64)throws  -> UInt64  {
     uniffi_nox_authenticator_uniffi_fn_method_authenticator_evict_expired(
             self.uniffiCloneHandle(),
         FfiConverterInt64.lower(now),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The view model of the hosted flow's page for the session with this token at `now`
+     * (spec decision 19), for a host that renders its own page: the step (the next one for
+     * `progress` when `step` is none), what can be picked, the page language (`language`, the
+     * link's parameter, when it is one of ours, else the session's), the return URL.
+     * `NoxException.SessionNotFound` if no session has this token.
+     */
+open func flowView(token: String, progress: Progress, now: Int64, step: Step? = nil, language: String? = nil)throws  -> FlowView  {
+    return try  FfiConverterTypeFlowView_lift(try rustCallWithError(FfiConverterTypeNoxError_lift) {
+        uniffiCallStatus in
+    uniffi_nox_authenticator_uniffi_fn_method_authenticator_flow_view(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(token),
+        FfiConverterTypeProgress_lower(progress),
+        FfiConverterInt64.lower(now),
+        FfiConverterOptionTypeStep.lower(step),
+        FfiConverterOptionString.lower(language),uniffiCallStatus
     )
 })
 }
@@ -1958,95 +1988,6 @@ public func FfiConverterTypeRedirectPolicy_lower(_ value: RedirectPolicy) -> UIn
 
 
 /**
- * One brand: what a brand picker shows (`display_name`) and what requests carry (`slug`).
- */
-public struct Brand: Equatable, Hashable {
-    /**
-     * The canonical slug, as carried in responses (`alpha-innotec`).
-     */
-    public var slug: String
-    /**
-     * The name to show a person (`Alpha Innotec`).
-     */
-    public var displayName: String
-    /**
-     * The asset type this brand belongs to.
-     */
-    public var assetType: AssetType
-    /**
-     * Extra accepted spellings beyond the slug and the display name.
-     */
-    public var aliases: [String]
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * The canonical slug, as carried in responses (`alpha-innotec`).
-         */slug: String, 
-        /**
-         * The name to show a person (`Alpha Innotec`).
-         */displayName: String, 
-        /**
-         * The asset type this brand belongs to.
-         */assetType: AssetType, 
-        /**
-         * Extra accepted spellings beyond the slug and the display name.
-         */aliases: [String]) {
-        self.slug = slug
-        self.displayName = displayName
-        self.assetType = assetType
-        self.aliases = aliases
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension Brand: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeBrand: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Brand {
-        return
-            try Brand(
-                slug: FfiConverterString.read(from: &buf), 
-                displayName: FfiConverterString.read(from: &buf), 
-                assetType: FfiConverterTypeAssetType.read(from: &buf), 
-                aliases: FfiConverterSequenceString.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: Brand, into buf: inout [UInt8]) {
-        FfiConverterString.write(value.slug, into: &buf)
-        FfiConverterString.write(value.displayName, into: &buf)
-        FfiConverterTypeAssetType.write(value.assetType, into: &buf)
-        FfiConverterSequenceString.write(value.aliases, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeBrand_lift(_ buf: RustBuffer) throws -> Brand {
-    return try FfiConverterTypeBrand.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeBrand_lower(_ value: Brand) -> RustBuffer {
-    return FfiConverterTypeBrand.lower(value)
-}
-
-
-/**
  * One HTTP header.
  */
 public struct HttpHeader: Equatable, Hashable {
@@ -2387,177 +2328,6 @@ public func FfiConverterTypeLinkUrlParts_lower(_ value: LinkUrlParts) -> RustBuf
 
 
 /**
- * The body of `POST /v2/manufacturer/link-sessions`, as the app has it.
- */
-public struct ManufacturerLinkSessionInput: Equatable, Hashable {
-    /**
-     * The manufacturer's id for the end-user (required).
-     */
-    public var userId: String?
-    /**
-     * Where the end-user returns (required; must be registered).
-     */
-    public var redirectUrl: String?
-    /**
-     * `nl`, `en`, `fr` or `es`, or none for `nl`.
-     */
-    public var language: String?
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * The manufacturer's id for the end-user (required).
-         */userId: String? = nil, 
-        /**
-         * Where the end-user returns (required; must be registered).
-         */redirectUrl: String? = nil, 
-        /**
-         * `nl`, `en`, `fr` or `es`, or none for `nl`.
-         */language: String? = nil) {
-        self.userId = userId
-        self.redirectUrl = redirectUrl
-        self.language = language
-    }
-
-    
-    /**
-     * Checks every field in schema order, or the server's `NoxError.Validation`
-     * (`user_id is required`, one field at a time).
-     */
-public func validate()throws  -> ManufacturerLinkSessionRequest  {
-    return try  FfiConverterTypeManufacturerLinkSessionRequest_lift(try rustCallWithError(FfiConverterTypeNoxError_lift) {
-        uniffiCallStatus in
-    uniffi_nox_authenticator_uniffi_fn_method_manufacturerlinksessioninput_validate(
-            FfiConverterTypeManufacturerLinkSessionInput_lower(self),uniffiCallStatus
-    )
-})
-}
-    
-
-    
-}
-
-#if compiler(>=6)
-extension ManufacturerLinkSessionInput: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeManufacturerLinkSessionInput: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ManufacturerLinkSessionInput {
-        return
-            try ManufacturerLinkSessionInput(
-                userId: FfiConverterOptionString.read(from: &buf), 
-                redirectUrl: FfiConverterOptionString.read(from: &buf), 
-                language: FfiConverterOptionString.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: ManufacturerLinkSessionInput, into buf: inout [UInt8]) {
-        FfiConverterOptionString.write(value.userId, into: &buf)
-        FfiConverterOptionString.write(value.redirectUrl, into: &buf)
-        FfiConverterOptionString.write(value.language, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeManufacturerLinkSessionInput_lift(_ buf: RustBuffer) throws -> ManufacturerLinkSessionInput {
-    return try FfiConverterTypeManufacturerLinkSessionInput.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeManufacturerLinkSessionInput_lower(_ value: ManufacturerLinkSessionInput) -> RustBuffer {
-    return FfiConverterTypeManufacturerLinkSessionInput.lower(value)
-}
-
-
-/**
- * A manufacturer request that passed every check that needs no account.
- */
-public struct ManufacturerLinkSessionRequest: Equatable, Hashable {
-    /**
-     * The manufacturer's id for the end-user.
-     */
-    public var userId: String
-    /**
-     * Where the end-user returns (shape checked).
-     */
-    public var redirectUrl: String
-    /**
-     * The UI language.
-     */
-    public var language: Language
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * The manufacturer's id for the end-user.
-         */userId: String, 
-        /**
-         * Where the end-user returns (shape checked).
-         */redirectUrl: String, 
-        /**
-         * The UI language.
-         */language: Language) {
-        self.userId = userId
-        self.redirectUrl = redirectUrl
-        self.language = language
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension ManufacturerLinkSessionRequest: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeManufacturerLinkSessionRequest: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ManufacturerLinkSessionRequest {
-        return
-            try ManufacturerLinkSessionRequest(
-                userId: FfiConverterString.read(from: &buf), 
-                redirectUrl: FfiConverterString.read(from: &buf), 
-                language: FfiConverterTypeLanguage.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: ManufacturerLinkSessionRequest, into buf: inout [UInt8]) {
-        FfiConverterString.write(value.userId, into: &buf)
-        FfiConverterString.write(value.redirectUrl, into: &buf)
-        FfiConverterTypeLanguage.write(value.language, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeManufacturerLinkSessionRequest_lift(_ buf: RustBuffer) throws -> ManufacturerLinkSessionRequest {
-    return try FfiConverterTypeManufacturerLinkSessionRequest.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeManufacturerLinkSessionRequest_lower(_ value: ManufacturerLinkSessionRequest) -> RustBuffer {
-    return FfiConverterTypeManufacturerLinkSessionRequest.lower(value)
-}
-
-
-/**
  * A v1 subscriber: one manufacturer's user connected to NOX.
  */
 public struct Subscriber: Equatable, Hashable {
@@ -2643,560 +2413,6 @@ public func FfiConverterTypeSubscriber_lift(_ buf: RustBuffer) throws -> Subscri
 #endif
 public func FfiConverterTypeSubscriber_lower(_ value: Subscriber) -> RustBuffer {
     return FfiConverterTypeSubscriber.lower(value)
-}
-
-
-/**
- * The body of `POST /v2/supplier/link-sessions`, as the app has it.
- */
-public struct SupplierLinkSessionInput {
-    /**
-     * The supplier's id for the end-user (required).
-     */
-    public var userId: String?
-    /**
-     * Where the end-user returns (required; must be registered).
-     */
-    public var redirectUrl: String?
-    /**
-     * `hp` or `pv` (required).
-     */
-    public var assetType: String?
-    /**
-     * A brand spelling of that asset type, or none.
-     */
-    public var brand: String?
-    /**
-     * `nl`, `en`, `fr` or `es`, or none for `nl`.
-     */
-    public var language: String?
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * The supplier's id for the end-user (required).
-         */userId: String? = nil, 
-        /**
-         * Where the end-user returns (required; must be registered).
-         */redirectUrl: String? = nil, 
-        /**
-         * `hp` or `pv` (required).
-         */assetType: String? = nil, 
-        /**
-         * A brand spelling of that asset type, or none.
-         */brand: String? = nil, 
-        /**
-         * `nl`, `en`, `fr` or `es`, or none for `nl`.
-         */language: String? = nil) {
-        self.userId = userId
-        self.redirectUrl = redirectUrl
-        self.assetType = assetType
-        self.brand = brand
-        self.language = language
-    }
-
-    
-    /**
-     * Checks every field in schema order against `catalog` (the builtin one when none), or
-     * the server's `NoxError.Validation`.
-     */
-public func validate(catalog: Catalog? = nil)throws  -> SupplierLinkSessionRequest  {
-    return try  FfiConverterTypeSupplierLinkSessionRequest_lift(try rustCallWithError(FfiConverterTypeNoxError_lift) {
-        uniffiCallStatus in
-    uniffi_nox_authenticator_uniffi_fn_method_supplierlinksessioninput_validate(
-            FfiConverterTypeSupplierLinkSessionInput_lower(self),
-        FfiConverterOptionTypeCatalog.lower(catalog),uniffiCallStatus
-    )
-})
-}
-    
-
-    
-}
-
-#if compiler(>=6)
-extension SupplierLinkSessionInput: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeSupplierLinkSessionInput: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SupplierLinkSessionInput {
-        return
-            try SupplierLinkSessionInput(
-                userId: FfiConverterOptionString.read(from: &buf), 
-                redirectUrl: FfiConverterOptionString.read(from: &buf), 
-                assetType: FfiConverterOptionString.read(from: &buf), 
-                brand: FfiConverterOptionString.read(from: &buf), 
-                language: FfiConverterOptionString.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: SupplierLinkSessionInput, into buf: inout [UInt8]) {
-        FfiConverterOptionString.write(value.userId, into: &buf)
-        FfiConverterOptionString.write(value.redirectUrl, into: &buf)
-        FfiConverterOptionString.write(value.assetType, into: &buf)
-        FfiConverterOptionString.write(value.brand, into: &buf)
-        FfiConverterOptionString.write(value.language, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeSupplierLinkSessionInput_lift(_ buf: RustBuffer) throws -> SupplierLinkSessionInput {
-    return try FfiConverterTypeSupplierLinkSessionInput.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeSupplierLinkSessionInput_lower(_ value: SupplierLinkSessionInput) -> RustBuffer {
-    return FfiConverterTypeSupplierLinkSessionInput.lower(value)
-}
-
-
-/**
- * A supplier request that passed every check that needs no account: canonical fields.
- */
-public struct SupplierLinkSessionRequest: Equatable, Hashable {
-    /**
-     * The supplier's id for the end-user.
-     */
-    public var userId: String
-    /**
-     * Where the end-user returns (shape checked).
-     */
-    public var redirectUrl: String
-    /**
-     * The device category.
-     */
-    public var assetType: AssetType
-    /**
-     * The canonical brand slug, if one was given.
-     */
-    public var brand: String?
-    /**
-     * The UI language.
-     */
-    public var language: Language
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * The supplier's id for the end-user.
-         */userId: String, 
-        /**
-         * Where the end-user returns (shape checked).
-         */redirectUrl: String, 
-        /**
-         * The device category.
-         */assetType: AssetType, 
-        /**
-         * The canonical brand slug, if one was given.
-         */brand: String?, 
-        /**
-         * The UI language.
-         */language: Language) {
-        self.userId = userId
-        self.redirectUrl = redirectUrl
-        self.assetType = assetType
-        self.brand = brand
-        self.language = language
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension SupplierLinkSessionRequest: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeSupplierLinkSessionRequest: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SupplierLinkSessionRequest {
-        return
-            try SupplierLinkSessionRequest(
-                userId: FfiConverterString.read(from: &buf), 
-                redirectUrl: FfiConverterString.read(from: &buf), 
-                assetType: FfiConverterTypeAssetType.read(from: &buf), 
-                brand: FfiConverterOptionString.read(from: &buf), 
-                language: FfiConverterTypeLanguage.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: SupplierLinkSessionRequest, into buf: inout [UInt8]) {
-        FfiConverterString.write(value.userId, into: &buf)
-        FfiConverterString.write(value.redirectUrl, into: &buf)
-        FfiConverterTypeAssetType.write(value.assetType, into: &buf)
-        FfiConverterOptionString.write(value.brand, into: &buf)
-        FfiConverterTypeLanguage.write(value.language, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeSupplierLinkSessionRequest_lift(_ buf: RustBuffer) throws -> SupplierLinkSessionRequest {
-    return try FfiConverterTypeSupplierLinkSessionRequest.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeSupplierLinkSessionRequest_lower(_ value: SupplierLinkSessionRequest) -> RustBuffer {
-    return FfiConverterTypeSupplierLinkSessionRequest.lower(value)
-}
-
-
-/**
- * The body of the deprecated v1 `POST /manufacturers/nox`.
- */
-public struct V1ConnectInput: Equatable, Hashable {
-    /**
-     * The manufacturer's id for the user (required).
-     */
-    public var manufacturerUserId: String?
-    /**
-     * Device ids to associate.
-     */
-    public var deviceIds: [String]?
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * The manufacturer's id for the user (required).
-         */manufacturerUserId: String? = nil, 
-        /**
-         * Device ids to associate.
-         */deviceIds: [String]? = nil) {
-        self.manufacturerUserId = manufacturerUserId
-        self.deviceIds = deviceIds
-    }
-
-    
-    /**
-     * Checks every field, or the server's `NoxError.Validation`.
-     */
-public func validate()throws  -> V1ConnectRequest  {
-    return try  FfiConverterTypeV1ConnectRequest_lift(try rustCallWithError(FfiConverterTypeNoxError_lift) {
-        uniffiCallStatus in
-    uniffi_nox_authenticator_uniffi_fn_method_v1connectinput_validate(
-            FfiConverterTypeV1ConnectInput_lower(self),uniffiCallStatus
-    )
-})
-}
-    
-
-    
-}
-
-#if compiler(>=6)
-extension V1ConnectInput: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeV1ConnectInput: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> V1ConnectInput {
-        return
-            try V1ConnectInput(
-                manufacturerUserId: FfiConverterOptionString.read(from: &buf), 
-                deviceIds: FfiConverterOptionSequenceString.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: V1ConnectInput, into buf: inout [UInt8]) {
-        FfiConverterOptionString.write(value.manufacturerUserId, into: &buf)
-        FfiConverterOptionSequenceString.write(value.deviceIds, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeV1ConnectInput_lift(_ buf: RustBuffer) throws -> V1ConnectInput {
-    return try FfiConverterTypeV1ConnectInput.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeV1ConnectInput_lower(_ value: V1ConnectInput) -> RustBuffer {
-    return FfiConverterTypeV1ConnectInput.lower(value)
-}
-
-
-/**
- * A v1 connect request that passed every check.
- */
-public struct V1ConnectRequest: Equatable, Hashable {
-    /**
-     * The manufacturer's id for the user.
-     */
-    public var manufacturerUserId: String
-    /**
-     * Device ids to associate, duplicates removed, in first-seen order.
-     */
-    public var deviceIds: [String]
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * The manufacturer's id for the user.
-         */manufacturerUserId: String, 
-        /**
-         * Device ids to associate, duplicates removed, in first-seen order.
-         */deviceIds: [String]) {
-        self.manufacturerUserId = manufacturerUserId
-        self.deviceIds = deviceIds
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension V1ConnectRequest: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeV1ConnectRequest: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> V1ConnectRequest {
-        return
-            try V1ConnectRequest(
-                manufacturerUserId: FfiConverterString.read(from: &buf), 
-                deviceIds: FfiConverterSequenceString.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: V1ConnectRequest, into buf: inout [UInt8]) {
-        FfiConverterString.write(value.manufacturerUserId, into: &buf)
-        FfiConverterSequenceString.write(value.deviceIds, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeV1ConnectRequest_lift(_ buf: RustBuffer) throws -> V1ConnectRequest {
-    return try FfiConverterTypeV1ConnectRequest.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeV1ConnectRequest_lower(_ value: V1ConnectRequest) -> RustBuffer {
-    return FfiConverterTypeV1ConnectRequest.lower(value)
-}
-
-
-/**
- * The deprecated v1 `POST /users/{userId}/link`: the path's user and the body.
- */
-public struct V1SupplierLinkInput {
-    /**
-     * The supplier's id for the user (the `userId` path segment, decoded; required).
-     */
-    public var userId: String?
-    /**
-     * Where the user returns (required; must be registered).
-     */
-    public var redirectUri: String?
-    /**
-     * A language code, or none for `en`.
-     */
-    public var language: String?
-    /**
-     * A v1 brand spelling, or none.
-     */
-    public var brand: String?
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * The supplier's id for the user (the `userId` path segment, decoded; required).
-         */userId: String? = nil, 
-        /**
-         * Where the user returns (required; must be registered).
-         */redirectUri: String? = nil, 
-        /**
-         * A language code, or none for `en`.
-         */language: String? = nil, 
-        /**
-         * A v1 brand spelling, or none.
-         */brand: String? = nil) {
-        self.userId = userId
-        self.redirectUri = redirectUri
-        self.language = language
-        self.brand = brand
-    }
-
-    
-    /**
-     * Checks every field against `catalog` (the builtin one when none), or the server's
-     * `NoxError.Validation`.
-     */
-public func validate(catalog: Catalog? = nil)throws  -> V1SupplierLinkRequest  {
-    return try  FfiConverterTypeV1SupplierLinkRequest_lift(try rustCallWithError(FfiConverterTypeNoxError_lift) {
-        uniffiCallStatus in
-    uniffi_nox_authenticator_uniffi_fn_method_v1supplierlinkinput_validate(
-            FfiConverterTypeV1SupplierLinkInput_lower(self),
-        FfiConverterOptionTypeCatalog.lower(catalog),uniffiCallStatus
-    )
-})
-}
-    
-
-    
-}
-
-#if compiler(>=6)
-extension V1SupplierLinkInput: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeV1SupplierLinkInput: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> V1SupplierLinkInput {
-        return
-            try V1SupplierLinkInput(
-                userId: FfiConverterOptionString.read(from: &buf), 
-                redirectUri: FfiConverterOptionString.read(from: &buf), 
-                language: FfiConverterOptionString.read(from: &buf), 
-                brand: FfiConverterOptionString.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: V1SupplierLinkInput, into buf: inout [UInt8]) {
-        FfiConverterOptionString.write(value.userId, into: &buf)
-        FfiConverterOptionString.write(value.redirectUri, into: &buf)
-        FfiConverterOptionString.write(value.language, into: &buf)
-        FfiConverterOptionString.write(value.brand, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeV1SupplierLinkInput_lift(_ buf: RustBuffer) throws -> V1SupplierLinkInput {
-    return try FfiConverterTypeV1SupplierLinkInput.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeV1SupplierLinkInput_lower(_ value: V1SupplierLinkInput) -> RustBuffer {
-    return FfiConverterTypeV1SupplierLinkInput.lower(value)
-}
-
-
-/**
- * A v1 supplier request that passed every check that needs no account.
- */
-public struct V1SupplierLinkRequest: Equatable, Hashable {
-    /**
-     * The supplier's id for the user.
-     */
-    public var userId: String
-    /**
-     * Where the user returns (shape checked).
-     */
-    public var redirectUri: String
-    /**
-     * The UI language.
-     */
-    public var language: Language
-    /**
-     * The canonical v1 brand slug, if one was given.
-     */
-    public var brand: String?
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * The supplier's id for the user.
-         */userId: String, 
-        /**
-         * Where the user returns (shape checked).
-         */redirectUri: String, 
-        /**
-         * The UI language.
-         */language: Language, 
-        /**
-         * The canonical v1 brand slug, if one was given.
-         */brand: String?) {
-        self.userId = userId
-        self.redirectUri = redirectUri
-        self.language = language
-        self.brand = brand
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension V1SupplierLinkRequest: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeV1SupplierLinkRequest: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> V1SupplierLinkRequest {
-        return
-            try V1SupplierLinkRequest(
-                userId: FfiConverterString.read(from: &buf), 
-                redirectUri: FfiConverterString.read(from: &buf), 
-                language: FfiConverterTypeLanguage.read(from: &buf), 
-                brand: FfiConverterOptionString.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: V1SupplierLinkRequest, into buf: inout [UInt8]) {
-        FfiConverterString.write(value.userId, into: &buf)
-        FfiConverterString.write(value.redirectUri, into: &buf)
-        FfiConverterTypeLanguage.write(value.language, into: &buf)
-        FfiConverterOptionString.write(value.brand, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeV1SupplierLinkRequest_lift(_ buf: RustBuffer) throws -> V1SupplierLinkRequest {
-    return try FfiConverterTypeV1SupplierLinkRequest.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeV1SupplierLinkRequest_lower(_ value: V1SupplierLinkRequest) -> RustBuffer {
-    return FfiConverterTypeV1SupplierLinkRequest.lower(value)
 }
 
 
@@ -3372,71 +2588,117 @@ public func FfiConverterTypeWebhookEvent_lower(_ value: WebhookEvent) -> RustBuf
 
 
 /**
- * The device category of a link session.
+ * Why a return URL could not be read. Kotlin: `LinkCallbackException.Refused`, with the rule
+ * `code` (`not_a_url`, `missing_status`, `unknown_status`, `missing_token`, `invalid_token`,
+ * `duplicate_parameter`), the query parameter concerned (`status`, `link_token`) and the
+ * message (also `message`).
  */
+public 
+enum LinkCallbackError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
 
-public enum AssetType: Equatable, Hashable {
+    
     
     /**
-     * A heat pump, `hp` on the wire.
+     * The URL is not a return URL of a link session.
      */
-    case heatPump
-    /**
-     * A PV solar inverter, `pv` on the wire.
-     */
-    case pvInverter
-
-
-
-    /**
-     * The wire value: `hp` or `pv`.
-     */
-public func code() -> String  {
-    return try!  FfiConverterString.lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_nox_authenticator_uniffi_fn_method_assettype_code(
-            FfiConverterTypeAssetType_lower(self),uniffiCallStatus
+    case Refused(
+        /**
+         * The stable rule code; branch on it, never on the message.
+         */code: String, 
+        /**
+         * The query parameter concerned, or none (`not_a_url`).
+         */field: String?, 
+        /**
+         * The message, for example `the URL has no link_token parameter`.
+         */reason: String
     )
-})
+
+    
+
+    
+// The local Rust `Display` implementation.
+public var description: String {
+    return try!  FfiConverterString.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_nox_authenticator_uniffi_fn_method_linkcallbackerror_uniffi_trait_display(
+            FfiConverterTypeLinkCallbackError_lower(self),uniffiCallStatus
+    )
+}
+    )
+}
+// The local Rust `Eq` implementation - only `eq` is used.
+public static func == (self: LinkCallbackError, other: LinkCallbackError) -> Bool {
+    return try!  FfiConverterBool.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_nox_authenticator_uniffi_fn_method_linkcallbackerror_uniffi_trait_eq_eq(
+            FfiConverterTypeLinkCallbackError_lower(self),
+        FfiConverterTypeLinkCallbackError_lower(other),uniffiCallStatus
+    )
+}
+    )
+}
+// The local Rust `Hash` implementation
+public func hash(into hasher: inout Hasher) {
+    let val = try!  FfiConverterUInt64.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_nox_authenticator_uniffi_fn_method_linkcallbackerror_uniffi_trait_hash(
+            FfiConverterTypeLinkCallbackError_lower(self),uniffiCallStatus
+    )
+}
+    )
+    hasher.combine(val)
 }
 
-
-
+    
+    public var errorDescription: String? {
+        String(reflecting: self)
+    }
+    
 }
 
 #if compiler(>=6)
-extension AssetType: Sendable {}
+extension LinkCallbackError: Sendable {}
 #endif
 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-public struct FfiConverterTypeAssetType: FfiConverterRustBuffer {
-    typealias SwiftType = AssetType
+public struct FfiConverterTypeLinkCallbackError: FfiConverterRustBuffer {
+    typealias SwiftType = LinkCallbackError
 
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AssetType {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LinkCallbackError {
         let variant: Int32 = try readInt(&buf)
         switch variant {
+
         
-        case 1: return .heatPump
+
         
-        case 2: return .pvInverter
-        
-        default: throw UniffiInternalError.unexpectedEnumCase
+        case 1: return .Refused(
+            code: try FfiConverterString.read(from: &buf), 
+            field: try FfiConverterOptionString.read(from: &buf), 
+            reason: try FfiConverterString.read(from: &buf)
+            )
+
+         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
 
-    public static func write(_ value: AssetType, into buf: inout [UInt8]) {
+    public static func write(_ value: LinkCallbackError, into buf: inout [UInt8]) {
         switch value {
+
+        
+
         
         
-        case .heatPump:
+        case let .Refused(code,field,reason):
             writeInt(&buf, Int32(1))
-        
-        
-        case .pvInverter:
-            writeInt(&buf, Int32(2))
-        
+            FfiConverterString.write(code, into: &buf)
+            FfiConverterOptionString.write(field, into: &buf)
+            FfiConverterString.write(reason, into: &buf)
+            
         }
     }
 }
@@ -3445,124 +2707,16 @@ public struct FfiConverterTypeAssetType: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-public func FfiConverterTypeAssetType_lift(_ buf: RustBuffer) throws -> AssetType {
-    return try FfiConverterTypeAssetType.lift(buf)
+public func FfiConverterTypeLinkCallbackError_lift(_ buf: RustBuffer) throws -> LinkCallbackError {
+    return try FfiConverterTypeLinkCallbackError.lift(buf)
 }
 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-public func FfiConverterTypeAssetType_lower(_ value: AssetType) -> RustBuffer {
-    return FfiConverterTypeAssetType.lower(value)
+public func FfiConverterTypeLinkCallbackError_lower(_ value: LinkCallbackError) -> RustBuffer {
+    return FfiConverterTypeLinkCallbackError.lower(value)
 }
-
-
-
-/**
- * A language of the Authenticator UI.
- */
-
-public enum Language: Equatable, Hashable {
-    
-    /**
-     * Dutch, `nl`.
-     */
-    case nl
-    /**
-     * English, `en`.
-     */
-    case en
-    /**
-     * French, `fr`.
-     */
-    case fr
-    /**
-     * Spanish, `es`.
-     */
-    case es
-
-
-
-    /**
-     * The wire code (`nl`, `en`, `fr`, `es`).
-     */
-public func code() -> String  {
-    return try!  FfiConverterString.lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_nox_authenticator_uniffi_fn_method_language_code(
-            FfiConverterTypeLanguage_lower(self),uniffiCallStatus
-    )
-})
-}
-
-
-
-}
-
-#if compiler(>=6)
-extension Language: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeLanguage: FfiConverterRustBuffer {
-    typealias SwiftType = Language
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Language {
-        let variant: Int32 = try readInt(&buf)
-        switch variant {
-        
-        case 1: return .nl
-        
-        case 2: return .en
-        
-        case 3: return .fr
-        
-        case 4: return .es
-        
-        default: throw UniffiInternalError.unexpectedEnumCase
-        }
-    }
-
-    public static func write(_ value: Language, into buf: inout [UInt8]) {
-        switch value {
-        
-        
-        case .nl:
-            writeInt(&buf, Int32(1))
-        
-        
-        case .en:
-            writeInt(&buf, Int32(2))
-        
-        
-        case .fr:
-            writeInt(&buf, Int32(3))
-        
-        
-        case .es:
-            writeInt(&buf, Int32(4))
-        
-        }
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeLanguage_lift(_ buf: RustBuffer) throws -> Language {
-    return try FfiConverterTypeLanguage.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeLanguage_lower(_ value: Language) -> RustBuffer {
-    return FfiConverterTypeLanguage.lower(value)
-}
-
 
 
 /**
@@ -3698,6 +2852,16 @@ enum NoxError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
         /**
          * The value given.
          */now: Int64
+    )
+    /**
+     * A string argument that is not well-formed UTF-16 (a lone surrogate), which no rule can
+     * read: an argument error of the caller, thrown by the generated Kotlin before the call
+     * reaches the library. `invalid_argument`.
+     */
+    case InvalidString(
+        /**
+         * What is wrong, for example `a string argument holds a lone surrogate`.
+         */reason: String
     )
     /**
      * A failure this version of the binding does not know by name (a newer core); its code,
@@ -3853,7 +3017,10 @@ public struct FfiConverterTypeNoxError: FfiConverterRustBuffer {
         case 16: return .InvalidNow(
             now: try FfiConverterInt64.read(from: &buf)
             )
-        case 17: return .Other(
+        case 17: return .InvalidString(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 18: return .Other(
             code: try FfiConverterString.read(from: &buf), 
             status: try FfiConverterUInt16.read(from: &buf), 
             reason: try FfiConverterString.read(from: &buf)
@@ -3948,8 +3115,13 @@ public struct FfiConverterTypeNoxError: FfiConverterRustBuffer {
             FfiConverterInt64.write(now, into: &buf)
             
         
-        case let .Other(code,status,reason):
+        case let .InvalidString(reason):
             writeInt(&buf, Int32(17))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .Other(code,status,reason):
+            writeInt(&buf, Int32(18))
             FfiConverterString.write(code, into: &buf)
             FfiConverterUInt16.write(status, into: &buf)
             FfiConverterString.write(reason, into: &buf)
@@ -4137,434 +3309,6 @@ public func FfiConverterTypeRedirectError_lift(_ buf: RustBuffer) throws -> Redi
 public func FfiConverterTypeRedirectError_lower(_ value: RedirectError) -> RustBuffer {
     return FfiConverterTypeRedirectError.lower(value)
 }
-
-
-/**
- * Why a redirect URL was refused: the core's rejection, with its stable code.
- */
-
-public enum RedirectRejection: Equatable, Hashable, CustomStringConvertible {
-    
-    /**
-     * The URL is the empty string.
-     */
-    case empty
-    /**
-     * The URL is longer than the limit (`max_redirect_url_len()`).
-     */
-    case tooLong
-    /**
-     * The URL contains whitespace or a control character.
-     */
-    case whitespaceOrControl
-    /**
-     * The URL is not absolute (or not a URL at all).
-     */
-    case notAbsolute
-    /**
-     * The scheme is not `https` (or `http` for a loopback IP literal).
-     */
-    case schemeNotAllowed
-    /**
-     * The URL carries a user name or password.
-     */
-    case userInfo
-    /**
-     * The URL has a fragment (`#…`).
-     */
-    case fragment
-    /**
-     * A URL to register is not written in canonical form.
-     */
-    case notCanonical(
-        /**
-         * The canonical spelling of the same URL.
-         */canonical: String
-    )
-    /**
-     * The URL equals none of the registered ones.
-     */
-    case notRegistered
-    /**
-     * No redirect URL is registered at all.
-     */
-    case noneRegistered
-    /**
-     * A rejection this version of the binding does not know by name (a newer core).
-     */
-    case other(
-        /**
-         * The core's stable code.
-         */code: String, 
-        /**
-         * The core's description.
-         */description: String
-    )
-
-
-
-    /**
-     * The stable code: `empty`, `too_long`, `whitespace_or_control`, `not_absolute`,
-     * `scheme_not_allowed`, `user_info`, `fragment`, `not_canonical`, `not_registered`,
-     * `none_registered`.
-     */
-public func code() -> String  {
-    return try!  FfiConverterString.lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_nox_authenticator_uniffi_fn_method_redirectrejection_code(
-            FfiConverterTypeRedirectRejection_lower(self),uniffiCallStatus
-    )
-})
-}
-
-    /**
-     * The server's message for a request field (`redirect_url` or `redirect_uri`) of a caller
-     * (`supplier` or `manufacturer`), for example
-     * `redirect_url is not registered with your supplier account`.
-     */
-public func describe(field: String, account: String) -> String  {
-    return try!  FfiConverterString.lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_nox_authenticator_uniffi_fn_method_redirectrejection_describe(
-            FfiConverterTypeRedirectRejection_lower(self),
-        FfiConverterString.lower(field),
-        FfiConverterString.lower(account),uniffiCallStatus
-    )
-})
-}
-
-
-
-// The local Rust `Display` implementation.
-public var description: String {
-    return try!  FfiConverterString.lift(
-        try! rustCall() {
-        uniffiCallStatus in
-    uniffi_nox_authenticator_uniffi_fn_method_redirectrejection_uniffi_trait_display(
-            FfiConverterTypeRedirectRejection_lower(self),uniffiCallStatus
-    )
-}
-    )
-}
-// The local Rust `Eq` implementation - only `eq` is used.
-public static func == (self: RedirectRejection, other: RedirectRejection) -> Bool {
-    return try!  FfiConverterBool.lift(
-        try! rustCall() {
-        uniffiCallStatus in
-    uniffi_nox_authenticator_uniffi_fn_method_redirectrejection_uniffi_trait_eq_eq(
-            FfiConverterTypeRedirectRejection_lower(self),
-        FfiConverterTypeRedirectRejection_lower(other),uniffiCallStatus
-    )
-}
-    )
-}
-// The local Rust `Hash` implementation
-public func hash(into hasher: inout Hasher) {
-    let val = try!  FfiConverterUInt64.lift(
-        try! rustCall() {
-        uniffiCallStatus in
-    uniffi_nox_authenticator_uniffi_fn_method_redirectrejection_uniffi_trait_hash(
-            FfiConverterTypeRedirectRejection_lower(self),uniffiCallStatus
-    )
-}
-    )
-    hasher.combine(val)
-}
-}
-
-#if compiler(>=6)
-extension RedirectRejection: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeRedirectRejection: FfiConverterRustBuffer {
-    typealias SwiftType = RedirectRejection
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RedirectRejection {
-        let variant: Int32 = try readInt(&buf)
-        switch variant {
-        
-        case 1: return .empty
-        
-        case 2: return .tooLong
-        
-        case 3: return .whitespaceOrControl
-        
-        case 4: return .notAbsolute
-        
-        case 5: return .schemeNotAllowed
-        
-        case 6: return .userInfo
-        
-        case 7: return .fragment
-        
-        case 8: return .notCanonical(canonical: try FfiConverterString.read(from: &buf)
-        )
-        
-        case 9: return .notRegistered
-        
-        case 10: return .noneRegistered
-        
-        case 11: return .other(code: try FfiConverterString.read(from: &buf), description: try FfiConverterString.read(from: &buf)
-        )
-        
-        default: throw UniffiInternalError.unexpectedEnumCase
-        }
-    }
-
-    public static func write(_ value: RedirectRejection, into buf: inout [UInt8]) {
-        switch value {
-        
-        
-        case .empty:
-            writeInt(&buf, Int32(1))
-        
-        
-        case .tooLong:
-            writeInt(&buf, Int32(2))
-        
-        
-        case .whitespaceOrControl:
-            writeInt(&buf, Int32(3))
-        
-        
-        case .notAbsolute:
-            writeInt(&buf, Int32(4))
-        
-        
-        case .schemeNotAllowed:
-            writeInt(&buf, Int32(5))
-        
-        
-        case .userInfo:
-            writeInt(&buf, Int32(6))
-        
-        
-        case .fragment:
-            writeInt(&buf, Int32(7))
-        
-        
-        case let .notCanonical(canonical):
-            writeInt(&buf, Int32(8))
-            FfiConverterString.write(canonical, into: &buf)
-            
-        
-        case .notRegistered:
-            writeInt(&buf, Int32(9))
-        
-        
-        case .noneRegistered:
-            writeInt(&buf, Int32(10))
-        
-        
-        case let .other(code,description):
-            writeInt(&buf, Int32(11))
-            FfiConverterString.write(code, into: &buf)
-            FfiConverterString.write(description, into: &buf)
-            
-        }
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeRedirectRejection_lift(_ buf: RustBuffer) throws -> RedirectRejection {
-    return try FfiConverterTypeRedirectRejection.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeRedirectRejection_lower(_ value: RedirectRejection) -> RustBuffer {
-    return FfiConverterTypeRedirectRejection.lower(value)
-}
-
-
-
-/**
- * Which endpoint created a session.
- */
-
-public enum SessionKind: Equatable, Hashable {
-    
-    /**
-     * `POST /v2/supplier/link-sessions`.
-     */
-    case v2Supplier
-    /**
-     * `POST /v2/manufacturer/link-sessions`.
-     */
-    case v2Manufacturer
-    /**
-     * `POST /users/{userId}/link` (deprecated v1).
-     */
-    case v1Supplier
-
-
-
-
-
-}
-
-#if compiler(>=6)
-extension SessionKind: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeSessionKind: FfiConverterRustBuffer {
-    typealias SwiftType = SessionKind
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SessionKind {
-        let variant: Int32 = try readInt(&buf)
-        switch variant {
-        
-        case 1: return .v2Supplier
-        
-        case 2: return .v2Manufacturer
-        
-        case 3: return .v1Supplier
-        
-        default: throw UniffiInternalError.unexpectedEnumCase
-        }
-    }
-
-    public static func write(_ value: SessionKind, into buf: inout [UInt8]) {
-        switch value {
-        
-        
-        case .v2Supplier:
-            writeInt(&buf, Int32(1))
-        
-        
-        case .v2Manufacturer:
-            writeInt(&buf, Int32(2))
-        
-        
-        case .v1Supplier:
-            writeInt(&buf, Int32(3))
-        
-        }
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeSessionKind_lift(_ buf: RustBuffer) throws -> SessionKind {
-    return try FfiConverterTypeSessionKind.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeSessionKind_lower(_ value: SessionKind) -> RustBuffer {
-    return FfiConverterTypeSessionKind.lower(value)
-}
-
-
-
-/**
- * The state of a session at some moment.
- */
-
-public enum SessionState: Equatable, Hashable {
-    
-    /**
-     * Neither completed nor expired.
-     */
-    case pending
-    /**
-     * Completed by the end-user (this wins over expiry).
-     */
-    case completed
-    /**
-     * Not completed, and `now >= expires_at`.
-     */
-    case expired
-
-
-
-    /**
-     * `pending`, `completed` or `expired`.
-     */
-public func code() -> String  {
-    return try!  FfiConverterString.lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_nox_authenticator_uniffi_fn_method_sessionstate_code(
-            FfiConverterTypeSessionState_lower(self),uniffiCallStatus
-    )
-})
-}
-
-
-
-}
-
-#if compiler(>=6)
-extension SessionState: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeSessionState: FfiConverterRustBuffer {
-    typealias SwiftType = SessionState
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SessionState {
-        let variant: Int32 = try readInt(&buf)
-        switch variant {
-        
-        case 1: return .pending
-        
-        case 2: return .completed
-        
-        case 3: return .expired
-        
-        default: throw UniffiInternalError.unexpectedEnumCase
-        }
-    }
-
-    public static func write(_ value: SessionState, into buf: inout [UInt8]) {
-        switch value {
-        
-        
-        case .pending:
-            writeInt(&buf, Int32(1))
-        
-        
-        case .completed:
-            writeInt(&buf, Int32(2))
-        
-        
-        case .expired:
-            writeInt(&buf, Int32(3))
-        
-        }
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeSessionState_lift(_ buf: RustBuffer) throws -> SessionState {
-    return try FfiConverterTypeSessionState.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeSessionState_lower(_ value: SessionState) -> RustBuffer {
-    return FfiConverterTypeSessionState.lower(value)
-}
-
 
 
 /**
@@ -4809,93 +3553,6 @@ public func FfiConverterTypeWebhookError_lower(_ value: WebhookError) -> RustBuf
     return FfiConverterTypeWebhookError.lower(value)
 }
 
-
-/**
- * The type of a completion event.
- */
-
-public enum WebhookEventType: Equatable, Hashable {
-    
-    /**
-     * `link_session.completed`: the session was completed.
-     */
-    case linkSessionCompleted
-    /**
-     * `link_session.expired`: the session reached its expiry still pending (sent once).
-     */
-    case linkSessionExpired
-
-
-
-    /**
-     * `link_session.completed` or `link_session.expired`.
-     */
-public func code() -> String  {
-    return try!  FfiConverterString.lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_nox_authenticator_uniffi_fn_method_webhookeventtype_code(
-            FfiConverterTypeWebhookEventType_lower(self),uniffiCallStatus
-    )
-})
-}
-
-
-
-}
-
-#if compiler(>=6)
-extension WebhookEventType: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeWebhookEventType: FfiConverterRustBuffer {
-    typealias SwiftType = WebhookEventType
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> WebhookEventType {
-        let variant: Int32 = try readInt(&buf)
-        switch variant {
-        
-        case 1: return .linkSessionCompleted
-        
-        case 2: return .linkSessionExpired
-        
-        default: throw UniffiInternalError.unexpectedEnumCase
-        }
-    }
-
-    public static func write(_ value: WebhookEventType, into buf: inout [UInt8]) {
-        switch value {
-        
-        
-        case .linkSessionCompleted:
-            writeInt(&buf, Int32(1))
-        
-        
-        case .linkSessionExpired:
-            writeInt(&buf, Int32(2))
-        
-        }
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeWebhookEventType_lift(_ buf: RustBuffer) throws -> WebhookEventType {
-    return try FfiConverterTypeWebhookEventType.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeWebhookEventType_lower(_ value: WebhookEventType) -> RustBuffer {
-    return FfiConverterTypeWebhookEventType.lower(value)
-}
-
-
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
@@ -5067,8 +3724,8 @@ fileprivate struct FfiConverterOptionTypeLanguage: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterOptionSequenceString: FfiConverterRustBuffer {
-    typealias SwiftType = [String]?
+fileprivate struct FfiConverterOptionTypeStep: FfiConverterRustBuffer {
+    typealias SwiftType = Step?
 
     public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
         guard let value = value else {
@@ -5076,13 +3733,13 @@ fileprivate struct FfiConverterOptionSequenceString: FfiConverterRustBuffer {
             return
         }
         writeInt(&buf, Int8(1))
-        FfiConverterSequenceString.write(value, into: &buf)
+        FfiConverterTypeStep.write(value, into: &buf)
     }
 
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
-        case 1: return try FfiConverterSequenceString.read(from: &buf)
+        case 1: return try FfiConverterTypeStep.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -5256,6 +3913,19 @@ public func v1Brands() -> [String]  {
 })
 }
 /**
+ * Reads the return URL a link session ends on (its redirect URL, or an app's custom-scheme URL
+ * handed back by ASWebAuthenticationSession / Custom Tabs): the `status` (`completed`,
+ * `denied`, `expired`) and the session's `link_token`.
+ */
+public func parseLinkCallback(url: String)throws  -> LinkCallback  {
+    return try  FfiConverterTypeLinkCallback_lift(try rustCallWithError(FfiConverterTypeLinkCallbackError_lift) {
+        uniffiCallStatus in
+    uniffi_nox_authenticator_uniffi_fn_func_parse_link_callback(
+        FfiConverterString.lower(url),uniffiCallStatus
+    )
+})
+}
+/**
  * Every language, in the order of the documented enum.
  */
 public func allLanguages() -> [Language]  {
@@ -5368,6 +4038,56 @@ public func maxRedirectUrlLen() -> UInt32  {
 })
 }
 /**
+ * Checks a `POST /v2/manufacturer/link-sessions` body in schema order, or the server's
+ * `NoxException.Validation` (`user_id is required`, one field at a time).
+ */
+public func validateManufacturerLinkSession(input: ManufacturerLinkSessionInput)throws  -> ManufacturerLinkSessionRequest  {
+    return try  FfiConverterTypeManufacturerLinkSessionRequest_lift(try rustCallWithError(FfiConverterTypeNoxError_lift) {
+        uniffiCallStatus in
+    uniffi_nox_authenticator_uniffi_fn_func_validate_manufacturer_link_session(
+        FfiConverterTypeManufacturerLinkSessionInput_lower(input),uniffiCallStatus
+    )
+})
+}
+/**
+ * Checks a `POST /v2/supplier/link-sessions` body in schema order against `catalog` (the
+ * builtin one when none), or the server's `NoxException.Validation`.
+ */
+public func validateSupplierLinkSession(input: SupplierLinkSessionInput, catalog: Catalog? = nil)throws  -> SupplierLinkSessionRequest  {
+    return try  FfiConverterTypeSupplierLinkSessionRequest_lift(try rustCallWithError(FfiConverterTypeNoxError_lift) {
+        uniffiCallStatus in
+    uniffi_nox_authenticator_uniffi_fn_func_validate_supplier_link_session(
+        FfiConverterTypeSupplierLinkSessionInput_lower(input),
+        FfiConverterOptionTypeCatalog.lower(catalog),uniffiCallStatus
+    )
+})
+}
+/**
+ * Checks a deprecated v1 `POST /manufacturers/nox` body, or the server's
+ * `NoxException.Validation`.
+ */
+public func validateV1Connect(input: V1ConnectInput)throws  -> V1ConnectRequest  {
+    return try  FfiConverterTypeV1ConnectRequest_lift(try rustCallWithError(FfiConverterTypeNoxError_lift) {
+        uniffiCallStatus in
+    uniffi_nox_authenticator_uniffi_fn_func_validate_v1_connect(
+        FfiConverterTypeV1ConnectInput_lower(input),uniffiCallStatus
+    )
+})
+}
+/**
+ * Checks a deprecated v1 `POST /users/{userId}/link` (the path's user and the body) against
+ * `catalog` (the builtin one when none), or the server's `NoxException.Validation`.
+ */
+public func validateV1SupplierLink(input: V1SupplierLinkInput, catalog: Catalog? = nil)throws  -> V1SupplierLinkRequest  {
+    return try  FfiConverterTypeV1SupplierLinkRequest_lift(try rustCallWithError(FfiConverterTypeNoxError_lift) {
+        uniffiCallStatus in
+    uniffi_nox_authenticator_uniffi_fn_func_validate_v1_supplier_link(
+        FfiConverterTypeV1SupplierLinkInput_lower(input),
+        FfiConverterOptionTypeCatalog.lower(catalog),uniffiCallStatus
+    )
+})
+}
+/**
  * How long a link session lives, in seconds (600).
  */
 public func linkSessionTtlSeconds() -> Int64  {
@@ -5448,37 +4168,40 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_func_all_asset_types() != 48879) {
+    if (uniffi_nox_authenticator_uniffi_checksum_func_all_asset_types() != 65477) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_nox_authenticator_uniffi_checksum_func_normalize_spelling() != 30157) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_func_parse_asset_type() != 31381) {
+    if (uniffi_nox_authenticator_uniffi_checksum_func_parse_asset_type() != 57469) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_nox_authenticator_uniffi_checksum_func_v1_brands() != 39051) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_func_all_languages() != 28906) {
+    if (uniffi_nox_authenticator_uniffi_checksum_func_parse_link_callback() != 48924) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_func_language_from_locale() != 33067) {
+    if (uniffi_nox_authenticator_uniffi_checksum_func_all_languages() != 25157) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_func_negotiate_language() != 8571) {
+    if (uniffi_nox_authenticator_uniffi_checksum_func_language_from_locale() != 46853) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_func_parse_language() != 20611) {
+    if (uniffi_nox_authenticator_uniffi_checksum_func_negotiate_language() != 32877) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_func_require_language() != 50205) {
+    if (uniffi_nox_authenticator_uniffi_checksum_func_parse_language() != 44644) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_func_v1_default_language() != 46355) {
+    if (uniffi_nox_authenticator_uniffi_checksum_func_require_language() != 25887) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_func_v2_default_language() != 28546) {
+    if (uniffi_nox_authenticator_uniffi_checksum_func_v1_default_language() != 6612) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_nox_authenticator_uniffi_checksum_func_v2_default_language() != 14709) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_nox_authenticator_uniffi_checksum_func_parse_link_url() != 46204) {
@@ -5490,10 +4213,22 @@ private let initializationResult: InitializationResult = {
     if (uniffi_nox_authenticator_uniffi_checksum_func_max_redirect_url_len() != 50517) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_nox_authenticator_uniffi_checksum_func_validate_manufacturer_link_session() != 12772) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_nox_authenticator_uniffi_checksum_func_validate_supplier_link_session() != 63769) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_nox_authenticator_uniffi_checksum_func_validate_v1_connect() != 565) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_nox_authenticator_uniffi_checksum_func_validate_v1_supplier_link() != 13786) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_nox_authenticator_uniffi_checksum_func_link_session_ttl_seconds() != 55225) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_func_session_state_at() != 38378) {
+    if (uniffi_nox_authenticator_uniffi_checksum_func_session_state_at() != 20219) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_nox_authenticator_uniffi_checksum_func_system_now() != 37686) {
@@ -5511,19 +4246,22 @@ private let initializationResult: InitializationResult = {
     if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_complete_session() != 38555) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_connect_v1_manufacturer() != 1092) {
+    if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_connect_v1_manufacturer() != 59997) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_create_manufacturer_link_session() != 35158) {
+    if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_create_manufacturer_link_session() != 25941) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_create_supplier_link_session() != 28522) {
+    if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_create_supplier_link_session() != 33) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_create_v1_supplier_link() != 52352) {
+    if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_create_v1_supplier_link() != 47978) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_evict_expired() != 38062) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_flow_view() != 63240) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_handle_admin_http() != 22818) {
@@ -5541,16 +4279,16 @@ private let initializationResult: InitializationResult = {
     if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_set_catalog() != 64255) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_method_catalog_all_brands() != 55171) {
+    if (uniffi_nox_authenticator_uniffi_checksum_method_catalog_all_brands() != 32809) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_method_catalog_brands() != 64369) {
+    if (uniffi_nox_authenticator_uniffi_checksum_method_catalog_brands() != 10686) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_method_catalog_find() != 65399) {
+    if (uniffi_nox_authenticator_uniffi_checksum_method_catalog_find() != 44154) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_method_catalog_resolve() != 8292) {
+    if (uniffi_nox_authenticator_uniffi_checksum_method_catalog_resolve() != 38174) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_nox_authenticator_uniffi_checksum_method_catalog_resolve_v1() != 11599) {
@@ -5568,7 +4306,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_nox_authenticator_uniffi_checksum_method_redirectpolicy_urls() != 44803) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_method_linksession_asset_type() != 8336) {
+    if (uniffi_nox_authenticator_uniffi_checksum_method_linksession_asset_type() != 42612) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_nox_authenticator_uniffi_checksum_method_linksession_brand() != 64385) {
@@ -5589,10 +4327,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_nox_authenticator_uniffi_checksum_method_linksession_is_expired() != 21275) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_method_linksession_kind() != 55958) {
+    if (uniffi_nox_authenticator_uniffi_checksum_method_linksession_kind() != 12053) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_method_linksession_language() != 60554) {
+    if (uniffi_nox_authenticator_uniffi_checksum_method_linksession_language() != 33865) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_nox_authenticator_uniffi_checksum_method_linksession_link_url() != 43453) {
@@ -5610,7 +4348,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_nox_authenticator_uniffi_checksum_method_linksession_seconds_left() != 41287) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_method_linksession_state() != 58294) {
+    if (uniffi_nox_authenticator_uniffi_checksum_method_linksession_state() != 29358) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_nox_authenticator_uniffi_checksum_method_linksession_to_wire_json() != 19874) {
@@ -5635,6 +4373,7 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
 
+    uniffiEnsureNoxAuthenticatorInitialized()
     return InitializationResult.ok
 }()
 

@@ -26,7 +26,7 @@ fn catalog_lists_resolves_and_loads() {
         .resolve(AssetType::HeatPump, "alpha innotec".into())
         .unwrap();
     assert_eq!(
-        (brand.slug.as_str(), brand.display_name.as_str()),
+        (brand.slug(), brand.display_name()),
         ("alpha-innotec", "Alpha Innotec")
     );
     let error = catalog
@@ -87,7 +87,7 @@ fn languages_parse_negotiate_and_follow_the_locale() {
     assert_eq!(
         all_languages()
             .iter()
-            .map(Language::code)
+            .map(|language| language.code())
             .collect::<Vec<_>>(),
         ["nl", "en", "fr", "es"]
     );
@@ -95,17 +95,21 @@ fn languages_parse_negotiate_and_follow_the_locale() {
 
 #[test]
 fn inputs_validate_with_the_server_messages() {
-    let request = SupplierLinkSessionInput {
-        brand: Some("alpha innotec".into()),
-        ..supplier_input()
-    }
-    .validate(None)
+    let request = validate_supplier_link_session(
+        SupplierLinkSessionInput {
+            brand: Some("alpha innotec".into()),
+            ..supplier_input()
+        },
+        None,
+    )
     .unwrap();
     assert_eq!(request.brand.as_deref(), Some("alpha-innotec"));
     assert_eq!(request.language, Language::Nl);
-    let error = SupplierLinkSessionInput::default()
-        .validate(Some(Catalog::builtin()))
-        .unwrap_err();
+    let error = validate_supplier_link_session(
+        SupplierLinkSessionInput::default(),
+        Some(Catalog::builtin()),
+    )
+    .unwrap_err();
     assert_eq!(
         error.to_string(),
         "Missing required fields: user_id, redirect_url, asset_type"
@@ -115,23 +119,23 @@ fn inputs_validate_with_the_server_messages() {
         (400, "validation_error")
     );
 
-    let error = ManufacturerLinkSessionInput::default()
-        .validate()
-        .unwrap_err();
+    let error =
+        validate_manufacturer_link_session(ManufacturerLinkSessionInput::default()).unwrap_err();
     assert_eq!(error.to_string(), "user_id is required");
-    let v1 = V1SupplierLinkInput {
-        user_id: Some("u".into()),
-        redirect_uri: Some(CALLBACK.into()),
-        ..Default::default()
-    }
-    .validate(None)
+    let v1 = validate_v1_supplier_link(
+        V1SupplierLinkInput {
+            user_id: Some("u".into()),
+            redirect_uri: Some(CALLBACK.into()),
+            ..Default::default()
+        },
+        None,
+    )
     .unwrap();
     assert_eq!(v1.language, Language::En);
-    let connect = V1ConnectInput {
+    let connect = validate_v1_connect(V1ConnectInput {
         manufacturer_user_id: Some("m".into()),
         device_ids: Some(vec!["a".into(), "a".into()]),
-    }
-    .validate()
+    })
     .unwrap();
     assert_eq!(connect.device_ids, ["a"]);
 }

@@ -26,6 +26,7 @@ use crate::error::{Error, Refusal, Result, Rule};
 
 /// The device category of a link session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum AssetType {
     /// A heat pump, `hp` on the wire.
     #[serde(rename = "hp")]
@@ -79,6 +80,7 @@ impl FromStr for AssetType {
 /// One brand of the catalog.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Brand {
     slug: String,
     display_name: String,

@@ -276,6 +276,7 @@ pub fn check_flow_config(flow: Option<&FlowConfig>) -> Result<Option<Vec<u8>>> {
 /// A step of the flow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Step {
     /// Who asks, and what will be linked.
     WhoAndWhat,
@@ -336,18 +337,23 @@ impl fmt::Display for Step {
 
 /// What the end user has done so far in this visit (carried in the forms).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Progress {
     /// Past the who-and-what page.
+    #[cfg_attr(feature = "uniffi", uniffi(default = false))]
     pub started: bool,
     /// The brand slug or supplier id picked (or the session's brand).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub picked: Option<String>,
     /// Consent given.
+    #[cfg_attr(feature = "uniffi", uniffi(default = false))]
     pub allowed: bool,
 }
 
 /// Which form field a pick is made in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum PickField {
     /// `brand`, values brand slugs.
     Brand,
@@ -370,6 +376,7 @@ impl PickField {
 
 /// One thing that may be picked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Choice {
     /// The form value: a brand slug or a supplier id.
     pub value: String,
@@ -385,6 +392,7 @@ pub struct Choice {
 /// The counterpart the end user signs in with: the brand (supplier sessions) or the supplier
 /// (manufacturer sessions).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Counterpart {
     /// Brand slug or supplier id.
     pub value: String,
@@ -608,6 +616,7 @@ impl FlowRules<'_> {
 
 /// The view model of one page of the flow (serde-serialisable, for hosts in any language).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct FlowView {
     /// The step this page shows.
     pub step: Step,
@@ -666,6 +675,7 @@ pub fn page_language(
 /// The outcome a return URL reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum CallbackStatus {
     /// The end user finished the flow; the session is completed.
     Completed,
@@ -721,6 +731,7 @@ pub fn return_url(session: &LinkSession, status: CallbackStatus) -> Result<Strin
 
 /// What a return URL says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct LinkCallback {
     /// The outcome.
     pub status: CallbackStatus,

@@ -66,6 +66,13 @@ pub mod v2_supplier;
 pub mod webhook;
 pub mod wire;
 
+// The uniffi scaffolding of the types that carry `uniffi` derives, and the few methods the
+// mobile binding exports on them (feature `uniffi`, off by default).
+#[cfg(feature = "uniffi")]
+mod uniffi_exports;
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!("nox_authenticator_core");
+
 pub use authenticator::{Authenticator, AuthenticatorBuilder};
 pub use catalog::{AssetType, Brand, Catalog, V1_BRANDS, normalize_spelling};
 pub use clock::{MAX_NOW, NowOutOfRange, check_now, check_now_f64, system_now};

@@ -28,8 +28,9 @@ use crate::error::{Error, FieldName, Rule};
 pub const MAX_REDIRECT_URL_LEN: usize = 2048;
 
 /// Why a redirect URL was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum), uniffi::export(Display))]
 pub enum RedirectRejection {
     /// The URL is the empty string.
     Empty,

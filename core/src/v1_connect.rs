@@ -14,10 +14,13 @@ use crate::request::{
 
 /// The request as given, every field optional and unchecked.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct V1ConnectInput {
     /// The manufacturer's id for the user.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub manufacturer_user_id: Option<String>,
     /// Device ids to associate.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub device_ids: Option<Vec<String>>,
 }
 
@@ -31,6 +34,7 @@ struct Raw {
 
 /// A request that passed every check.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct V1ConnectRequest {
     /// The manufacturer's id for the user.
     pub manufacturer_user_id: String,

@@ -17,14 +17,19 @@ use crate::request::{check_id, parse_object, present, require_present, required,
 
 /// The request as given, every field optional and unchecked.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct V1SupplierLinkInput {
     /// The supplier's id for the user (the `userId` path segment, percent-decoded).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub user_id: Option<String>,
     /// Where the user returns; must be registered.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub redirect_uri: Option<String>,
     /// A language code (`nl`, `en`, `fr`, `es` in any case); anything else, or none, is `en`.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub language: Option<String>,
     /// A v1 brand spelling, or none.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub brand: Option<String>,
 }
 
@@ -40,6 +45,7 @@ struct Raw {
 
 /// A request that passed every check that needs no caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct V1SupplierLinkRequest {
     /// The supplier's id for the user.
     pub user_id: String,

@@ -15,12 +15,16 @@ use crate::request::{check_id, parse_object, present, require_present, required,
 
 /// The request as given, every field optional and unchecked.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ManufacturerLinkSessionInput {
     /// The manufacturer's id for the end-user.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub user_id: Option<String>,
     /// Where the end-user returns; must be registered.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub redirect_url: Option<String>,
     /// `nl`, `en`, `fr` or `es`, or none for `nl`.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub language: Option<String>,
 }
 
@@ -36,6 +40,7 @@ struct Raw {
 
 /// A request that passed every check that needs no caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ManufacturerLinkSessionRequest {
     /// The manufacturer's id for the end-user.
     pub user_id: String,

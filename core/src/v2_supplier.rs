@@ -19,16 +19,22 @@ use crate::request::{
 /// The request as given: every field optional and unchecked, so that missing and invalid
 /// fields get the documented messages whether the request came as JSON or from code.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SupplierLinkSessionInput {
     /// The supplier's id for the end-user.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub user_id: Option<String>,
     /// Where the end-user returns; must be registered.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub redirect_url: Option<String>,
     /// `hp` or `pv`.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub asset_type: Option<String>,
     /// A brand spelling, or none.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub brand: Option<String>,
     /// `nl`, `en`, `fr` or `es`, or none for `nl`.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub language: Option<String>,
 }
 
@@ -48,6 +54,7 @@ struct Raw {
 
 /// A request that passed every check that needs no caller: the fields are canonical.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SupplierLinkSessionRequest {
     /// The supplier's id for the end-user.
     pub user_id: String,

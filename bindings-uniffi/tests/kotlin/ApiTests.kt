@@ -2,22 +2,22 @@
 
 package energy.nox.authenticator.test
 
-import energy.nox.authenticator.AssetType
+import energy.nox.authenticator.core.AssetType
 import energy.nox.authenticator.Authenticator
 import energy.nox.authenticator.Catalog
 import energy.nox.authenticator.HttpHeader
 import energy.nox.authenticator.HttpRequest
-import energy.nox.authenticator.Language
-import energy.nox.authenticator.ManufacturerLinkSessionInput
+import energy.nox.authenticator.core.Language
+import energy.nox.authenticator.core.ManufacturerLinkSessionInput
 import energy.nox.authenticator.NoxException
 import energy.nox.authenticator.RedirectException
 import energy.nox.authenticator.RedirectPolicy
-import energy.nox.authenticator.RedirectRejection
-import energy.nox.authenticator.SessionKind
-import energy.nox.authenticator.SessionState
-import energy.nox.authenticator.SupplierLinkSessionInput
-import energy.nox.authenticator.V1ConnectInput
-import energy.nox.authenticator.V1SupplierLinkInput
+import energy.nox.authenticator.core.RedirectRejection
+import energy.nox.authenticator.core.SessionKind
+import energy.nox.authenticator.core.SessionState
+import energy.nox.authenticator.core.SupplierLinkSessionInput
+import energy.nox.authenticator.core.V1ConnectInput
+import energy.nox.authenticator.core.V1SupplierLinkInput
 import energy.nox.authenticator.allAssetTypes
 import energy.nox.authenticator.allLanguages
 import energy.nox.authenticator.checkRedirectShape
@@ -33,6 +33,10 @@ import energy.nox.authenticator.sessionStateAt
 import energy.nox.authenticator.systemNow
 import energy.nox.authenticator.v1DefaultLanguage
 import energy.nox.authenticator.v2DefaultLanguage
+import energy.nox.authenticator.validateManufacturerLinkSession
+import energy.nox.authenticator.validateSupplierLinkSession
+import energy.nox.authenticator.validateV1Connect
+import energy.nox.authenticator.validateV1SupplierLink
 
 private const val NOW = 1_703_123_456L
 private const val SUPPLIER_KEY = "supplier-key-acme"
@@ -142,40 +146,40 @@ class ApiTests(private val configJson: String, private val harness: Harness) {
 
     private fun validation() {
         harness.case("api: supplier input is canonicalised before any network call") {
-            val request = supplierInput(brand = "alpha innotec", language = "FR").validate(null)
+            val request = validateSupplierLinkSession(supplierInput(brand = "alpha innotec", language = "FR"))
             checkEq(request.brand, "alpha-innotec", "brand")
             checkEq(request.language, Language.FR, "language")
             checkEq(request.assetType, AssetType.HEAT_PUMP, "asset type")
-            checkEq(supplierInput().validate(Catalog.builtin()).language, Language.NL, "default language")
+            checkEq(validateSupplierLinkSession(supplierInput(), Catalog.builtin()).language, Language.NL, "default language")
         }
         harness.case("api: missing supplier fields are reported at once, as the server does") {
-            val e = expectThrows<NoxException.Validation>("validate") { SupplierLinkSessionInput().validate(null) }
+            val e = expectThrows<NoxException.Validation>("validate") { validateSupplierLinkSession(SupplierLinkSessionInput(), null) }
             checkEq(e.reason, "Missing required fields: user_id, redirect_url, asset_type", "reason")
             checkEq(e.fields, listOf("user_id", "redirect_url", "asset_type"), "fields")
             checkEq(e.toString(), e.reason, "toString")
         }
         harness.case("api: manufacturer, v1 supplier and v1 connect inputs") {
             val m = expectThrows<NoxException.Validation>("manufacturer") {
-                ManufacturerLinkSessionInput(userId = "u").validate()
+                validateManufacturerLinkSession(ManufacturerLinkSessionInput(userId = "u"))
             }
             checkEq(m.reason, "redirect_url is required", "manufacturer")
-            checkEq(ManufacturerLinkSessionInput("u", CALLBACK).validate().language, Language.NL, "manufacturer language")
-            val v1 = V1SupplierLinkInput(userId = "u", redirectUri = CALLBACK, brand = "Saunier Duval").validate(null)
+            checkEq(validateManufacturerLinkSession(ManufacturerLinkSessionInput("u", CALLBACK)).language, Language.NL, "manufacturer language")
+            val v1 = validateV1SupplierLink(V1SupplierLinkInput(userId = "u", redirectUri = CALLBACK, brand = "Saunier Duval"))
             checkEq(v1.brand, "saunier-duval", "v1 brand")
             checkEq(v1.language, Language.EN, "v1 language")
             val bosch = expectThrows<NoxException.Validation>("v1 bosch") {
-                V1SupplierLinkInput(userId = "u", redirectUri = CALLBACK, brand = "bosch").validate(null)
+                validateV1SupplierLink(V1SupplierLinkInput(userId = "u", redirectUri = CALLBACK, brand = "bosch"))
             }
             checkEq(bosch.fields, listOf("brand"), "v1 brand field")
-            val connect = V1ConnectInput("mu-1", listOf("d1", "d2", "d1")).validate()
+            val connect = validateV1Connect(V1ConnectInput("mu-1", listOf("d1", "d2", "d1")))
             checkEq(connect.deviceIds, listOf("d1", "d2"), "device ids deduplicated")
-            expectThrows<NoxException.Validation>("connect") { V1ConnectInput().validate() }
+            expectThrows<NoxException.Validation>("connect") { validateV1Connect(V1ConnectInput()) }
         }
         harness.case("api: hostile input gives errors, never a crash") {
             val huge = "x".repeat(1_000_000)
             expectThrows<NoxException.Validation>("huge brand") { Catalog.builtin().resolve(AssetType.HEAT_PUMP, huge) }
             expectThrows<NoxException.Validation>("huge link url") { parseLinkUrl(huge) }
-            expectThrows<NoxException.Validation>("control chars") { supplierInput(userId = "a\u0000b").validate(null) }
+            expectThrows<NoxException.Validation>("control chars") { validateSupplierLinkSession(supplierInput(userId = "a\u0000b")) }
             expectThrows<NoxException.InvalidConfig>("garbage config") { Authenticator("\u0000{[", null) }
             expectThrows<NoxException.InvalidCatalog>("garbage catalog") { Catalog.fromJson("[") }
             expectThrows<RedirectException.Refused>("emoji url") { checkRedirectShape("https://\uD83D\uDE00 x") }
