@@ -1,7 +1,14 @@
-"""Per-call cost of creating a v2 supplier link session: through the binding, and the same work
-done the way a Python team would write it without this library (pydantic v2 models,
-``secrets.token_urlsafe(32)``, ``urllib.parse``, an in-memory dict store, the same exact-match
-redirect check and brand lookup). Both run side by side in one process; the ratio is printed.
+"""Per-call cost of ``POST /v2/supplier/link-sessions`` through the binding beside the lean
+pydantic v2 peer (``lean_peer.py``, issue 18), on two paths:
+
+- **bytes**: ``auth.handle_http(method, path, headers, body)`` and the response's status,
+  headers and body bytes, beside ``LeanPeer.handle`` (``json.loads``, ``model_validate``,
+  ``secrets.token_urlsafe``, ``json.dumps``);
+- **objects**: ``auth.create_supplier_link_session(...).to_dict()`` beside ``LeanPeer.create``.
+
+Before timing, each pair is checked to answer the same bytes (or the same dict) for the same
+request, apart from the random token. The variants take turns in every repeat, so a busy machine
+slows them alike; the best mean per call of each is reported, with the ratios.
 
 Run: ``bindings-python/.venv/bin/python bindings-python/bench/bench_create_session.py``
 (after ``bindings-python/test.sh`` has built and installed the wheel).
@@ -10,16 +17,19 @@ Run: ``bindings-python/.venv/bin/python bindings-python/bench/bench_create_sessi
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import platform
-import secrets
+import sys
 import time
-from typing import Callable, Dict, Literal, Optional, Tuple
-from urllib.parse import urlencode, urlsplit
+from pathlib import Path
+from typing import Any, Callable, Dict
 
-from pydantic import BaseModel, ConfigDict, Field
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import nox_authenticator
-from nox_authenticator import AssetType, Authenticator, Catalog
+import nox_authenticator  # noqa: E402
+from lean_peer import LeanPeer  # noqa: E402
+from nox_authenticator import AssetType, Authenticator  # noqa: E402
 
 API_KEY = "bench-key"
 CALLBACK = "https://your-app.com/callback"
@@ -29,79 +39,42 @@ CONFIG = {"suppliers": [{"id": "supplier_123", "name": "Acme Energy", "api_key":
                          "redirect_urls": [CALLBACK]}],
           "limits": {"pending_sessions_per_caller": 100_000_000,
                      "pending_sessions_total": 100_000_000}}
+PATH = "/v2/supplier/link-sessions"
+HEADERS = {"x-api-key": API_KEY, "content-type": "application/json"}
+FIELDS = {"redirect_url": CALLBACK, "asset_type": "hp", "brand": "alpha innotec"}
 
 
-# --- the pure-Python way -----------------------------------------------------------------
-
-class CreateSupplierLinkSessionRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    user_id: str = Field(min_length=1, max_length=255)
-    redirect_url: str = Field(min_length=1, max_length=2048)
-    asset_type: Literal["hp", "pv"]
-    brand: Optional[str] = None
-    language: Literal["nl", "en", "fr", "es"] = "nl"
+def _body(i: int) -> bytes:
+    return json.dumps({"user_id": f"user-{i}", **FIELDS}).encode()
 
 
-class CreateSupplierLinkSessionResponse(BaseModel):
-    link_url: str
-    link_token: str
-    brand: Optional[str]
-    language: str
-    asset_type: str
-    redirect_url: str
-    supplier: str
-    supplier_user_id: str
-    completed_at: Optional[int]
-    created_at: int
-    expires_at: int
+def _without_token(body: bytes, token: str) -> bytes:
+    return body.replace(token.encode(), b"TOKEN")
 
 
-class PurePythonAuthenticator:
-    """What the binding does for this endpoint, in plain Python."""
+def check_same_answers(auth: Authenticator, peer: LeanPeer) -> None:
+    """Both ways answer the same request with the same status, headers and bytes."""
+    body = _body(0)
+    ours = auth.handle_http("POST", PATH, HEADERS, body, now=NOW)
+    status, headers, theirs = peer.handle("POST", PATH, HEADERS, body, NOW)
+    assert (ours.status, ours.headers) == (status, headers), (ours, status, headers)
+    assert _without_token(ours.body, ours.json()["link_token"]) == \
+        _without_token(theirs, json.loads(theirs)["link_token"]), (ours.body, theirs)
 
-    def __init__(self) -> None:
-        self.suppliers = {API_KEY: ("supplier_123", "Acme Energy", {CALLBACK})}
-        # The same brand data: normalised spelling -> slug, per asset type.
-        self.brands: Dict[Tuple[str, str], str] = {}
-        for brand in Catalog.builtin().all_brands():
-            for spelling in (brand.slug, brand.display_name, *brand.aliases):
-                key = spelling.lower().replace(" ", "-").replace("_", "-")
-                self.brands[(brand.asset_type.value, key)] = brand.slug
-        self.sessions: Dict[str, CreateSupplierLinkSessionResponse] = {}
-
-    def create_supplier_link_session(self, api_key: str, body: dict, now: int) -> dict:
-        supplier = self.suppliers.get(api_key)
-        if supplier is None:
-            raise PermissionError("Invalid API key")
-        request = CreateSupplierLinkSessionRequest.model_validate(body)
-        parts = urlsplit(request.redirect_url)
-        if (parts.scheme != "https" or parts.fragment or "@" in parts.netloc
-                or request.redirect_url not in supplier[2]):
-            raise ValueError("redirect_url is not registered with your supplier account")
-        brand = None
-        if request.brand is not None:
-            key = request.brand.lower().replace(" ", "-").replace("_", "-")
-            brand = self.brands.get((request.asset_type, key))
-            if brand is None:
-                raise ValueError("brand is not a brand of this asset type")
-        token = secrets.token_urlsafe(32)
-        link_url = "https://auth.nox.energy/ui?" + urlencode(
-            {"token": token, "language": request.language})
-        response = CreateSupplierLinkSessionResponse(
-            link_url=link_url, link_token=token, brand=brand, language=request.language,
-            asset_type=request.asset_type, redirect_url=request.redirect_url,
-            supplier=supplier[1], supplier_user_id=request.user_id, completed_at=None,
-            created_at=now, expires_at=now + 600)
-        self.sessions[token] = response
-        return response.model_dump()
+    ours_dict = auth.create_supplier_link_session(
+        api_key=API_KEY, user_id="u", redirect_url=CALLBACK, asset_type=AssetType.HEAT_PUMP,
+        brand="alpha innotec", now=NOW).to_dict()
+    theirs_dict = peer.create(api_key=API_KEY, user_id="u", redirect_url=CALLBACK,
+                              asset_type="hp", brand="alpha innotec", now=NOW)
+    for d in (ours_dict, theirs_dict):
+        d["link_url"] = d["link_url"].replace(d.pop("link_token"), "TOKEN")
+    assert ours_dict == theirs_dict and list(ours_dict) == list(theirs_dict), \
+        (ours_dict, theirs_dict)
 
 
-# --- measurement ---------------------------------------------------------------------------
-
-def per_call(fns: Dict[str, Callable[[int], object]], calls: int,
+def per_call(fns: Dict[str, Callable[[int], Any]], calls: int,
              repeats: int) -> Dict[str, float]:
-    """Best-of-`repeats` mean seconds per call of each function. The functions take turns in
-    every repeat, so a busy machine slows them alike."""
+    """Best-of-`repeats` mean seconds per call of each function, taking turns."""
     best = {name: float("inf") for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
@@ -116,45 +89,50 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=20_000)
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--only", choices=["bytes", "objects"], default=None,
+                        help="time one path only (for a profiler)")
     args = parser.parse_args()
 
     auth = Authenticator.from_config(CONFIG)
-    pure = PurePythonAuthenticator()
-    body = {"redirect_url": CALLBACK, "asset_type": "hp", "brand": "alpha innotec"}
+    peer = LeanPeer(API_KEY, "supplier_123", "Acme Energy", [CALLBACK])
+    check_same_answers(auth, peer)
+    bodies = [_body(i) for i in range(args.calls)]
+    user_ids = [f"user-{i}" for i in range(args.calls)]
 
-    # Same answer both ways (apart from the random token).
-    a = auth.create_supplier_link_session(api_key=API_KEY, user_id="u", redirect_url=CALLBACK,
-                                          asset_type=AssetType.HEAT_PUMP, brand="alpha innotec",
-                                          now=NOW).to_dict()
-    b = pure.create_supplier_link_session(API_KEY, {"user_id": "u", **body}, NOW)
-    for d in (a, b):
-        d.pop("link_token"), d.pop("link_url")
-    assert a == b, (a, b)
+    def binding_bytes(i: int) -> Any:
+        response = auth.handle_http("POST", PATH, HEADERS, bodies[i])
+        return response.status, response.headers, response.body
 
-    def binding(i: int) -> object:
+    def peer_bytes(i: int) -> Any:
+        return peer.handle("POST", PATH, HEADERS, bodies[i], NOW)
+
+    def binding_objects(i: int) -> Any:
         return auth.create_supplier_link_session(
-            api_key=API_KEY, user_id=f"user-{i}", redirect_url=CALLBACK,
-            asset_type=AssetType.HEAT_PUMP, brand="alpha innotec", now=NOW)
+            api_key=API_KEY, user_id=user_ids[i], redirect_url=CALLBACK,
+            asset_type=AssetType.HEAT_PUMP, brand="alpha innotec").to_dict()
 
-    def binding_dict(i: int) -> object:
-        return binding(i).to_dict()  # type: ignore[attr-defined]
+    def peer_objects(i: int) -> Any:
+        return peer.create(api_key=API_KEY, user_id=user_ids[i], redirect_url=CALLBACK,
+                           asset_type="hp", brand="alpha innotec", now=NOW)
 
-    def pure_python(i: int) -> object:
-        return pure.create_supplier_link_session(API_KEY, {"user_id": f"user-{i}", **body}, NOW)
-
-    results = per_call({
-        "binding: create_supplier_link_session()": binding,
-        "binding: create + to_dict()": binding_dict,
-        "pure Python (pydantic v2)": pure_python,
-    }, args.calls, args.repeats)
+    fns: Dict[str, Callable[[int], Any]] = {}
+    if args.only in (None, "bytes"):
+        fns["bytes: binding handle_http()"] = binding_bytes
+        fns["bytes: lean pydantic peer"] = peer_bytes
+    if args.only in (None, "objects"):
+        fns["objects: binding create + to_dict()"] = binding_objects
+        fns["objects: lean pydantic peer"] = peer_objects
+    results = per_call(fns, args.calls, args.repeats)
     print(f"nox_authenticator {nox_authenticator.__version__}, Python "
-          f"{platform.python_version()}, {platform.machine()}, {platform.processor() or '?'}")
+          f"{platform.python_version()}, {platform.machine()}, "
+          f"load average {os.getloadavg()[0]:.2f}")
     print(f"{args.calls} calls x {args.repeats} repeats, best mean per call")
     for name, seconds in results.items():
-        print(f"  {name:<42} {seconds * 1e6:8.2f} us")
-    pure_cost = results["pure Python (pydantic v2)"]
-    for name in list(results)[:2]:
-        print(f"ratio pure Python / {name}: {pure_cost / results[name]:.2f}x")
+        print(f"  {name:<40} {seconds * 1e6:8.2f} us")
+    for path in ("bytes", "objects"):
+        names = [n for n in results if n.startswith(path)]
+        if len(names) == 2:
+            print(f"ratio {path}: peer / binding = {results[names[1]] / results[names[0]]:.2f}x")
 
 
 if __name__ == "__main__":

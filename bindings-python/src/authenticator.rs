@@ -86,22 +86,18 @@ impl Authenticator {
         (method, path, headers, body, now): HttpArgs<'_, '_>,
         adapter: fn(&CoreAuthenticator, &HttpRequest<'_>, i64) -> CoreHttpResponse,
     ) -> PyResult<HttpResponse> {
-        let method = convert::str_arg(method, "method")?;
-        let path = convert::str_arg(path, "path")?;
+        let method = convert::backed_str_arg(method, "method")?;
+        let path = convert::backed_str_arg(path, "path")?;
         let headers = convert::headers(headers)?;
         let body = convert::body(body)?;
         let now = convert::now_or_system(now)?;
         let response = py.detach(|| {
-            let header_refs: Vec<(&str, &str)> = headers
-                .iter()
-                .map(|(n, v)| (n.as_str(), v.as_str()))
-                .collect();
             adapter(
                 &self.inner,
                 &HttpRequest {
                     method: &method,
                     target: &path,
-                    headers: &header_refs,
+                    headers: &headers.pairs(),
                     body: &body,
                 },
                 now,

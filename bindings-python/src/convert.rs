@@ -5,8 +5,9 @@
 use nox_authenticator::{AssetType, Language, MAX_NOW, SessionKind, SessionState, check_now};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBool, PyByteArray, PyBytes, PyInt, PyString, PyType};
+use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyInt, PyString, PyType};
 
 const TYPES_MODULE: &str = "nox_authenticator._types";
 
@@ -117,55 +118,63 @@ pub(crate) fn opt_str_list_arg(
 }
 
 /// JSON text as plain Python objects, by the standard library (which keeps key order).
-/// A JSON value as plain Python objects (`dict` keeps the value's key order), built directly
-/// rather than through JSON text and `json.loads`.
-pub(crate) fn json_to_py<'py>(
-    py: Python<'py>,
-    value: &serde_json::Value,
-) -> PyResult<Bound<'py, PyAny>> {
-    use pyo3::types::{PyDict, PyList};
-    use serde_json::Value;
-    Ok(match value {
-        Value::Null => py.None().into_bound(py),
-        Value::Bool(b) => b.into_pyobject(py)?.to_owned().into_any(),
-        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
-            (Some(i), _) => i.into_pyobject(py)?.into_any(),
-            (None, Some(u)) => u.into_pyobject(py)?.into_any(),
-            _ => n.as_f64().unwrap_or(f64::NAN).into_pyobject(py)?.into_any(),
-        },
-        Value::String(s) => PyString::new(py, s).into_any(),
-        Value::Array(items) => {
-            let list = PyList::empty(py);
-            for item in items {
-                list.append(json_to_py(py, item)?)?;
-            }
-            list.into_any()
-        }
-        Value::Object(map) => {
-            let dict = PyDict::new(py);
-            for (key, item) in map {
-                dict.set_item(key, json_to_py(py, item)?)?;
-            }
-            dict.into_any()
-        }
-    })
-}
-
 pub(crate) fn json_loads<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny>> {
     static LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
     LOADS.import(py, "json", "loads")?.call1((text,))
 }
 
+/// A `str` argument borrowed rather than copied (the interpreter's UTF-8 form, kept alive by the
+/// value), or a `TypeError` naming it. For arguments handed to the core as `&str`.
+pub(crate) fn backed_str_arg(value: &Bound<'_, PyAny>, name: &str) -> PyResult<PyBackedStr> {
+    match value.cast::<PyString>() {
+        Ok(text) => PyBackedStr::try_from(text.clone()),
+        Err(_) => Err(PyTypeError::new_err(format!(
+            "{name} must be str, not {}",
+            value.get_type().name()?
+        ))),
+    }
+}
+
+/// Request headers, borrowed from the Python strings: `(name, value)` pairs of `str`.
+pub(crate) struct Headers(Vec<(PyBackedStr, PyBackedStr)>);
+
+impl Headers {
+    /// The pairs as the core takes them.
+    pub(crate) fn pairs(&self) -> Vec<(&str, &str)> {
+        self.0.iter().map(|(n, v)| (&**n, &**v)).collect()
+    }
+}
+
+const HEADERS_SHAPE: &str = "headers must be a mapping or an iterable of (name, value) pairs";
+
+fn header_pair(
+    name: &Bound<'_, PyAny>,
+    value: &Bound<'_, PyAny>,
+) -> PyResult<(PyBackedStr, PyBackedStr)> {
+    let pair_error = || PyTypeError::new_err("each header must be a (name, value) pair of str");
+    let name = name.cast::<PyString>().map_err(|_| pair_error())?;
+    let value = value.cast::<PyString>().map_err(|_| pair_error())?;
+    Ok((
+        PyBackedStr::try_from(name.clone())?,
+        PyBackedStr::try_from(value.clone())?,
+    ))
+}
+
 /// Request headers given as a mapping (`dict`, any object with `items()`) or as an iterable of
-/// `(name, value)` pairs of `str`.
-pub(crate) fn headers(value: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(String, String)>> {
+/// `(name, value)` pairs of `str`. A `dict` is read directly, without `items()`.
+pub(crate) fn headers(value: Option<&Bound<'_, PyAny>>) -> PyResult<Headers> {
     let Some(value) = value.filter(|v| !v.is_none()) else {
-        return Ok(Vec::new());
+        return Ok(Headers(Vec::new()));
     };
+    if let Ok(dict) = value.cast::<PyDict>() {
+        let mut headers = Vec::with_capacity(dict.len());
+        for (name, value) in dict.iter() {
+            headers.push(header_pair(&name, &value)?);
+        }
+        return Ok(Headers(headers));
+    }
     if value.is_instance_of::<PyString>() || value.is_instance_of::<PyBytes>() {
-        return Err(PyTypeError::new_err(
-            "headers must be a mapping or an iterable of (name, value) pairs",
-        ));
+        return Err(PyTypeError::new_err(HEADERS_SHAPE));
     }
     let pairs = if value.hasattr("items")? {
         value.call_method0("items")?
@@ -173,37 +182,58 @@ pub(crate) fn headers(value: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(String,
         value.clone()
     };
     let mut headers = Vec::new();
-    for pair in pairs.try_iter().map_err(|_| {
-        PyTypeError::new_err("headers must be a mapping or an iterable of (name, value) pairs")
-    })? {
-        let (name, value): (String, String) = pair?
+    for pair in pairs
+        .try_iter()
+        .map_err(|_| PyTypeError::new_err(HEADERS_SHAPE))?
+    {
+        let pair = pair?;
+        let (name, value): (Bound<'_, PyAny>, Bound<'_, PyAny>) = pair
             .extract()
             .map_err(|_| PyTypeError::new_err("each header must be a (name, value) pair of str"))?;
-        headers.push((name, value));
+        headers.push(header_pair(&name, &value)?);
     }
-    Ok(headers)
+    Ok(Headers(headers))
+}
+
+/// A request body, borrowed where Python allows it: `bytes` and `str` (its UTF-8 form) without a
+/// copy, a `bytearray` or buffer copied once.
+pub(crate) enum Body {
+    Empty,
+    Bytes(PyBackedBytes),
+    Text(PyBackedStr),
+}
+
+impl std::ops::Deref for Body {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Body::Empty => &[],
+            Body::Bytes(bytes) => bytes,
+            Body::Text(text) => text.as_bytes(),
+        }
+    }
 }
 
 /// A request body given as `bytes`, `bytearray`, `memoryview`-like buffer or `str` (sent as
 /// UTF-8), or `None` for no body.
-pub(crate) fn body(value: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<u8>> {
+pub(crate) fn body(value: Option<&Bound<'_, PyAny>>) -> PyResult<Body> {
     let Some(value) = value.filter(|v| !v.is_none()) else {
-        return Ok(Vec::new());
+        return Ok(Body::Empty);
     };
     if let Ok(bytes) = value.cast::<PyBytes>() {
-        return Ok(bytes.as_bytes().to_vec());
+        return Ok(Body::Bytes(PyBackedBytes::from(bytes.clone())));
     }
     if let Ok(array) = value.cast::<PyByteArray>() {
-        return Ok(array.to_vec());
+        return Ok(Body::Bytes(PyBackedBytes::from(array.clone())));
     }
     if let Ok(text) = value.cast::<PyString>() {
-        return Ok(text.to_cow()?.as_bytes().to_vec());
+        return Ok(Body::Text(PyBackedStr::try_from(text.clone())?));
     }
     // A memoryview (or any buffer-like object with `tobytes`).
     if value.hasattr("tobytes")?
         && let Ok(bytes) = value.call_method0("tobytes")?.cast_into::<PyBytes>()
     {
-        return Ok(bytes.as_bytes().to_vec());
+        return Ok(Body::Bytes(PyBackedBytes::from(bytes)));
     }
     Err(PyTypeError::new_err(format!(
         "body must be bytes, bytearray, memoryview or str, not {}",

@@ -210,9 +210,7 @@ impl FlowView {
     /// The view model as plain Python objects (the core's serialised form, wire strings for
     /// the enums), for a template engine.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let value = serde_json::to_value(&self.inner)
-            .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
-        convert::json_to_py(py, &value)
+        Ok(pythonize::pythonize(py, &self.inner)?)
     }
     fn __repr__(&self) -> String {
         format!(

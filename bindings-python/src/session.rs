@@ -110,7 +110,7 @@ impl LinkSession {
 
     /// The documented response body, as plain Python objects (keys in the documented order).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        convert::json_to_py(py, &self.inner.to_wire_json())
+        Ok(pythonize::pythonize(py, &SessionBody::new(&self.inner))?)
     }
 
     /// The documented response body, as JSON text (keys in the documented order).
@@ -172,7 +172,7 @@ impl Subscriber {
     }
     /// The documented v1 `data` object, as plain Python objects (keys in the documented order).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        convert::json_to_py(py, &self.inner.to_wire_json())
+        Ok(pythonize::pythonize(py, &V1ConnectData::new(&self.inner))?)
     }
     /// The documented v1 `data` object, as JSON text (keys in the documented order).
     fn to_json(&self) -> String {

@@ -117,7 +117,7 @@ impl WebhookEvent {
     /// The session as its endpoint's documented body.
     #[getter]
     fn session<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        convert::json_to_py(py, &self.inner.session)
+        Ok(pythonize::pythonize(py, &self.inner.session)?)
     }
 
     fn __repr__(&self) -> String {
@@ -154,10 +154,7 @@ pub(crate) fn verify_webhook(
     let headers = convert::headers(Some(headers))?;
     let body = convert::body(Some(body))?;
     let now = convert::now_or_system(now)?;
-    let pairs: Vec<(&str, &str)> = headers
-        .iter()
-        .map(|(name, value)| (name.as_str(), value.as_str()))
-        .collect();
+    let pairs = headers.pairs();
     webhook::verify_webhook(&secrets, &pairs, &body, now)
         .map(|inner| WebhookEvent { inner })
         .map_err(|e| verification_error(py, &e))
