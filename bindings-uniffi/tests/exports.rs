@@ -340,3 +340,47 @@ fn now_is_whole_seconds_from_0_to_the_end_of_9999() {
     assert!(auth.evict_expired(0).is_ok());
     assert!(auth.evict_expired(253_402_300_799).is_ok());
 }
+
+#[test]
+fn the_hosted_flow_view_and_the_return_url() {
+    let auth = Authenticator::new(CONFIG.into(), Some(7)).unwrap();
+    let session = auth
+        .create_supplier_link_session(Some("supplier-key-acme".into()), supplier_input(), NOW)
+        .unwrap();
+    let view = auth
+        .flow_view(session.token(), Progress::default(), NOW, None, None)
+        .unwrap();
+    assert_eq!(view.step, Step::WhoAndWhat);
+    assert_eq!(view.pick_field, Some(PickField::Brand));
+    let back = parse_link_callback(view.return_url.unwrap()).unwrap();
+    assert_eq!(
+        back,
+        LinkCallback {
+            status: CallbackStatus::Denied,
+            token: session.token()
+        }
+    );
+    let started = Progress {
+        started: true,
+        ..Progress::default()
+    };
+    let pick = auth
+        .flow_view(session.token(), started, NOW, None, Some("es".into()))
+        .unwrap();
+    assert_eq!((pick.step, pick.language), (Step::Pick, Language::Es));
+    assert_eq!(pick.choices.len(), 25);
+    assert!(matches!(
+        auth.flow_view("nope".into(), Progress::default(), NOW, None, None),
+        Err(NoxError::SessionNotFound)
+    ));
+    let refused = parse_link_callback(format!("{CALLBACK}?status=completed")).unwrap_err();
+    assert_eq!(
+        refused,
+        LinkCallbackError::Refused {
+            code: "missing_token".into(),
+            field: Some("link_token".into()),
+            reason: "the URL has no link_token parameter".into(),
+        }
+    );
+    assert_eq!(refused.to_string(), "the URL has no link_token parameter");
+}

@@ -18,6 +18,15 @@ import energy.nox.authenticator.core.SessionState
 import energy.nox.authenticator.core.SupplierLinkSessionInput
 import energy.nox.authenticator.core.V1ConnectInput
 import energy.nox.authenticator.core.V1SupplierLinkInput
+import energy.nox.authenticator.core.CallbackStatus
+import energy.nox.authenticator.core.LinkCallback
+import energy.nox.authenticator.core.PickField
+import energy.nox.authenticator.core.Progress
+import energy.nox.authenticator.core.Step
+import energy.nox.authenticator.LinkCallbackException
+import energy.nox.authenticator.WebhookException
+import energy.nox.authenticator.parseLinkCallback
+import energy.nox.authenticator.signWebhook
 import energy.nox.authenticator.allAssetTypes
 import energy.nox.authenticator.allLanguages
 import energy.nox.authenticator.checkRedirectShape
@@ -62,6 +71,131 @@ class ApiTests(private val configJson: String, private val harness: Harness) {
         everyErrorType()
         http()
         rulesAndNow()
+        messagesAndStrings()
+        hostedFlow()
+    }
+
+    /** Decision 17: `message` is the message of every exception; a lone surrogate is a NoxException. */
+    private fun messagesAndStrings() {
+        harness.case("every exception's message is its message, fieldless ones included") {
+            val a = auth()
+            val missing = expectThrows<NoxException.MissingApiKey>("no key") { a.createSupplierLinkSession(null, supplierInput(), NOW) }
+            checkEq(missing.message, "Missing API key", "MissingApiKey.message")
+            val invalid = expectThrows<NoxException.InvalidApiKey>("bad key") { a.createSupplierLinkSession("nope", supplierInput(), NOW) }
+            checkEq(invalid.message, "Invalid API key", "InvalidApiKey.message")
+            val notFound = expectThrows<NoxException.SessionNotFound>("no session") { a.session("nope") }
+            checkEq(notFound.message, "Link session not found", "SessionNotFound.message")
+            val disabled = expectThrows<NoxException.ManufacturerNotEnabled>("disabled") {
+                a.createManufacturerLinkSession("manufacturer-key-disabled", ManufacturerLinkSessionInput("u", CALLBACK), NOW)
+            }
+            checkEq(disabled.message, "Manufacturer not enabled", "ManufacturerNotEnabled.message")
+            val session = a.createSupplierLinkSession(SUPPLIER_KEY, supplierInput(), NOW)
+            val expired = expectThrows<NoxException.SessionExpired>("expired") { a.completeSession(session.token(), NOW + 600) }
+            checkEq(expired.message, "Link session expired at ${NOW + 600}", "SessionExpired.message")
+            val validation = expectThrows<NoxException.Validation>("validation") { validateSupplierLinkSession(SupplierLinkSessionInput(), null) }
+            checkEq(validation.message, "Missing required fields: user_id, redirect_url, asset_type", "Validation.message")
+            checkEq(validation.message, validation.reason, "message is the reason")
+            val config = expectThrows<NoxException.InvalidConfig>("config") { Authenticator("{", null) }
+            checkEq(config.message, config.toString(), "InvalidConfig.message")
+            check(config.message!!.startsWith("invalid configuration: ")) { "${config.message}" }
+            val now = expectThrows<NoxException.InvalidNow>("now") { a.completeSession(session.token(), -1L) }
+            checkEq(now.message, "now must be a whole number of seconds from 0 to 253402300799, got -1", "InvalidNow.message")
+            val redirect = expectThrows<RedirectException.Refused>("redirect") { checkRedirectShape("") }
+            checkEq(redirect.message, redirect.toString(), "RedirectException.message")
+            check(redirect.message!!.isNotEmpty()) { "redirect message" }
+            val webhook = expectThrows<WebhookException>("webhook") { signWebhook("nope", "id", NOW, ByteArray(0)) }
+            check(webhook.message!!.startsWith("Invalid webhook secret")) { "${webhook.message}" }
+        }
+        harness.case("a lone surrogate in any string argument is NoxException.InvalidString") {
+            val lone = "user-\uD800"
+            val cases = listOf<Pair<String, () -> Unit>>(
+                "record field" to { auth().createSupplierLinkSession(SUPPLIER_KEY, supplierInput(userId = lone), NOW) },
+                "api key" to { auth().createSupplierLinkSession(lone, supplierInput(), NOW) },
+                "token" to { auth().session(lone) },
+                "free function" to { parseLinkCallback("https://your-app.com/callback?x=\uDC00") },
+                "catalog" to { Catalog.builtin().resolve(AssetType.HEAT_PUMP, lone) },
+                "validation" to { validateV1Connect(V1ConnectInput("m", listOf("d", lone))) },
+            )
+            for ((what, call) in cases) {
+                val e = expectThrows<NoxException.InvalidString>(what) { call() }
+                checkEq(e.code(), "invalid_argument", "$what code")
+                checkEq(e.status(), 400, "$what status")
+                check(e.message!!.contains("lone surrogate")) { "$what message: ${e.message}" }
+            }
+            // A well-formed pair (an emoji) is a string like any other.
+            checkEq(validateSupplierLinkSession(supplierInput(userId = "user-\uD83D\uDE00")).userId, "user-\uD83D\uDE00", "emoji")
+        }
+    }
+
+    /** Issue 16 point 1: the return URL an app receives, and the page view model. */
+    private fun hostedFlow() {
+        harness.case("flow: parseLinkCallback reads status and token") {
+            val a = auth(7UL)
+            val session = a.createSupplierLinkSession(SUPPLIER_KEY, supplierInput(), NOW)
+            for (status in CallbackStatus.values()) {
+                val callback = parseLinkCallback("$CALLBACK?keep=1&status=${status.code()}&link_token=${session.token()}")
+                checkEq(callback, LinkCallback(status, session.token()), "callback ${status.code()}")
+            }
+            val custom = parseLinkCallback("myapp://linked?status=denied&link_token=${session.token()}")
+            checkEq(custom.status, CallbackStatus.DENIED, "custom scheme")
+        }
+        harness.case("flow: every malformed return URL has its rule code, field and message") {
+            val token = auth(7UL).createSupplierLinkSession(SUPPLIER_KEY, supplierInput(), NOW).token()
+            val cases = listOf(
+                Triple("not a url", "not_a_url", null),
+                Triple("$CALLBACK?link_token=$token", "missing_status", "status"),
+                Triple("$CALLBACK?status=done&link_token=$token", "unknown_status", "status"),
+                Triple("$CALLBACK?status=completed", "missing_token", "link_token"),
+                Triple("$CALLBACK?status=completed&link_token=short", "invalid_token", "link_token"),
+                Triple("$CALLBACK?status=completed&status=denied&link_token=$token", "duplicate_parameter", "status"),
+                Triple("$CALLBACK?status=completed&link_token=$token&link_token=$token", "duplicate_parameter", "link_token"),
+            )
+            for ((url, code, field) in cases) {
+                val e = expectThrows<LinkCallbackException.Refused>(code) { parseLinkCallback(url) }
+                checkEq(e.code, code, "code of $url")
+                checkEq(e.field, field, "field of $url")
+                checkEq(e.message, e.reason, "message of $url")
+                check(e.reason.isNotEmpty()) { "reason of $url" }
+            }
+            val e = expectThrows<LinkCallbackException.Refused>("message") { parseLinkCallback("$CALLBACK?status=completed") }
+            checkEq(e.message, "the URL has no link_token parameter", "message text")
+        }
+        harness.case("flow: the page view model follows the session and the progress") {
+            val a = auth(7UL)
+            val session = a.createSupplierLinkSession(SUPPLIER_KEY, supplierInput(language = "fr"), NOW)
+            val first = a.flowView(session.token(), Progress(), NOW)
+            checkEq(first.step, Step.WHO_AND_WHAT, "first step")
+            checkEq(first.language, Language.FR, "session language")
+            checkEq(first.kind, SessionKind.V2_SUPPLIER, "kind")
+            checkEq(first.assetType, AssetType.HEAT_PUMP, "asset type")
+            checkEq(first.pickField, PickField.BRAND, "pick field")
+            checkEq(first.expiresAt, NOW + 600, "expires at")
+            checkEq(first.secondsLeft, 600L, "seconds left")
+            val back = parseLinkCallback(first.returnUrl!!)
+            checkEq(back, LinkCallback(CallbackStatus.DENIED, session.token()), "back goes to the return URL with denied")
+            val pick = a.flowView(session.token(), Progress(started = true), NOW)
+            checkEq(pick.step, Step.PICK, "pick step")
+            checkEq(pick.choices.map { it.value }, Catalog.builtin().brands(AssetType.HEAT_PUMP).map { it.slug }, "choices are the hp brands")
+            val english = a.flowView(session.token(), Progress(), NOW, Step.PICK, "EN")
+            checkEq(english.language, Language.EN, "the link's language parameter wins")
+            checkEq(english.step, Step.PICK, "the step asked for")
+            checkEq(a.flowView(session.token(), Progress(), NOW + 600).step, Step.EXPIRED, "expired")
+            a.completeSession(session.token(), NOW + 1)
+            val done = a.flowView(session.token(), Progress(), NOW + 2)
+            checkEq(done.step, Step.ALREADY_COMPLETED, "already completed")
+            checkEq(parseLinkCallback(done.returnUrl!!).status, CallbackStatus.COMPLETED, "return with completed")
+            expectThrows<NoxException.SessionNotFound>("unknown token") { a.flowView("nope", Progress(), NOW) }
+            expectThrows<NoxException.InvalidNow>("now") { a.flowView(session.token(), Progress(), -1L) }
+        }
+        harness.case("flow: a manufacturer session picks among the suppliers") {
+            val a = auth(7UL)
+            val session = a.createManufacturerLinkSession(MANUFACTURER_KEY, ManufacturerLinkSessionInput("u", "https://heat.acme.example/nox/done"), NOW)
+            val view = a.flowView(session.token(), Progress(started = true), NOW)
+            checkEq(view.step, Step.PICK, "pick")
+            checkEq(view.pickField, PickField.SUPPLIER, "supplier field")
+            check(view.choices.isNotEmpty() && view.choices.all { it.label.isNotBlank() }) { "${view.choices}" }
+            checkEq(view.assetType, null, "no asset type")
+        }
     }
 
     /** Spec decisions 16 to 18: rule codes, v1 language as any string, `now` in range. */
