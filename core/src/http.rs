@@ -55,7 +55,7 @@ use serde::Serialize;
 
 use crate::authenticator::Authenticator;
 use crate::error::{Error, Refusal, Result};
-use crate::principal::{ApiKeyDigest, api_key_from_headers};
+use crate::principal::{ApiKeyDigest, api_key_from_headers, presented_digest};
 use crate::v1_connect::V1ConnectInput;
 use crate::v1_supplier::V1SupplierLinkInput;
 use crate::v2_manufacturer::ManufacturerLinkSessionInput;
@@ -101,6 +101,7 @@ pub struct HttpHead<'a> {
 pub struct Preflight {
     endpoint: Endpoint,
     caller: ApiKeyDigest,
+    caller_id: String,
     body_limit: usize,
 }
 
@@ -126,6 +127,11 @@ impl Preflight {
     /// should count on (never the key itself).
     pub fn caller_key(&self) -> &ApiKeyDigest {
         &self.caller
+    }
+
+    /// The id of the supplier or manufacturer that authenticated (for a host's logs).
+    pub fn caller_id(&self) -> &str {
+        &self.caller_id
     }
 
     /// Whether the endpoint answers errors as v2 `{error}` (otherwise the v1 envelope).
@@ -247,10 +253,6 @@ fn route(path: &str) -> Option<Route<'_>> {
 }
 
 /// The digest of the key a request presented (after it authenticated: the key exists).
-fn presented_key(api_key: Option<&str>) -> ApiKeyDigest {
-    ApiKeyDigest::of_key(api_key.unwrap_or_default())
-}
-
 fn is_v2_path(path: &str) -> bool {
     path == "/v2" || path.starts_with("/v2/")
 }
@@ -298,16 +300,16 @@ impl Authenticator {
         if head.method != "POST" {
             return Err(Error::MethodNotAllowed);
         }
-        let api_key = api_key_from_headers(head.headers.iter().copied());
+        // The key is hashed once: the digest authenticates here, and is what `complete` and
+        // the host's rate limiter know the caller by.
+        let caller = presented_digest(api_key_from_headers(head.headers.iter().copied()))?;
         let callers = self.callers();
-        let caller = match route {
+        let caller_id = match route {
             Route::V2Supplier | Route::V1SupplierLink(_) => {
-                callers.authenticate_supplier(api_key)?;
-                presented_key(api_key)
+                callers.supplier_by_digest(&caller)?.id.clone()
             }
             Route::V2Manufacturer | Route::V1Connect => {
-                callers.authenticate_manufacturer(api_key)?;
-                presented_key(api_key)
+                callers.manufacturer_by_digest(&caller)?.id.clone()
             }
         };
         let is_json = head
@@ -336,6 +338,7 @@ impl Authenticator {
         Ok(Preflight {
             endpoint,
             caller,
+            caller_id,
             body_limit: self.max_body_bytes,
         })
     }
@@ -485,6 +488,7 @@ mod tests {
             .unwrap();
         assert_eq!(preflight.body_limit(), 100);
         assert_eq!(*preflight.caller_key(), ApiKeyDigest::of_key("k1"));
+        assert_eq!(preflight.caller_id(), "s1");
         assert!(!preflight.is_v2());
     }
 

@@ -129,15 +129,25 @@ impl Callers {
     /// The supplier whose key this is: 401 `Missing API key` without one, `Invalid API key`
     /// when it is no supplier's.
     pub fn authenticate_supplier(&self, api_key: Option<&str>) -> Result<&Supplier> {
-        let digest = presented_digest(api_key)?;
-        find_constant_time(&self.suppliers, |s| &s.keys, &digest).ok_or(Error::InvalidApiKey)
+        self.supplier_by_digest(&presented_digest(api_key)?)
+    }
+
+    /// The supplier one of whose keys has this digest (`Invalid API key` otherwise), compared
+    /// in constant time with every key of every supplier.
+    pub fn supplier_by_digest(&self, digest: &ApiKeyDigest) -> Result<&Supplier> {
+        find_constant_time(&self.suppliers, |s| &s.keys, digest).ok_or(Error::InvalidApiKey)
     }
 
     /// The manufacturer whose key this is, which must be enabled (401 `Manufacturer not
     /// enabled` otherwise).
     pub fn authenticate_manufacturer(&self, api_key: Option<&str>) -> Result<&Manufacturer> {
-        let digest = presented_digest(api_key)?;
-        let manufacturer = find_constant_time(&self.manufacturers, |m| &m.keys, &digest)
+        self.manufacturer_by_digest(&presented_digest(api_key)?)
+    }
+
+    /// The manufacturer one of whose keys has this digest, which must be enabled; as
+    /// [`Callers::authenticate_manufacturer`] for a key already hashed.
+    pub fn manufacturer_by_digest(&self, digest: &ApiKeyDigest) -> Result<&Manufacturer> {
+        let manufacturer = find_constant_time(&self.manufacturers, |m| &m.keys, digest)
             .ok_or(Error::InvalidApiKey)?;
         if manufacturer.enabled {
             Ok(manufacturer)
@@ -147,7 +157,8 @@ impl Callers {
     }
 }
 
-fn presented_digest(api_key: Option<&str>) -> Result<ApiKeyDigest> {
+/// The digest of a presented key: `Missing API key` when there is none (or it is empty).
+pub(crate) fn presented_digest(api_key: Option<&str>) -> Result<ApiKeyDigest> {
     match api_key {
         Some(key) if !key.is_empty() => Ok(ApiKeyDigest::of_key(key)),
         _ => Err(Error::MissingApiKey),

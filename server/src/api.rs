@@ -14,6 +14,7 @@ use nox_authenticator::{Error, HttpHead, HttpRequest, HttpResponse, Preflight};
 use crate::AppState;
 use crate::health;
 use crate::limits::{self, BodyRead, Listener, Refusal};
+use crate::telemetry::CallerId;
 
 /// A request as owned data, so that it can move to the blocking pool.
 pub struct OwnedRequest {
@@ -135,12 +136,13 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
             return refused(refusal, body_pending);
         }
     };
+    let caller = CallerId(preflight.caller_id().to_owned());
     if let Err(retry_after_seconds) = state.rate_limiter.check(preflight.caller_key()) {
         counters.refuse(Refusal::RateLimited);
         let error = Error::RateLimited {
             retry_after_seconds,
         };
-        return refused(preflight.refuse(&error, now), body_pending);
+        return with_caller(refused(preflight.refuse(&error, now), body_pending), caller);
     }
     let within = Duration::from_secs(state.authenticator.limits().request_timeout_seconds);
     let body = match limits::read_body(body, preflight.body_limit(), within).await {
@@ -150,15 +152,15 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
             let error = Error::PayloadTooLarge {
                 limit: preflight.body_limit(),
             };
-            return refused(preflight.refuse(&error, now), true);
+            return with_caller(refused(preflight.refuse(&error, now), true), caller);
         }
         BodyRead::TimedOut => {
             counters.refuse(Refusal::RequestTimeout);
-            return refused(preflight.body_unreadable(now), true);
+            return with_caller(refused(preflight.body_unreadable(now), true), caller);
         }
         BodyRead::Unreadable => {
             counters.refuse(Refusal::BodyUnreadable);
-            return refused(preflight.body_unreadable(now), true);
+            return with_caller(refused(preflight.body_unreadable(now), true), caller);
         }
     };
     let request = Completing {
@@ -175,7 +177,13 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
     if response.status == 429 {
         counters.refuse(Refusal::TooManySessions);
     }
-    into_axum(response)
+    with_caller(into_axum(response), caller)
+}
+
+/// Tells the log line which caller a response went to.
+fn with_caller(mut response: Response, caller: CallerId) -> Response {
+    response.extensions_mut().insert(caller);
+    response
 }
 
 /// A request whose head passed, with its body: what moves to the blocking pool.

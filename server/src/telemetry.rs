@@ -12,10 +12,10 @@ use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, Method};
+use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::Response;
-use nox_authenticator::{Authenticator, RandomSource, SystemRandom, api_key_from_headers};
+use nox_authenticator::{Authenticator, api_key_from_headers};
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -311,18 +311,26 @@ pub fn request_id(given: Option<&HeaderValue>) -> String {
             String::from_utf8_lossy(bytes).into_owned()
         }
         _ => {
-            let mut random = [0u8; 16];
-            // A failing generator still yields a usable (if constant) id; requests go on.
-            let _ = SystemRandom.fill(&mut random);
+            // An id must be unique, not secret: the thread's user-space generator (seeded from
+            // the system's) spares a system call per request.
+            let random: [u8; 16] = rand::random();
             hex::encode(random)
         }
     }
 }
 
-/// The id of the caller a request's key belongs to, if any (for the log line only).
-fn caller_id(authenticator: &Authenticator, request: &Request) -> Option<String> {
-    let headers = request
-        .headers()
+/// The id of the caller that authenticated, put on the response by the API handler (for the
+/// log line only), so that the key is not hashed a second time.
+#[derive(Debug, Clone)]
+pub struct CallerId(pub String);
+
+/// The id of the caller a request's key belongs to, if any: for the log line of a request
+/// refused before the handler knew its caller.
+fn caller_id(
+    authenticator: &Authenticator,
+    key_headers: &[(HeaderName, HeaderValue)],
+) -> Option<String> {
+    let headers = key_headers
         .iter()
         .filter_map(|(name, value)| value.to_str().ok().map(|v| (name.as_str(), v)));
     let key = api_key_from_headers(headers)?;
@@ -346,11 +354,23 @@ async fn observe(
     let id = request_id(request.headers().get("x-request-id"));
     let method: Method = request.method().clone();
     let route = route_template(listener, request.uri().path());
-    let caller = match listener {
-        Listener::Public => caller_id(&state.authenticator, &request),
-        Listener::Admin => None,
+    // Only a request refused before the handler knew its caller needs its key hashed for the
+    // log line; the two headers that can carry a key are kept (shared, not copied) for that.
+    let key_headers: Vec<(HeaderName, HeaderValue)> = match listener {
+        Listener::Public => [header::AUTHORIZATION, HeaderName::from_static("x-api-key")]
+            .into_iter()
+            .filter_map(|name| request.headers().get(&name).cloned().map(|v| (name, v)))
+            .collect(),
+        Listener::Admin => Vec::new(),
     };
     let mut response = next.run(request).await;
+    let caller = match response.extensions_mut().remove::<CallerId>() {
+        Some(CallerId(id)) => Some(id),
+        None if response.status().is_client_error() => {
+            caller_id(&state.authenticator, &key_headers)
+        }
+        None => None,
+    };
     let status = response.status().as_u16();
     let seconds = started.elapsed().as_secs_f64();
     state.metrics.record(listener, route, status, seconds);
