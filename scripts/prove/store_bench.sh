@@ -4,8 +4,13 @@
 # rate limit and caps are lifted (scripts/prove/config.json); PostgreSQL is a throwaway cluster
 # on a Unix socket (scripts/pg.sh). Writes the table into docs/performance.md.
 #
-#   scripts/prove/store_bench.sh                  # 10 s per cell, 32 connections
-#   DURATION=30 scripts/prove/store_bench.sh
+# The stores are interleaved: each of ROUNDS rounds runs every store once (a fresh server, and
+# a fresh SQLite file), so that a change in the machine's load hits every store alike; the
+# table gives each cell's median over the rounds (and the range of its req/s), and the load
+# average before and after.
+#
+#   scripts/prove/store_bench.sh                  # 3 rounds of 10 s per cell, 32 connections
+#   ROUNDS=5 DURATION=5 scripts/prove/store_bench.sh
 #   STORES="memory sqlite" SQLITE_QUERY='?synchronous=full' NO_DOCS=1 scripts/prove/store_bench.sh
 #
 # STORES picks the stores (default all three); SQLITE_QUERY is appended to the sqlite: URL and
@@ -14,6 +19,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 duration="${DURATION:-10}"
 connections="${CONNECTIONS:-32}"
+rounds="${ROUNDS:-3}"
 command -v wrk >/dev/null || ensure_apt wrk
 bin="$(build_server)"
 work="$(mktemp -d /tmp/nox-store-bench.XXXXXX)"
@@ -24,39 +30,58 @@ export NOX_WRK_REPORT="$PROVE_DIR/wrk_report.lua"
 
 results="$work/results.tsv"
 pg_sep='?'; [[ "$pg_url" == *'?'* ]] && pg_sep='&'
-for name in ${STORES:-memory sqlite postgres}; do
-  case "$name" in
-    memory) store=memory ;;
-    sqlite) store="sqlite:$work/bench.db${SQLITE_QUERY:-}" ;;
-    postgres) store="$pg_url${PG_QUERY:+$pg_sep${PG_QUERY#\?}}" ;;
-    *) echo "unknown store $name" >&2; exit 2 ;;
-  esac
-  start_server "$bin" "$work/$name.log" --config "$PROVE_DIR/config.json" --store "$store"
-  for endpoint in create connect; do
-    # A short warm-up, then the measured run.
-    wrk -t2 -c"$connections" -d2s -s "$PROVE_DIR/store_$endpoint.lua" "$SERVER_URL" >/dev/null
-    line="$(wrk -t2 -c"$connections" -d"${duration}s" --latency -s "$PROVE_DIR/store_$endpoint.lua" "$SERVER_URL" | grep '^RESULT ' | sed 's/^RESULT //')"
-    log "$name $endpoint: $line"
-    printf '%s\t%s\t%s\n' "$name" "$endpoint" "$line" >>"$results"
+load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
+read -r -a stores <<<"${STORES:-memory sqlite postgres}"
+for round in $(seq 1 "$rounds"); do
+  # Each round starts with the next store, so that no store always runs first.
+  shift_by=$(((round - 1) % ${#stores[@]}))
+  for name in "${stores[@]:shift_by}" "${stores[@]:0:shift_by}"; do
+    case "$name" in
+      memory) store=memory ;;
+      sqlite) store="sqlite:$work/bench-$round.db${SQLITE_QUERY:-}" ;;
+      postgres) store="$pg_url${PG_QUERY:+$pg_sep${PG_QUERY#\?}}" ;;
+      *) echo "unknown store $name" >&2; exit 2 ;;
+    esac
+    start_server "$bin" "$work/$name.log" --config "$PROVE_DIR/config.json" --store "$store"
+    for endpoint in create connect; do
+      # A short warm-up, then the measured run.
+      wrk -t2 -c"$connections" -d2s -s "$PROVE_DIR/store_$endpoint.lua" "$SERVER_URL" >/dev/null
+      line="$(wrk -t2 -c"$connections" -d"${duration}s" --latency -s "$PROVE_DIR/store_$endpoint.lua" "$SERVER_URL" | grep '^RESULT ' | sed 's/^RESULT //')"
+      log "round $round $name $endpoint: $line"
+      printf '%s\t%s\t%s\n' "$name" "$endpoint" "$line" >>"$results"
+    done
+    stop_server
   done
-  stop_server
 done
+load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 
-python3 - "$results" "$duration" "$connections" >"$work/table.md" <<'PY'
-import json, sys
-rows = [line.split("\t") for line in open(sys.argv[1]).read().splitlines()]
-data = {(store, endpoint): json.loads(result) for store, endpoint, result in rows}
-print(f"wrk -t2 -c{sys.argv[3]} -d{sys.argv[2]}s per cell, release server, one run, rate limit and caps lifted:\n")
+python3 - "$results" "$duration" "$connections" "$rounds" "$load_before" "$load_after" >"$work/table.md" <<'PY'
+import json, statistics, sys
+results, duration, connections, rounds, load_before, load_after = sys.argv[1:]
+data = {}
+for line in open(results).read().splitlines():
+    store, endpoint, result = line.split("\t")
+    data.setdefault((store, endpoint), []).append(json.loads(result))
+print(f"wrk -t2 -c{connections} -d{duration}s per cell, release server, {rounds} interleaved rounds "
+      f"(medians; req/s range in brackets), rate limit and caps lifted, load average "
+      f"{load_before} before and {load_after} after:\n")
 print("| store | endpoint | req/s | vs memory | p50 ms | p99 ms | errors / non-2xx |")
 print("|---|---|---|---|---|---|---|")
+med = lambda runs, key: statistics.median(r[key] for r in runs)
 for endpoint in ["create", "connect"]:
-    base = data.get(("memory", endpoint), {}).get("rps")
+    base = data.get(("memory", endpoint))
+    base_rps = med(base, "rps") if base else None
     for store in ["memory", "sqlite", "postgres"]:
-        r = data.get((store, endpoint))
-        if r is None:
+        runs = data.get((store, endpoint))
+        if runs is None:
             continue
         label = {"create": "v2 supplier create", "connect": "v1 connect"}[endpoint]
-        print(f"| {store} | {label} | {r['rps']:,.0f} | {r['rps'] / base if base else float('nan'):.2f}x | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} / {r['non_2xx']} |")
+        rps = med(runs, "rps")
+        spread = f"{min(r['rps'] for r in runs):,.0f}–{max(r['rps'] for r in runs):,.0f}"
+        ratio = f"{rps / base_rps:.2f}x" if base_rps else "n/a"
+        errors = sum(r["errors"] for r in runs)
+        non_2xx = sum(r["non_2xx"] for r in runs)
+        print(f"| {store} | {label} | {rps:,.0f} [{spread}] | {ratio} | {med(runs, 'p50_ms'):.2f} | {med(runs, 'p99_ms'):.2f} | {errors} / {non_2xx} |")
 PY
 cat "$work/table.md" >&2
 [[ -n "${NO_DOCS:-}" ]] && exit 0

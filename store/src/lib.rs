@@ -49,16 +49,26 @@
 //! # Concurrency
 //!
 //! - SQLite: `journal_mode=WAL`, `busy_timeout` 5 s, foreign keys on. In a process, writes go
-//!   through one connection and are committed in groups: the calls that queue while one writes
-//!   join its `BEGIN IMMEDIATE` transaction (so writers in other processes queue for the file's
-//!   write lock instead of failing to upgrade a read lock), each in a savepoint of its own (a
-//!   refused insert, a token collision or a failing upsert `update` rolls back only itself),
-//!   and the last one commits; no call returns before the commit that holds its write did.
-//!   Reads go through a few other connections.
-//! - PostgreSQL: an insert is one statement (check the counters, insert, count it), a
-//!   completion one conditional statement (`… WHERE completed_at IS NULL`, leaving the counts
-//!   in the same statement). An upsert reads the subscriber, and writes only if `update`
-//!   changed it, with a compare-and-set on the row as read; if another call changed it
+//!   through one connection, owned by a writer thread that commits them in groups: the
+//!   inserts, completions and connects queued while it commits are run together in its next
+//!   `BEGIN IMMEDIATE` transaction (so writers in other processes queue for the file's write
+//!   lock instead of failing to upgrade a read lock), each in a savepoint of its own (a
+//!   refused insert, a token collision or a failing upsert `update` rolls back only itself);
+//!   no call returns before the commit that holds its write did. A connect reads the
+//!   subscriber on a read connection and runs `update` there; the writer stores the result
+//!   only if the row is still as read, else `update` runs again on the row as it is (a
+//!   compare-and-set, so concurrent connects of any process unite their device ids). Reads go
+//!   through a few other connections. Checkpoints (copying the log back into the file) run on
+//!   a thread of their own, never inside a commit.
+//! - PostgreSQL: inserts are written in batches: the sessions queued at one moment go into
+//!   one statement on one connection (`INSERT … SELECT FROM unnest(…)` with typed array
+//!   parameters: read the counters, insert the rows within the caps, count them), and each
+//!   caller is answered once it has committed; a session the batch did not insert (refused,
+//!   a collision) is inserted alone by one statement (check the counters, insert, count it),
+//!   which decides its own outcome. An insert with an expiry event is one transaction of its
+//!   own. A completion is one conditional statement (`… WHERE completed_at IS NULL`, leaving
+//!   the counts in the same statement). An upsert reads the subscriber, and writes only if
+//!   `update` changed it, with a compare-and-set on the row as read; if another call changed it
 //!   meanwhile, it starts over in a transaction holding the row's lock (`SELECT … FOR UPDATE`,
 //!   starting over if another instance inserted it first), so the device ids of two instances'
 //!   calls are united.
@@ -88,8 +98,8 @@
 //! - SQLite: exact, across processes too (the check and the insert are one write transaction).
 //! - PostgreSQL: the counters are read without a lock, so inserts racing on several
 //!   connections may each see room for one more: a cap may be passed by at most as many
-//!   sessions as there are inserts in flight at that moment (at most one per pooled
-//!   connection, 32 per instance). A counter is split in 64 shards (by the token digest's
+//!   sessions as there are inserts in flight at that moment (a batch's rows count as in
+//!   flight together). A counter is split in 64 shards (by the token digest's
 //!   first byte), so that concurrent inserts rarely wait for each other's commit on one row;
 //!   every statement locks counter rows in key order, so they never deadlock.
 //!
@@ -134,6 +144,8 @@ mod postgres;
 mod row;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod threads;
 
 pub use crate::oauth_states::{MemoryOAuthStates, OAuthStateStore};
 pub use crate::outbox_retention::{MemoryOutboxRetention, OutboxRetention};

@@ -20,6 +20,8 @@ use crate::row::{
 use crate::{OpenError, SCHEMA_VERSION};
 use nox_authenticator::store::{Attempt, Delivery, EventOutbox, QueueStats};
 
+mod batch;
+
 /// The migrations, in order: migration `i` brings the schema to version `i + 1`.
 const MIGRATIONS: [&str; 6] = [
     include_str!("../migrations/postgres/0001_init.sql"),
@@ -69,6 +71,9 @@ pub struct PostgresStore {
     store: String,
     /// `None` only while dropping (see `Drop`).
     pool: Option<r2d2::Pool<Manager>>,
+    /// Inserts without an expiry event, written in batches (see `batch`); `None` only while
+    /// dropping.
+    inserter: Option<batch::Inserter>,
     /// The `now` of the last settle an insert ran (see `settle_due`).
     last_settle: AtomicI64,
     retention: i64,
@@ -148,6 +153,7 @@ macro_rules! statements {
 statements! {
     insert_capped = insert_sql(true);
     insert_uncapped = insert_sql(false);
+    insert_batch = batch::INSERT_BATCH;
     oldest_pending = "SELECT min(expires_at) FROM link_sessions WHERE counted AND expires_at > $1";
     // Takes up to $2 counted sessions expired by $1 out of the counts (skipping those another
     // call holds, a completion's), decrementing each counter once per shard.
@@ -361,6 +367,7 @@ impl PostgresStore {
             .build_unchecked(Manager { config });
         Ok(PostgresStore {
             store,
+            inserter: Some(batch::Inserter::new(pool.clone())),
             pool: Some(pool),
             last_settle: AtomicI64::new(i64::MIN),
             retention: retention_seconds.max(0),
@@ -443,7 +450,9 @@ impl fmt::Debug for PostgresStore {
 impl Drop for PostgresStore {
     fn drop(&mut self) {
         // Each client closes its socket with a runtime of its own, which may not be done from
-        // an async context (a host dropping its stores inside `block_on`): drop on a thread.
+        // an async context (a host dropping its stores inside `block_on`): drop on a thread,
+        // once the inserter threads (which hold the pool too) have stopped.
+        drop(self.inserter.take());
         if let Some(pool) = self.pool.take() {
             let _ = std::thread::spawn(move || drop(pool)).join();
         }
@@ -481,13 +490,23 @@ fn settle(connection: &mut Connection, now: i64) -> Result<i64> {
 }
 
 impl SessionStore for PostgresStore {
-    /// See [`SessionStore::insert`]: one statement, see `insert_sql`. The counters are read
-    /// without a lock, so inserts racing on several connections may each see room for one
-    /// more: a cap may be passed by at most the inserts in flight at that moment (one per
-    /// pooled connection of every instance).
+    /// See [`SessionStore::insert`]: queued for the next batch (see `batch`), each batch one
+    /// statement; a session the batch did not insert (refused, a collision) is inserted alone
+    /// (see `insert_sql`), which decides its outcome. The counters are read without a lock,
+    /// so inserts racing on several connections may each see room: a cap may be passed by at
+    /// most the inserts in flight at that moment (of every instance).
     fn insert(&self, session: LinkSession, caps: PendingCaps, now: i64) -> Result<()> {
-        let mut connection = self.connection()?;
-        self.insert_on(&mut connection, session, caps, now)
+        let Some(inserter) = &self.inserter else {
+            return Err(Error::store("postgres: the store is closed"));
+        };
+        match inserter.insert(session, caps, now) {
+            batch::Outcome::Inserted => Ok(()),
+            batch::Outcome::Retry(session) => {
+                let mut connection = self.connection()?;
+                self.insert_on(&mut connection, session, caps, now)
+            }
+            batch::Outcome::Failed(e) => Err(e),
+        }
     }
 
     /// As `insert`, with the session's expiry event in the same transaction.

@@ -2,10 +2,9 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use nox_authenticator::token::token_digest;
@@ -24,6 +23,8 @@ use crate::row::{
 use crate::{OpenError, SCHEMA_VERSION, Synchronous};
 use nox_authenticator::store::{Attempt, Delivery, EventOutbox, QueueStats};
 
+mod writer;
+
 /// The migrations, in order: migration `i` brings the schema to version `i + 1`.
 const MIGRATIONS: [&str; 6] = [
     include_str!("../migrations/sqlite/0001_init.sql"),
@@ -40,126 +41,24 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Read connections per store; writes go through one connection of their own.
 const READERS: usize = 4;
 
-/// Operations one transaction of the writer holds at most (group commit).
-const MAX_BATCH: usize = 256;
-
 /// A [`SessionStore`] and [`SubscriberStore`] on one SQLite file (see the crate docs).
 ///
-/// Writes are serialized through one connection, and committed in groups: the calls that
-/// queue for the writer while one writes join its transaction (`BEGIN IMMEDIATE`, so writers
-/// in other processes wait for the file's write lock, up to 5 s, instead of failing to upgrade
-/// a read lock), each in a savepoint of its own (a failing call rolls back only its own
-/// changes), and the last of them commits; every call returns only once that commit is done
-/// (see `SqliteStore::write`). Reads use a few connections of their own and never wait for
-/// a writer (WAL). Every call blocks on file I/O.
+/// Writes go through one connection, owned by a writer thread that commits them in groups:
+/// the writes queued while it commits are run together in its next transaction
+/// (`BEGIN IMMEDIATE`, so writers in other processes wait for the file's write lock, up to
+/// 5 s, instead of failing to upgrade a read lock), each in a savepoint of its own (a failing
+/// call rolls back only its own changes); every call returns only once the transaction that
+/// holds its write is committed (see `writer`). Reads use a few connections of their own and
+/// never wait for a writer (WAL). Every call blocks on file I/O.
 pub struct SqliteStore {
     path: PathBuf,
-    writer: Writer,
+    writer: writer::Writer,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
-    /// The `now` of the last settle an insert ran (see `settle_due`).
-    last_settle: AtomicI64,
+    /// The `now` of the last settle an insert ran (see `settle_due`), shared with the writes
+    /// queued for the writer thread.
+    last_settle: Arc<AtomicI64>,
     retention: i64,
-}
-
-/// The writer connection, with the transaction a writer may have left open for the next.
-struct Writer {
-    state: Mutex<WriterState>,
-    /// Threads waiting for `state`: while there are some, a writer leaves its transaction
-    /// open for them instead of committing it.
-    queued: AtomicUsize,
-}
-
-struct WriterState {
-    connection: Connection,
-    /// The open transaction's batch, if a writer left it open for the next one.
-    batch: Option<Arc<Batch>>,
-    /// Operations in the open transaction.
-    ops: usize,
-    /// Whether an operation's savepoint could not be released or rolled back: the whole
-    /// transaction is then rolled back instead of committed.
-    broken: bool,
-}
-
-/// The operations of one transaction wait here for its commit.
-#[derive(Default)]
-struct Batch {
-    /// `None` until the transaction ended; then whether it committed.
-    outcome: Mutex<Option<std::result::Result<(), String>>>,
-    done: Condvar,
-}
-
-impl Batch {
-    fn wait(&self) -> std::result::Result<(), String> {
-        let mut outcome = lock(&self.outcome);
-        loop {
-            if let Some(outcome) = outcome.as_ref() {
-                return outcome.clone();
-            }
-            outcome = self
-                .done
-                .wait(outcome)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-    }
-
-    fn finish(&self, outcome: std::result::Result<(), String>) {
-        *lock(&self.outcome) = Some(outcome);
-        self.done.notify_all();
-    }
-}
-
-impl WriterState {
-    /// Ends the open transaction: commits it if `commit` and it is intact, else rolls it
-    /// back; returns the outcome (also for the batch's waiters, who are woken).
-    fn end(&mut self, commit: bool) -> std::result::Result<(), String> {
-        let outcome = if self.connection.is_autocommit() {
-            // SQLite rolled it back itself (after an I/O error, a full disk…).
-            Err("sqlite: the transaction was rolled back".to_owned())
-        } else if commit && !self.broken {
-            self.connection
-                .execute_batch("COMMIT")
-                .map_err(|e| format!("sqlite: commit failed: {e}"))
-        } else {
-            Err("sqlite: the transaction was rolled back after a failed savepoint".to_owned())
-        };
-        if !self.connection.is_autocommit() {
-            let _ = self.connection.execute_batch("ROLLBACK");
-        }
-        if let Some(batch) = self.batch.take() {
-            batch.finish(outcome.clone());
-        }
-        self.ops = 0;
-        self.broken = false;
-        outcome
-    }
-}
-
-/// Runs `op` in a savepoint, released if it succeeds and rolled back otherwise (also if it
-/// panics: the panic is returned, to be resumed once the transaction is settled). The
-/// second value is whether the savepoint ended cleanly.
-fn in_savepoint<T>(
-    connection: &Connection,
-    op: impl FnOnce(&Connection) -> Result<T>,
-) -> (std::thread::Result<Result<T>>, bool) {
-    let run = |sql: &str| {
-        connection
-            .prepare_cached(sql)
-            .and_then(|mut s| s.execute([]))
-            .map(drop)
-    };
-    if let Err(e) = run("SAVEPOINT op") {
-        return (Ok(Err(fail(e))), true);
-    }
-    let outcome = catch_unwind(AssertUnwindSafe(|| op(connection)));
-    let clean = if matches!(outcome, Ok(Ok(_))) {
-        run("RELEASE op").is_ok()
-    } else {
-        run("ROLLBACK TO op")
-            .and_then(|()| run("RELEASE op"))
-            .is_ok()
-    };
-    (outcome, clean)
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -265,6 +164,9 @@ impl SqliteStore {
             },
             Migration::Sqlite(e) => sqlite("cannot apply the schema migrations", e),
         })?;
+        let checkpointer = connect(path).map_err(|e| sqlite("cannot open a connection", e))?;
+        let writer = writer::Writer::new(writer, checkpointer)
+            .map_err(|e| sqlite("cannot configure the connection", e))?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             let reader = connect(path)
@@ -274,72 +176,20 @@ impl SqliteStore {
         }
         Ok(SqliteStore {
             path: path.to_owned(),
-            writer: Writer {
-                state: Mutex::new(WriterState {
-                    connection: writer,
-                    batch: None,
-                    ops: 0,
-                    broken: false,
-                }),
-                queued: AtomicUsize::new(0),
-            },
+            writer,
             readers,
             next_reader: AtomicUsize::new(0),
-            last_settle: AtomicI64::new(i64::MIN),
+            last_settle: Arc::new(AtomicI64::new(i64::MIN)),
             retention: retention_seconds.max(0),
         })
     }
 
-    /// Runs `op` on the writer connection, in a transaction shared with the calls queued
-    /// meanwhile (group commit), and returns its result once that transaction is committed.
-    ///
-    /// The caller takes the writer's lock, opens a transaction unless the previous holder left
-    /// one open, and runs `op` in a savepoint of its own (rolled back if `op` fails, so a
-    /// refused insert or a failing `update` undoes only itself). Then, if other calls are
-    /// waiting for the lock (and the transaction holds fewer than [`MAX_BATCH`] operations),
-    /// it leaves the transaction open for them and waits for its outcome; otherwise it commits
-    /// and wakes the others. Each call gets its own result, and only after the commit that made
-    /// it durable returned; if the commit fails, every call of the transaction fails.
+    /// Runs `op` (which may borrow from the caller) on the writer connection in a transaction
+    /// of its own, and returns its result once that is committed; the frequent writes
+    /// (inserts, completions, connects) are queued for the writer thread instead
+    /// ([`writer::Writer::submit`]), which commits them in groups.
     fn write<T>(&self, op: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let writer = &self.writer;
-        writer.queued.fetch_add(1, Ordering::SeqCst);
-        let mut state = lock(&writer.state);
-        writer.queued.fetch_sub(1, Ordering::SeqCst);
-        if state.batch.is_some() && (state.broken || state.connection.is_autocommit()) {
-            // The open transaction cannot be committed: fail its batch and start anew.
-            let _ = state.end(false);
-        }
-        let batch = match &state.batch {
-            Some(batch) => Arc::clone(batch),
-            None => {
-                state
-                    .connection
-                    .execute_batch("BEGIN IMMEDIATE")
-                    .map_err(fail)?;
-                let batch = Arc::new(Batch::default());
-                state.batch = Some(Arc::clone(&batch));
-                batch
-            }
-        };
-        state.ops += 1;
-        let (outcome, clean) = in_savepoint(&state.connection, op);
-        state.broken |= !clean;
-        let committed =
-            if !state.broken && state.ops < MAX_BATCH && writer.queued.load(Ordering::SeqCst) > 0 {
-                // A waiting call will take the lock and continue this transaction; the last one
-                // commits it.
-                drop(state);
-                batch.wait()
-            } else {
-                let committed = state.end(true);
-                drop(state);
-                committed
-            };
-        let result = match outcome {
-            Ok(result) => result,
-            Err(panic) => resume_unwind(panic),
-        };
-        committed.map_err(Error::store).and(result)
+        self.writer.write(op)
     }
 
     /// A free read connection if there is one, else the next in turn.
@@ -443,13 +293,36 @@ fn add_count(connection: &Connection, caller_kind: &str, owner_id: &str, delta: 
         .map_err(fail)
 }
 
-/// The counter of `(caller_kind, owner_id)` (the sum of its shards).
-fn read_count(connection: &Connection, caller_kind: &str, owner_id: &str) -> Result<i64> {
+/// Adds `delta` to the counter of `(caller_kind, owner_id)` and to the total, in one
+/// statement.
+fn add_counts(
+    connection: &Connection,
+    caller_kind: &str,
+    owner_id: &str,
+    delta: i64,
+) -> Result<()> {
     connection
         .prepare_cached(
-            "SELECT coalesce(sum(count), 0) FROM pending_counts WHERE caller_kind = ?1 AND owner_id = ?2",
+            "INSERT INTO pending_counts (caller_kind, owner_id, shard, count) \
+             VALUES (?1, ?2, 0, ?3), ('total', '', 0, ?3) \
+             ON CONFLICT (caller_kind, owner_id, shard) DO UPDATE SET count = count + excluded.count",
         )
-        .and_then(|mut s| s.query_row(params![caller_kind, owner_id], |r| r.get(0)))
+        .and_then(|mut s| s.execute(params![caller_kind, owner_id, delta]))
+        .map(drop)
+        .map_err(fail)
+}
+
+/// The counter of `(caller_kind, owner_id)` and the total (each the sum of its shards), in
+/// one statement.
+fn read_counts(connection: &Connection, caller_kind: &str, owner_id: &str) -> Result<(i64, i64)> {
+    connection
+        .prepare_cached(
+            "SELECT coalesce(sum(count) FILTER (WHERE caller_kind = ?1), 0), \
+                    coalesce(sum(count) FILTER (WHERE caller_kind = 'total'), 0) \
+             FROM pending_counts \
+             WHERE (caller_kind = ?1 AND owner_id = ?2) OR (caller_kind = 'total' AND owner_id = '')",
+        )
+        .and_then(|mut s| s.query_row(params![caller_kind, owner_id], |r| Ok((r.get(0)?, r.get(1)?))))
         .map_err(fail)
 }
 
@@ -492,102 +365,161 @@ fn oldest_pending(connection: &Connection, now: i64) -> Result<Option<i64>> {
         .map_err(fail)
 }
 
-impl SqliteStore {
-    /// Whether an insert about to be refused may settle first: once per second of `now` per
-    /// store instance, so a full store does not settle on every refused insert.
-    fn settle_due(&self, now: i64) -> bool {
-        let last = self.last_settle.load(Ordering::Relaxed);
-        now > last
-            && self
-                .last_settle
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-    }
+/// Whether an insert about to be refused may settle first: once per second of `now` per
+/// store instance (`last_settle`), so a full store does not settle on every refused insert.
+fn settle_due(last_settle: &AtomicI64, now: i64) -> bool {
+    let last = last_settle.load(Ordering::Relaxed);
+    now > last
+        && last_settle
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+}
 
-    /// The insert itself, inside the writer's transaction.
-    fn insert_in(
-        &self,
-        connection: &Connection,
-        session: &LinkSession,
-        caps: PendingCaps,
-        now: i64,
-    ) -> Result<()> {
-        let caller = caller_kind(session.kind);
-        let per_caller = cap(caps.per_caller);
-        let total = cap(caps.total);
-        if per_caller.is_some() || total.is_some() {
-            let full = || -> Result<bool> {
-                let caller_full = match per_caller {
-                    Some(cap) => read_count(connection, caller, &session.owner_id)? >= cap,
-                    None => false,
-                };
-                Ok(caller_full
-                    || match total {
-                        Some(cap) => read_count(connection, TOTAL.0, TOTAL.1)? >= cap,
-                        None => false,
-                    })
-            };
-            if full()? {
-                // Sessions that expired since the last settle still count: settle, then look
-                // again, so that a refusal is never caused by them.
-                if self.settle_due(now) {
-                    for _ in 0..SETTLE_BATCHES_IN_INSERT {
-                        if settle(connection, now, SETTLE_BATCH)? < SETTLE_BATCH {
-                            break;
-                        }
+/// The insert itself, inside the writer's transaction.
+fn insert_in(
+    connection: &Connection,
+    session: &LinkSession,
+    caps: PendingCaps,
+    now: i64,
+    last_settle: &AtomicI64,
+) -> Result<()> {
+    let caller = caller_kind(session.kind);
+    let per_caller = cap(caps.per_caller);
+    let total = cap(caps.total);
+    if per_caller.is_some() || total.is_some() {
+        let full = || -> Result<bool> {
+            let (caller_count, total_count) = read_counts(connection, caller, &session.owner_id)?;
+            Ok(per_caller.is_some_and(|cap| caller_count >= cap)
+                || total.is_some_and(|cap| total_count >= cap))
+        };
+        if full()? {
+            // Sessions that expired since the last settle still count: settle, then look
+            // again, so that a refusal is never caused by them.
+            if settle_due(last_settle, now) {
+                for _ in 0..SETTLE_BATCHES_IN_INSERT {
+                    if settle(connection, now, SETTLE_BATCH)? < SETTLE_BATCH {
+                        break;
                     }
                 }
-                if full()? {
-                    return Err(PendingCaps::refusal(oldest_pending(connection, now)?, now));
-                }
+            }
+            if full()? {
+                return Err(PendingCaps::refusal(oldest_pending(connection, now)?, now));
             }
         }
-        let counted = session.completed_at.is_none() && session.expires_at > now;
-        let (head, tail) = split_link_url(session);
-        let inserted = connection
-            .prepare_cached(
-                "INSERT INTO link_sessions (token_sha256, kind, caller_kind, owner_id, owner_name, \
+    }
+    let counted = session.completed_at.is_none() && session.expires_at > now;
+    let (head, tail) = split_link_url(session);
+    let inserted = connection
+        .prepare_cached(
+            "INSERT INTO link_sessions (token_sha256, kind, caller_kind, owner_id, owner_name, \
                  user_id, redirect_url, language, asset_type, brand, link_url_head, link_url_tail, \
                  created_at, expires_at, completed_at, counted) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) \
                  ON CONFLICT (token_sha256) DO NOTHING",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                &session.token.digest()[..],
+                session.kind.as_str(),
+                caller,
+                session.owner_id,
+                session.owner_name,
+                session.user_id,
+                session.redirect_url,
+                session.language.as_str(),
+                session.asset_type.map(|a| a.as_str()),
+                session.brand,
+                head,
+                tail,
+                session.created_at,
+                session.expires_at,
+                session.completed_at,
+                counted,
+            ])
+        })
+        .map_err(fail)?;
+    if inserted == 0 {
+        // 256 random bits do not collide; if they ever do, refuse rather than overwrite.
+        return Err(Error::store("token collision"));
+    }
+    if counted {
+        add_counts(connection, caller, &session.owner_id, 1)?;
+    }
+    Ok(())
+}
+
+/// A completion, inside the writer's transaction: one conditional update (the compare-and-set,
+/// against other processes too), leaving the counts and writing the event in the same
+/// transaction.
+fn complete_in(
+    connection: &Connection,
+    token: &str,
+    completion: Completion<'_>,
+) -> Result<MarkCompleted> {
+    let digest = token_digest(token);
+    // A counted session is pending, so the completion below applies: leave the counts
+    // in the same transaction.
+    let uncounted: Option<(String, String)> = connection
+        .prepare_cached(
+            "UPDATE link_sessions SET counted = 0 WHERE token_sha256 = ?1 AND counted = 1 \
+             RETURNING caller_kind, owner_id",
+        )
+        .and_then(|mut s| {
+            s.query_row(params![&digest[..]], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+        })
+        .map_err(fail)?;
+    if let Some((caller_kind, owner_id)) = uncounted {
+        add_counts(connection, &caller_kind, &owner_id, -1)?;
+    }
+    // One conditional statement: the compare-and-set, against other processes too.
+    let sql = format!(
+        "UPDATE link_sessions SET completed_at = ?1, brand = coalesce(brand, ?2) \
+         WHERE token_sha256 = ?3 AND completed_at IS NULL RETURNING {SESSION_COLUMNS}"
+    );
+    let updated = connection
+        .prepare_cached(&sql)
+        .and_then(|mut s| {
+            s.query_row(
+                params![completion.completed_at, completion.brand, &digest[..]],
+                session_row,
             )
+            .optional()
+        })
+        .map_err(fail)?;
+    if let (Some(_), Some(event)) = (&updated, completion.event) {
+        // The event, in the completion's transaction (spec decision 20).
+        connection
+            .prepare_cached(&sqlite_sql(outbox_sql::INSERT))
             .and_then(|mut s| {
                 s.execute(params![
-                    &session.token.digest()[..],
-                    session.kind.as_str(),
-                    caller,
-                    session.owner_id,
-                    session.owner_name,
-                    session.user_id,
-                    session.redirect_url,
-                    session.language.as_str(),
-                    session.asset_type.map(|a| a.as_str()),
-                    session.brand,
-                    head,
-                    tail,
-                    session.created_at,
-                    session.expires_at,
-                    session.completed_at,
-                    counted,
+                    event.id,
+                    event.caller,
+                    event.event_type,
+                    event.body,
+                    event.created_at
                 ])
             })
             .map_err(fail)?;
-        if inserted == 0 {
-            // 256 random bits do not collide; if they ever do, refuse rather than overwrite.
-            return Err(Error::store("token collision"));
-        }
-        if counted {
-            add_count(connection, caller, &session.owner_id, 1)?;
-            add_count(connection, TOTAL.0, TOTAL.1, 1)?;
-        }
-        Ok(())
+    }
+    if updated.is_some() {
+        connection
+            .prepare_cached(&sqlite_sql(outbox_sql::DROP_EXPIRY))
+            .and_then(|mut s| s.execute(params![&digest[..]]))
+            .map_err(fail)?;
+    }
+    match updated {
+        Some(row) => Ok(MarkCompleted::Completed(row.into_session(token)?)),
+        None => Ok(match SqliteStore::select_session(connection, token)? {
+            Some(session) => MarkCompleted::AlreadyCompleted(session),
+            None => MarkCompleted::NotFound,
+        }),
     }
 }
 
 impl SessionStore for SqliteStore {
     fn insert(&self, session: LinkSession, caps: PendingCaps, now: i64) -> Result<()> {
-        self.write(|connection| self.insert_in(connection, &session, caps, now))
+        self.insert_with_event(session, caps, now, None)
     }
 
     fn insert_with_event(
@@ -597,9 +529,11 @@ impl SessionStore for SqliteStore {
         now: i64,
         expiry_event: Option<&nox_authenticator::store::OutboxEvent>,
     ) -> Result<()> {
-        self.write(|connection| {
-            self.insert_in(connection, &session, caps, now)?;
-            if let Some(event) = expiry_event {
+        let expiry_event = expiry_event.cloned();
+        let last_settle = Arc::clone(&self.last_settle);
+        self.writer.submit(move |connection| {
+            insert_in(connection, &session, caps, now, &last_settle)?;
+            if let Some(event) = &expiry_event {
                 connection
                     .prepare_cached(&sqlite_sql(outbox_sql::INSERT_EXPIRY))
                     .and_then(|mut s| {
@@ -629,67 +563,17 @@ impl SessionStore for SqliteStore {
         if nox_authenticator::LinkToken::parse(token).is_none() {
             return Ok(MarkCompleted::NotFound);
         }
-        let digest = token_digest(token);
-        self.write(|connection| {
-            // A counted session is pending, so the completion below applies: leave the counts
-            // in the same transaction.
-            let uncounted: Option<(String, String)> = connection
-                .prepare_cached(
-                    "UPDATE link_sessions SET counted = 0 WHERE token_sha256 = ?1 AND counted = 1 \
-                     RETURNING caller_kind, owner_id",
-                )
-                .and_then(|mut s| {
-                    s.query_row(params![&digest[..]], |r| Ok((r.get(0)?, r.get(1)?)))
-                        .optional()
-                })
-                .map_err(fail)?;
-            if let Some((caller_kind, owner_id)) = uncounted {
-                add_count(connection, &caller_kind, &owner_id, -1)?;
-                add_count(connection, TOTAL.0, TOTAL.1, -1)?;
-            }
-            // One conditional statement: the compare-and-set, against other processes too.
-            let sql = format!(
-                "UPDATE link_sessions SET completed_at = ?1, brand = coalesce(brand, ?2) \
-                 WHERE token_sha256 = ?3 AND completed_at IS NULL RETURNING {SESSION_COLUMNS}"
-            );
-            let updated = connection
-                .prepare_cached(&sql)
-                .and_then(|mut s| {
-                    s.query_row(
-                        params![completion.completed_at, completion.brand, &digest[..]],
-                        session_row,
-                    )
-                    .optional()
-                })
-                .map_err(fail)?;
-            if let (Some(_), Some(event)) = (&updated, completion.event) {
-                // The event, in the completion's transaction (spec decision 20).
-                connection
-                    .prepare_cached(&sqlite_sql(outbox_sql::INSERT))
-                    .and_then(|mut s| {
-                        s.execute(params![
-                            event.id,
-                            event.caller,
-                            event.event_type,
-                            event.body,
-                            event.created_at
-                        ])
-                    })
-                    .map_err(fail)?;
-            }
-            if updated.is_some() {
-                connection
-                    .prepare_cached(&sqlite_sql(outbox_sql::DROP_EXPIRY))
-                    .and_then(|mut s| s.execute(params![&digest[..]]))
-                    .map_err(fail)?;
-            }
-            match updated {
-                Some(row) => Ok(MarkCompleted::Completed(row.into_session(token)?)),
-                None => Ok(match SqliteStore::select_session(connection, token)? {
-                    Some(session) => MarkCompleted::AlreadyCompleted(session),
-                    None => MarkCompleted::NotFound,
-                }),
-            }
+        let token = token.to_owned();
+        let completed_at = completion.completed_at;
+        let brand = completion.brand.map(str::to_owned);
+        let event = completion.event.cloned();
+        self.writer.submit(move |connection| {
+            let completion = Completion {
+                completed_at,
+                brand: brand.as_deref(),
+                event: event.as_ref(),
+            };
+            complete_in(connection, &token, completion)
         })
     }
 
@@ -922,45 +806,48 @@ fn select_subscriber(
 }
 
 impl SubscriberStore for SqliteStore {
-    /// See [`SubscriberStore::upsert`]. The subscriber is read first without the write lock:
-    /// if `update` changes nothing (a connect with known device ids), nothing is written and
-    /// that read is the answer; otherwise the read, `update` and the write run again in the
-    /// writer's transaction.
+    /// See [`SubscriberStore::upsert`]. The subscriber is read without the write lock and
+    /// `update` runs on what was read: if it changes nothing (a connect with known device ids),
+    /// nothing is written and that read is the answer. Otherwise the writer thread writes the
+    /// result in its transaction only if the row is still as read (a compare-and-set); if
+    /// another call changed it meanwhile, `update` runs again on the row as it is now, so the
+    /// device ids of concurrent calls (of any process) are united.
     fn upsert(
         &self,
         manufacturer_id: &str,
         manufacturer_user_id: &str,
         update: &mut dyn FnMut(Option<Subscriber>) -> Result<Subscriber>,
     ) -> Result<Subscriber> {
-        let stored = select_subscriber(&self.reader(), manufacturer_id, manufacturer_user_id)?;
-        if let Some(existing) = stored {
-            let updated = update(Some(existing.clone()))?;
-            if updated == existing {
+        let mut seen = select_subscriber(&self.reader(), manufacturer_id, manufacturer_user_id)?;
+        loop {
+            let updated = update(seen.clone())?;
+            if seen.as_ref() == Some(&updated) {
                 return Ok(updated);
             }
-        }
-        self.write(|connection| {
-            let existing = select_subscriber(connection, manufacturer_id, manufacturer_user_id)?;
-            // On Err the operation's savepoint is rolled back: nothing is stored.
-            let updated = update(existing)?;
             let device_ids = serde_json::to_string(&updated.device_ids).map_err(Error::store)?;
-            connection
-                .prepare_cached(
-                    "INSERT INTO subscribers (manufacturer_id, manufacturer_user_id, nox_user_id, device_ids) \
-                     VALUES (?1, ?2, ?3, ?4) ON CONFLICT (manufacturer_id, manufacturer_user_id) \
-                     DO UPDATE SET nox_user_id = excluded.nox_user_id, device_ids = excluded.device_ids",
-                )
-                .and_then(|mut s| {
-                    s.execute(params![
-                        manufacturer_id,
-                        manufacturer_user_id,
-                        updated.nox_user_id,
-                        device_ids
-                    ])
-                })
-                .map_err(fail)?;
-            Ok(updated)
-        })
+            let key = (manufacturer_id.to_owned(), manufacturer_user_id.to_owned());
+            let nox_user_id = updated.nox_user_id.clone();
+            let expected = seen;
+            let swapped = self.writer.submit(move |connection| {
+                let current = select_subscriber(connection, &key.0, &key.1)?;
+                if current != expected {
+                    return Ok(Err(current));
+                }
+                connection
+                    .prepare_cached(
+                        "INSERT INTO subscribers (manufacturer_id, manufacturer_user_id, nox_user_id, device_ids) \
+                         VALUES (?1, ?2, ?3, ?4) ON CONFLICT (manufacturer_id, manufacturer_user_id) \
+                         DO UPDATE SET nox_user_id = excluded.nox_user_id, device_ids = excluded.device_ids",
+                    )
+                    .and_then(|mut s| s.execute(params![key.0, key.1, nox_user_id, device_ids]))
+                    .map_err(fail)?;
+                Ok(Ok(()))
+            })?;
+            match swapped {
+                Ok(()) => return Ok(updated),
+                Err(current) => seen = current,
+            }
+        }
     }
 
     fn get(&self, manufacturer_id: &str, manufacturer_user_id: &str) -> Result<Option<Subscriber>> {

@@ -1,0 +1,285 @@
+//! Group commit of PostgreSQL inserts: the sessions queued at one moment are written by one
+//! connection in one statement (`INSERT … SELECT FROM unnest($1::bytea[], …)`, typed array
+//! parameters, no SQL built from input), so one round trip, one plan and one commit serve
+//! them all.
+//!
+//! A caller queues its session ([`Inserter::insert`]) and waits; an inserter thread takes
+//! everything queued, runs the batch statement, and answers each caller once it returned (the
+//! statement is its own transaction: it has committed). The statement admits a row only if its
+//! caller's counter plus all the batch's rows of that caller, and the total plus all the
+//! batch's rows, stay within the caps (a stricter test than a single insert's); a row it did
+//! not insert (refused, a token collision, or the statement failing on a row) is handed back to
+//! its caller, who runs the single-row insert (`PostgresStore::insert_on`), so each caller's
+//! own refusal or failure stays its own and is decided exactly as without batching. A lost
+//! connection fails the batch's callers with it.
+
+use std::sync::mpsc::{SyncSender, sync_channel};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+
+use nox_authenticator::{Error, LinkSession, PendingCaps, Result};
+
+use super::{Manager, SHARDS};
+use crate::row::{caller_kind, cap, split_link_url};
+use crate::threads::Threads;
+
+/// Sessions one statement inserts at most.
+const MAX_BATCH: usize = 128;
+
+/// Inserter threads: several batches can be committing (waiting for the server's WAL flush,
+/// which they share) while the next is written.
+const THREADS: usize = 4;
+
+/// The batch statement (see the module docs). A caller's rows are inserted only if all of
+/// them fit under its cap and all the batch's rows under the total cap (else they are retried
+/// alone). The counters are read without a lock, as by a single insert; the batch adds its
+/// rows to one shard of each counter (`$19`, drawn from the first row's digest: only the sum
+/// of the shards means anything), so that two batches rarely wait for each other's commit on
+/// a counter row, and it locks counter rows in key order, so that it never deadlocks with
+/// other statements changing them. Returns the digests of the rows it inserted.
+pub(super) const INSERT_BATCH: &str = "WITH rows AS ( \
+           SELECT * FROM unnest($1::bytea[], $2::text[], $3::text[], $4::text[], $5::text[], \
+             $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], \
+             $13::bigint[], $14::bigint[], $15::bigint[], $16::boolean[], $17::bigint[], $18::bigint[]) \
+             AS r (token_sha256, kind, caller_kind, owner_id, owner_name, user_id, redirect_url, \
+               language, asset_type, brand, link_url_head, link_url_tail, created_at, expires_at, \
+               completed_at, counted, caller_cap, total_cap)), \
+         callers AS ( \
+           SELECT caller_kind, owner_id, count(*) AS n, min(caller_cap) AS caller_cap \
+           FROM rows GROUP BY 1, 2), \
+         room AS MATERIALIZED ( \
+           SELECT c.caller_kind, c.owner_id FROM callers c \
+           WHERE coalesce((SELECT sum(p.count) FROM pending_counts p \
+                           WHERE p.caller_kind = c.caller_kind AND p.owner_id = c.owner_id), 0) \
+                 + c.n <= c.caller_cap \
+             AND (SELECT coalesce(sum(count), 0) FROM pending_counts \
+                  WHERE caller_kind = 'total' AND owner_id = '') \
+                 + (SELECT count(*) FROM rows) <= (SELECT min(total_cap) FROM rows)), \
+         ins AS ( \
+           INSERT INTO link_sessions (token_sha256, kind, caller_kind, owner_id, owner_name, \
+             user_id, redirect_url, language, asset_type, brand, link_url_head, link_url_tail, \
+             created_at, expires_at, completed_at, counted) \
+           SELECT token_sha256, kind, caller_kind, owner_id, owner_name, user_id, redirect_url, \
+             language, asset_type, brand, link_url_head, link_url_tail, created_at, expires_at, \
+             completed_at, counted \
+           FROM rows JOIN room USING (caller_kind, owner_id) \
+           ON CONFLICT (token_sha256) DO NOTHING \
+           RETURNING token_sha256, caller_kind, owner_id, counted), \
+         keys AS ( \
+           SELECT caller_kind, owner_id, count(*) AS n FROM ins WHERE counted GROUP BY 1, 2 \
+           UNION ALL \
+           SELECT 'total', '', count(*) FROM ins WHERE counted HAVING count(*) > 0), \
+         inc AS ( \
+           INSERT INTO pending_counts AS p (caller_kind, owner_id, shard, count) \
+           SELECT caller_kind, owner_id, $19::int, n FROM keys ORDER BY 1, 2 \
+           ON CONFLICT (caller_kind, owner_id, shard) DO UPDATE SET count = p.count + excluded.count) \
+         SELECT token_sha256 FROM ins";
+
+/// What a queued insert's caller gets back.
+pub(super) enum Outcome {
+    /// The session is stored and committed.
+    Inserted,
+    /// The batch did not insert it: run the single-row insert.
+    Retry(LinkSession),
+    /// The batch failed as a whole (the server away, the connection lost).
+    Failed(Error),
+}
+
+struct Queued {
+    session: LinkSession,
+    caps: PendingCaps,
+    now: i64,
+    reply: SyncSender<Outcome>,
+}
+
+struct Shared {
+    pool: r2d2::Pool<Manager>,
+    queue: Mutex<Queue>,
+    /// Signalled when a session is queued while an inserter thread sleeps, or when closing.
+    wake: Condvar,
+}
+
+#[derive(Default)]
+struct Queue {
+    sessions: Vec<Queued>,
+    /// How many inserter threads wait for `wake`.
+    sleeping: usize,
+    closed: bool,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Nothing is left half done under these locks.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The queue of inserts and the threads that write them in batches.
+pub(super) struct Inserter {
+    shared: Arc<Shared>,
+    threads: Threads,
+}
+
+impl Inserter {
+    pub(super) fn new(pool: r2d2::Pool<Manager>) -> Inserter {
+        Inserter {
+            shared: Arc::new(Shared {
+                pool,
+                queue: Mutex::new(Queue::default()),
+                wake: Condvar::new(),
+            }),
+            threads: Threads::default(),
+        }
+    }
+
+    fn ensure_threads(&self) -> Result<()> {
+        self.threads.ensure(|spawn| {
+            for _ in 0..THREADS {
+                let shared = Arc::clone(&self.shared);
+                spawn("nox-postgres-insert", Box::new(move || serve(&shared)))?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Queues `session` for the next batch and waits for its outcome.
+    pub(super) fn insert(&self, session: LinkSession, caps: PendingCaps, now: i64) -> Outcome {
+        if let Err(e) = self.ensure_threads() {
+            return Outcome::Failed(e);
+        }
+        let (reply, outcome) = sync_channel(1);
+        {
+            let mut queue = lock(&self.shared.queue);
+            if queue.closed {
+                return Outcome::Failed(Error::store("postgres: the store is closed"));
+            }
+            queue.sessions.push(Queued {
+                session,
+                caps,
+                now,
+                reply,
+            });
+            if queue.sleeping > 0 {
+                self.shared.wake.notify_one();
+            }
+        }
+        outcome
+            .recv()
+            .unwrap_or_else(|_| Outcome::Failed(Error::store("postgres: the inserter stopped")))
+    }
+}
+
+impl Drop for Inserter {
+    fn drop(&mut self) {
+        lock(&self.shared.queue).closed = true;
+        self.shared.wake.notify_all();
+        self.threads.join();
+    }
+}
+
+/// An inserter thread: writes the queued sessions in batches until the store closes.
+fn serve(shared: &Shared) {
+    loop {
+        let batch = {
+            let mut queue = lock(&shared.queue);
+            while queue.sessions.is_empty() && !queue.closed {
+                queue.sleeping += 1;
+                queue = shared
+                    .wake
+                    .wait(queue)
+                    .unwrap_or_else(PoisonError::into_inner);
+                queue.sleeping -= 1;
+            }
+            if queue.sessions.is_empty() {
+                return; // closed
+            }
+            let take = queue.sessions.len().min(MAX_BATCH);
+            queue.sessions.drain(..take).collect::<Vec<_>>()
+        };
+        let inserted = write(shared, &batch);
+        for queued in batch {
+            let digest = queued.session.token.digest();
+            let outcome = match &inserted {
+                Ok(inserted) if inserted.contains(&digest) => Outcome::Inserted,
+                Ok(_) => Outcome::Retry(queued.session),
+                Err(e) => Outcome::Failed(Error::store(e.clone())),
+            };
+            // The caller waits for this; if it is gone there is no one to tell.
+            let _ = queued.reply.send(outcome);
+        }
+    }
+}
+
+/// Runs the batch statement; returns the digests it inserted (none if the statement failed
+/// on its rows, so that each is retried alone), or why the batch as a whole failed.
+fn write(shared: &Shared, batch: &[Queued]) -> std::result::Result<Vec<[u8; 32]>, String> {
+    let mut connection = shared.pool.get().map_err(|e| format!("postgres: {e}"))?;
+    let digests: Vec<[u8; 32]> = batch.iter().map(|q| q.session.token.digest()).collect();
+    let column = |f: &dyn Fn(&Queued) -> &str| batch.iter().map(f).collect::<Vec<&str>>();
+    let digest_column: Vec<&[u8]> = digests.iter().map(|d| &d[..]).collect();
+    let kind = column(&|q| q.session.kind.as_str());
+    let caller = column(&|q| caller_kind(q.session.kind));
+    let owner_id = column(&|q| &q.session.owner_id);
+    let owner_name = column(&|q| &q.session.owner_name);
+    let user_id = column(&|q| &q.session.user_id);
+    let redirect_url = column(&|q| &q.session.redirect_url);
+    let language = column(&|q| q.session.language.as_str());
+    let head = column(&|q| split_link_url(&q.session).0);
+    let asset_type: Vec<Option<&str>> = batch
+        .iter()
+        .map(|q| q.session.asset_type.map(|a| a.as_str()))
+        .collect();
+    let brand: Vec<Option<&str>> = batch.iter().map(|q| q.session.brand.as_deref()).collect();
+    let tail: Vec<Option<&str>> = batch.iter().map(|q| split_link_url(&q.session).1).collect();
+    let created_at: Vec<i64> = batch.iter().map(|q| q.session.created_at).collect();
+    let expires_at: Vec<i64> = batch.iter().map(|q| q.session.expires_at).collect();
+    let completed_at: Vec<Option<i64>> = batch.iter().map(|q| q.session.completed_at).collect();
+    let counted: Vec<bool> = batch
+        .iter()
+        .map(|q| q.session.completed_at.is_none() && q.session.expires_at > q.now)
+        .collect();
+    let caller_cap: Vec<i64> = batch
+        .iter()
+        .map(|q| cap(q.caps.per_caller).unwrap_or(i64::MAX))
+        .collect();
+    let total_cap: Vec<i64> = batch
+        .iter()
+        .map(|q| cap(q.caps.total).unwrap_or(i64::MAX))
+        .collect();
+    let shard = i32::from(digests.first().map_or(0, |d| d[0]) % SHARDS);
+    let super::Connection {
+        client, statements, ..
+    } = &mut *connection;
+    let rows = client.query(
+        &statements.insert_batch,
+        &[
+            &digest_column,
+            &kind,
+            &caller,
+            &owner_id,
+            &owner_name,
+            &user_id,
+            &redirect_url,
+            &language,
+            &asset_type,
+            &brand,
+            &head,
+            &tail,
+            &created_at,
+            &expires_at,
+            &completed_at,
+            &counted,
+            &caller_cap,
+            &total_cap,
+            &shard,
+        ],
+    );
+    match rows {
+        Ok(rows) => Ok(rows
+            .iter()
+            .filter_map(|row| row.try_get::<_, &[u8]>(0).ok())
+            .filter_map(|digest| <[u8; 32]>::try_from(digest).ok())
+            .collect()),
+        // A statement refused by the server (a row breaking a constraint) rolled back as a
+        // whole: each session is retried alone, to get its own outcome.
+        Err(e) if e.as_db_error().is_some() && !client.is_closed() => Ok(Vec::new()),
+        Err(e) => Err(format!("postgres: {e}")),
+    }
+}

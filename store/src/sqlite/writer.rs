@@ -1,0 +1,346 @@
+//! The SQLite writer: one thread that owns the write connection and commits the writes queued
+//! meanwhile in one transaction (group commit).
+//!
+//! A caller queues its write (owned data, [`Writer::submit`]) and waits for its answer; the
+//! writer thread takes everything queued, opens one `BEGIN IMMEDIATE` transaction, runs each
+//! write in a savepoint of its own (a refused insert or a failing `update` rolls back only
+//! itself), commits, and only then answers each caller with its own result. The writes run
+//! back to back on one thread, so the connection is never handed from thread to thread and a
+//! caller sleeps once (for its answer) instead of queueing for a lock and then for a commit.
+//!
+//! Checkpoints (copying the write-ahead log back into the database file, with an `fsync` of
+//! both) run on a thread of their own, a tenth of a second at most after a commit, instead of
+//! inside the commit that happens to cross SQLite's 1000-page threshold (which made that
+//! commit, and every caller of its batch, wait for the checkpoint's disk flushes).
+//!
+//! Writes that borrow from their caller (the rare ones: eviction, the outbox, OAuth states)
+//! take the connection's lock instead and run in a transaction of their own
+//! ([`Writer::write`]).
+
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::mpsc::{SyncSender, sync_channel};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use nox_authenticator::{Error, Result};
+use rusqlite::Connection;
+
+use super::{fail, lock};
+use crate::threads::Threads;
+
+/// Writes one transaction holds at most.
+const MAX_BATCH: usize = 256;
+
+/// How long the checkpoint thread waits after a checkpoint before the next one.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+
+/// The write connection, its queue and the thread that serves it.
+pub(super) struct Writer {
+    shared: Arc<Shared>,
+    threads: Threads,
+}
+
+struct Shared {
+    connection: Mutex<Connection>,
+    /// The checkpoint thread's connection (the write connection does not checkpoint).
+    checkpointer: Mutex<Connection>,
+    queue: Mutex<Queue>,
+    /// Signalled when a write is queued while the writer thread sleeps, or when closing.
+    wake: Condvar,
+    /// Signalled when a commit made a checkpoint due while the checkpoint thread sleeps, or
+    /// when closing.
+    checkpoint_wake: Condvar,
+}
+
+#[derive(Default)]
+struct Queue {
+    writes: Vec<Box<dyn Write>>,
+    /// Whether the writer thread is waiting for `wake`.
+    sleeping: bool,
+    /// Whether a commit happened since the last checkpoint.
+    checkpoint_due: bool,
+    /// Whether the checkpoint thread is waiting for `checkpoint_wake`.
+    checkpointer_sleeping: bool,
+    closed: bool,
+}
+
+impl Shared {
+    /// Tells the checkpoint thread that a commit wrote to the log.
+    fn committed(&self) {
+        let mut queue = lock(&self.queue);
+        queue.checkpoint_due = true;
+        if queue.checkpointer_sleeping {
+            self.checkpoint_wake.notify_one();
+        }
+    }
+}
+
+/// The checkpoint thread: after a commit, checkpoints what it can without waiting for
+/// anyone (`PASSIVE`), at most once per [`CHECKPOINT_EVERY`], until the store closes.
+fn checkpoint(shared: &Shared) {
+    let mut last = Instant::now();
+    loop {
+        {
+            let mut queue = lock(&shared.queue);
+            loop {
+                if queue.closed {
+                    return;
+                }
+                let wait = CHECKPOINT_EVERY.saturating_sub(last.elapsed());
+                if queue.checkpoint_due && wait.is_zero() {
+                    break;
+                }
+                queue.checkpointer_sleeping = true;
+                queue = if queue.checkpoint_due {
+                    shared
+                        .checkpoint_wake
+                        .wait_timeout(queue, wait)
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .0
+                } else {
+                    shared
+                        .checkpoint_wake
+                        .wait(queue)
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                };
+                queue.checkpointer_sleeping = false;
+            }
+            queue.checkpoint_due = false;
+        }
+        // A failed checkpoint (the file gone away, a full disk) is retried after the next
+        // commit; the log keeps every commit meanwhile.
+        let _ =
+            lock(&shared.checkpointer).query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        last = Instant::now();
+    }
+}
+
+/// A queued write: run in the writer's transaction, answered after it ends.
+trait Write: Send {
+    /// Runs the write in a savepoint; returns whether the savepoint ended cleanly (released
+    /// or rolled back), else the whole transaction must be rolled back.
+    fn run(&mut self, connection: &Connection) -> bool;
+    /// Answers the caller with the transaction's outcome (and its own result, if it ran).
+    fn answer(self: Box<Self>, committed: std::result::Result<(), String>);
+}
+
+/// What a caller gets back: its result, or the panic of its write (resumed in the caller).
+type Answer<T> = std::thread::Result<Result<T>>;
+
+struct Op<F, T> {
+    op: Option<F>,
+    outcome: Option<Answer<T>>,
+    reply: SyncSender<Answer<T>>,
+}
+
+impl<F, T> Write for Op<F, T>
+where
+    F: FnOnce(&Connection) -> Result<T> + Send,
+    T: Send,
+{
+    fn run(&mut self, connection: &Connection) -> bool {
+        let Some(op) = self.op.take() else {
+            return true;
+        };
+        let (outcome, clean) = in_savepoint(connection, op);
+        self.outcome = Some(outcome);
+        clean
+    }
+
+    fn answer(self: Box<Self>, committed: std::result::Result<(), String>) {
+        let answer = match self.outcome {
+            Some(Ok(result)) => Ok(committed.map_err(Error::store).and(result)),
+            Some(Err(panic)) => Err(panic),
+            None => {
+                Ok(Err(Error::store(committed.err().unwrap_or_else(|| {
+                    "sqlite: the write did not run".to_owned()
+                }))))
+            }
+        };
+        // The caller waits for this; if it is gone there is no one to tell.
+        let _ = self.reply.send(answer);
+    }
+}
+
+/// Runs `op` in a savepoint, released if it succeeds and rolled back otherwise (also if it
+/// panics: the panic is returned, to be resumed by the caller once the transaction is
+/// settled). The second value is whether the savepoint ended cleanly.
+fn in_savepoint<T>(
+    connection: &Connection,
+    op: impl FnOnce(&Connection) -> Result<T>,
+) -> (std::thread::Result<Result<T>>, bool) {
+    let run = |sql: &str| {
+        connection
+            .prepare_cached(sql)
+            .and_then(|mut s| s.execute([]))
+            .map(drop)
+    };
+    if let Err(e) = run("SAVEPOINT op") {
+        return (Ok(Err(fail(e))), true);
+    }
+    let outcome = catch_unwind(AssertUnwindSafe(|| op(connection)));
+    let clean = if matches!(outcome, Ok(Ok(_))) {
+        run("RELEASE op").is_ok()
+    } else {
+        run("ROLLBACK TO op")
+            .and_then(|()| run("RELEASE op"))
+            .is_ok()
+    };
+    (outcome, clean)
+}
+
+/// Ends the open transaction: commits it if `commit` and it is intact, else rolls it back.
+fn end(connection: &Connection, commit: bool) -> std::result::Result<(), String> {
+    let outcome = if connection.is_autocommit() {
+        // SQLite rolled it back itself (after an I/O error, a full disk…).
+        Err("sqlite: the transaction was rolled back".to_owned())
+    } else if commit {
+        connection
+            .execute_batch("COMMIT")
+            .map_err(|e| format!("sqlite: commit failed: {e}"))
+    } else {
+        Err("sqlite: the transaction was rolled back after a failed savepoint".to_owned())
+    };
+    if !connection.is_autocommit() {
+        let _ = connection.execute_batch("ROLLBACK");
+    }
+    outcome
+}
+
+/// Runs `batch` in one transaction and returns its outcome.
+fn run_batch(
+    connection: &Connection,
+    batch: &mut [Box<dyn Write>],
+) -> std::result::Result<(), String> {
+    connection
+        .execute_batch("BEGIN IMMEDIATE")
+        .map_err(|e| format!("sqlite: {e}"))?;
+    let mut intact = true;
+    for write in batch.iter_mut() {
+        intact &= write.run(connection);
+    }
+    end(connection, intact)
+}
+
+/// The writer thread: serves the queue until the store closes.
+fn serve(shared: &Shared) {
+    loop {
+        let mut batch = {
+            let mut queue = lock(&shared.queue);
+            while queue.writes.is_empty() && !queue.closed {
+                queue.sleeping = true;
+                queue = shared
+                    .wake
+                    .wait(queue)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                queue.sleeping = false;
+            }
+            if queue.writes.is_empty() {
+                return; // closed
+            }
+            let take = queue.writes.len().min(MAX_BATCH);
+            queue.writes.drain(..take).collect::<Vec<_>>()
+        };
+        let outcome = run_batch(&lock(&shared.connection), &mut batch);
+        if outcome.is_ok() {
+            shared.committed();
+        }
+        for write in batch {
+            write.answer(outcome.clone());
+        }
+    }
+}
+
+impl Writer {
+    /// A writer on `connection`, checkpointing through `checkpointer` (whose automatic
+    /// checkpoints it turns off: the checkpoint thread runs them).
+    pub(super) fn new(
+        connection: Connection,
+        checkpointer: Connection,
+    ) -> rusqlite::Result<Writer> {
+        connection.pragma_update(None, "wal_autocheckpoint", 0)?;
+        Ok(Writer {
+            shared: Arc::new(Shared {
+                connection: Mutex::new(connection),
+                checkpointer: Mutex::new(checkpointer),
+                queue: Mutex::new(Queue::default()),
+                wake: Condvar::new(),
+                checkpoint_wake: Condvar::new(),
+            }),
+            threads: Threads::default(),
+        })
+    }
+
+    /// Starts the writer and checkpoint threads unless this process has them.
+    fn ensure_thread(&self) -> Result<()> {
+        self.threads.ensure(|spawn| {
+            let shared = Arc::clone(&self.shared);
+            spawn("nox-sqlite-writer", Box::new(move || serve(&shared)))?;
+            let shared = Arc::clone(&self.shared);
+            spawn(
+                "nox-sqlite-checkpoint",
+                Box::new(move || checkpoint(&shared)),
+            )
+        })
+    }
+
+    /// Queues `op` for the writer thread and returns its result once the transaction that
+    /// ran it is committed (an error if it failed, and then for every write it held).
+    pub(super) fn submit<T, F>(&self, op: F) -> Result<T>
+    where
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.ensure_thread()?;
+        let (reply, answer) = sync_channel(1);
+        {
+            let mut queue = lock(&self.shared.queue);
+            if queue.closed {
+                return Err(Error::store("sqlite: the store is closed"));
+            }
+            queue.writes.push(Box::new(Op {
+                op: Some(op),
+                outcome: None,
+                reply,
+            }));
+            if queue.sleeping {
+                self.shared.wake.notify_one();
+            }
+        }
+        match answer.recv() {
+            Ok(Ok(result)) => result,
+            Ok(Err(panic)) => resume_unwind(panic),
+            Err(_) => Err(Error::store("sqlite: the writer stopped")),
+        }
+    }
+
+    /// Runs `op` (which may borrow from the caller) on the write connection in a transaction
+    /// of its own, and returns its result once that is committed.
+    pub(super) fn write<T>(&self, op: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let connection = lock(&self.shared.connection);
+        connection.execute_batch("BEGIN IMMEDIATE").map_err(fail)?;
+        let (outcome, clean) = in_savepoint(&connection, op);
+        let committed = end(&connection, clean && matches!(outcome, Ok(Ok(_))));
+        drop(connection);
+        if committed.is_ok() {
+            // Starts the checkpoint thread if need be (a failure to start it fails the next
+            // queued write instead).
+            let _ = self.ensure_thread();
+            self.shared.committed();
+        }
+        match outcome {
+            Ok(Ok(value)) => committed.map(|()| value).map_err(Error::store),
+            Ok(Err(e)) => Err(e),
+            Err(panic) => resume_unwind(panic),
+        }
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        lock(&self.shared.queue).closed = true;
+        self.shared.wake.notify_all();
+        self.shared.checkpoint_wake.notify_all();
+        self.threads.join();
+    }
+}
