@@ -15,17 +15,20 @@ export const {
   SessionState,
   checkRedirectShape,
   defaultLanguages,
+  isNoxError,
   languageFromLocale,
   languages,
   negotiateLanguage,
   normalizeSpelling,
   parseLanguage,
+  parseLinkCallback,
   parseLinkUrl,
   ruleCodes,
   signWebhook,
   systemNow,
   v1Brands,
   verifyWebhook,
+  WebhookEventType,
 } = binding
 
 export default binding

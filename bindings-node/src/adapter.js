@@ -46,6 +46,26 @@
       return parse(native.connectV1Manufacturer.call(this, o.apiKey, o.manufacturerUserId, o.deviceIds))
     },
   }
+  // `setCatalog` takes a `Catalog`: anything else is refused as Node's own APIs refuse it.
+  native.setCatalog = proto.setCatalog
+  methods.setCatalog = function setCatalog(catalog) {
+    if (!(catalog instanceof exports.Catalog)) {
+      const got = catalog === null ? 'null' : typeof catalog
+      const error = new TypeError(`setCatalog: catalog must be a Catalog, got ${got}`)
+      error.code = 'ERR_INVALID_ARG_TYPE'
+      throw error
+    }
+    return native.setCatalog.call(this, catalog)
+  }
+  // Whether an error was thrown for a core error (`NoxError` in index.d.ts).
+  exports.isNoxError = function isNoxError(error) {
+    return (
+      error instanceof Error &&
+      typeof error.code === 'string' &&
+      typeof error.errorCode === 'string' &&
+      typeof error.status === 'number'
+    )
+  }
   for (const name of Object.keys(methods)) {
     if (typeof native[name] !== 'function') throw new Error(`nox-authenticator: native ${name} is missing`)
     const descriptor = Object.getOwnPropertyDescriptor(proto, name)

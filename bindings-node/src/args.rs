@@ -51,6 +51,157 @@ impl<'env> Args<'env> {
             .ok_or_else(|| self.type_error(name, "a string", kind))
     }
 
+    /// An object argument (not `null`).
+    pub(crate) fn object<'v>(&self, value: Unknown<'v>, name: &str) -> napi::Result<Object<'v>> {
+        let kind = value.get_type()?;
+        if kind != ValueType::Object {
+            return Err(self.type_error(name, "an object", kind));
+        }
+        Object::from_unknown(value)
+    }
+
+    /// A handle or count: a whole number from 0 to 4294967295.
+    pub(crate) fn u32(&self, value: Unknown, name: &str) -> napi::Result<u32> {
+        let kind = value.get_type()?;
+        if kind != ValueType::Number {
+            return Err(self.type_error(name, "a number", kind));
+        }
+        let number = f64::from_unknown(value)?;
+        if number.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&number) {
+            // In range and whole: the conversion is exact.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            return Ok(number as u32);
+        }
+        let message = format!(
+            "{}: {name} must be a whole number from 0 to {}, got {}",
+            self.method,
+            u32::MAX,
+            js_number(number)
+        );
+        Err(thrown(
+            self.env
+                .throw_range_error(&message, Some("ERR_OUT_OF_RANGE")),
+            message,
+        ))
+    }
+
+    /// `AuthenticatorOptions`: absent, `null` or `{ seed }` with `seed` a safe integer.
+    pub(crate) fn build_options(
+        &self,
+        options: Option<Unknown>,
+        name: &str,
+    ) -> napi::Result<Option<i64>> {
+        let Some(options) = options else {
+            return Ok(None);
+        };
+        match options.get_type()? {
+            ValueType::Undefined | ValueType::Null => Ok(None),
+            ValueType::Object => {
+                let object = Object::from_unknown(options)?;
+                let seed: Unknown = object.get_named_property("seed")?;
+                let at = format!("{name}.seed");
+                match seed.get_type()? {
+                    ValueType::Undefined | ValueType::Null => Ok(None),
+                    ValueType::Number => {
+                        let number = f64::from_unknown(seed)?;
+                        // A safe integer: every one converts exactly.
+                        if number.fract() == 0.0 && number.abs() <= 9_007_199_254_740_991.0 {
+                            #[allow(clippy::cast_possible_truncation)]
+                            return Ok(Some(number as i64));
+                        }
+                        let message = format!(
+                            "{}: {at} must be a safe integer, got {}",
+                            self.method,
+                            js_number(number)
+                        );
+                        Err(thrown(
+                            self.env
+                                .throw_range_error(&message, Some("ERR_OUT_OF_RANGE")),
+                            message,
+                        ))
+                    }
+                    other => Err(self.type_error(&at, "a number", other)),
+                }
+            }
+            other => Err(self.type_error(name, "an object", other)),
+        }
+    }
+
+    /// An optional boolean option (`undefined` is absent).
+    pub(crate) fn bool(&self, value: Unknown, name: &str) -> napi::Result<Option<bool>> {
+        match value.get_type()? {
+            ValueType::Undefined => Ok(None),
+            ValueType::Boolean => Ok(Some(bool::from_unknown(value)?)),
+            other => Err(self.type_error(name, "a boolean", other)),
+        }
+    }
+
+    /// HTTP headers: `undefined`/`null` (none), `[name, value]` pairs, or an object as
+    /// `req.headers` of `node:http` (a value may be an array; `undefined` is skipped). Every
+    /// name and value is a string checked as [`Args::string`].
+    pub(crate) fn headers(
+        &self,
+        value: Unknown,
+        name: &str,
+    ) -> napi::Result<Vec<(String, String)>> {
+        let kind = value.get_type()?;
+        let expected = "an object or an array of [name, value] pairs";
+        match kind {
+            ValueType::Undefined | ValueType::Null => Ok(Vec::new()),
+            ValueType::Object if value.is_array()? => {
+                let array = Array::from_unknown(value)?;
+                let mut pairs = Vec::with_capacity(array.len().min(1024) as usize);
+                for index in 0..array.len() {
+                    let at = format!("{name}[{index}]");
+                    let pair: Unknown = array.get(index)?.ok_or_else(vanished)?;
+                    if pair.get_type()? != ValueType::Object || !pair.is_array()? {
+                        return Err(self.type_error(&at, "a [name, value] pair", pair.get_type()?));
+                    }
+                    let pair = Array::from_unknown(pair)?;
+                    if pair.len() != 2 {
+                        return Err(self.type_error(
+                            &at,
+                            "a [name, value] pair",
+                            ValueType::Object,
+                        ));
+                    }
+                    let header: Unknown = pair.get(0)?.ok_or_else(vanished)?;
+                    let text: Unknown = pair.get(1)?.ok_or_else(vanished)?;
+                    pairs.push((
+                        self.required_string(header, &format!("{at}[0]"))?,
+                        self.required_string(text, &format!("{at}[1]"))?,
+                    ));
+                }
+                Ok(pairs)
+            }
+            ValueType::Object => {
+                let object = Object::from_unknown(value)?;
+                let mut pairs = Vec::new();
+                for header in Object::keys(&object)? {
+                    let at = format!("{name}[{header:?}]");
+                    if header.contains('\u{FFFD}') {
+                        return Err(self.invalid_value(
+                            &at,
+                            "must be well-formed Unicode, not contain a lone surrogate",
+                        ));
+                    }
+                    let text: Unknown = object.get_named_property(&header)?;
+                    match text.get_type()? {
+                        ValueType::Undefined => {}
+                        ValueType::Object if text.is_array()? => {
+                            for text in self.strings(text, &at)?.unwrap_or_default() {
+                                pairs.push((header.clone(), text));
+                            }
+                        }
+                        _ => pairs.push((header.clone(), self.required_string(text, &at)?)),
+                    }
+                }
+                Ok(pairs)
+            }
+            other => Err(self.type_error(name, expected, other)),
+        }
+    }
+
     /// A value of the right type that is not acceptable: a `TypeError` with `code`
     /// `ERR_INVALID_ARG_VALUE`, as Node's own APIs throw.
     pub(crate) fn invalid_value(&self, option: &str, what: &str) -> napi::Error {
@@ -78,9 +229,7 @@ impl<'env> Args<'env> {
         let array = Array::from_unknown(value)?;
         let mut strings = Vec::with_capacity(array.len().min(1024) as usize);
         for index in 0..array.len() {
-            let item: Unknown = array.get(index)?.ok_or_else(|| {
-                napi::Error::new(Status::GenericFailure, "array element vanished")
-            })?;
+            let item: Unknown = array.get(index)?.ok_or_else(vanished)?;
             match self.string(item, &format!("{option}[{index}]"))? {
                 Some(string) => strings.push(string),
                 None => {
@@ -155,6 +304,11 @@ impl<'env> Args<'env> {
             message,
         )
     }
+}
+
+/// An array element that `length` promised is not there (the array changed under us).
+fn vanished() -> napi::Error {
+    napi::Error::new(Status::GenericFailure, "array element vanished")
 }
 
 /// Whether a JavaScript string holds a UTF-16 surrogate without its pair.

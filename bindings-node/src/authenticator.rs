@@ -6,15 +6,15 @@ use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError, Weak};
 
-use napi::bindgen_prelude::{FromNapiValue, Object, Unknown};
-use napi::{Env, Status};
+use napi::Env;
+use napi::bindgen_prelude::{Object, Unknown};
 use napi_derive::napi;
+use nox_authenticator::flow::Connectors;
 use nox_authenticator::wire::{SessionBody, V1ConnectData};
 use nox_authenticator::{
     ManufacturerLinkSessionInput, SeededRandom, SupplierLinkSessionInput, V1ConnectInput,
     V1SupplierLinkInput,
 };
-use serde::{Deserialize, Serialize};
 
 use crate::args::Args;
 use crate::catalog::Catalog;
@@ -23,98 +23,8 @@ use crate::wire::{session_to_js, to_json};
 
 type Core = nox_authenticator::Authenticator;
 
-/// The configuration, as the core's JSON configuration file but with camelCase keys. Omitted
-/// fields take the core's defaults; an unknown key (a typo such as `enable`) is refused as
-/// `fromJson` refuses it (`INVALID_CONFIG` naming it, `manufacturers[0].enable`); the core
-/// checks everything else (`INVALID_CONFIG`, naming the field in the file's snake_case
-/// spelling, for example `suppliers[0].redirect_urls[1]`).
-#[napi(object)]
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all(deserialize = "camelCase"), deny_unknown_fields)]
-pub struct AuthenticatorConfig {
-    /// Where link URLs point.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub link_base_urls: Option<LinkBaseUrlsConfig>,
-    /// The supplier accounts.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub suppliers: Option<Vec<SupplierConfig>>,
-    /// The manufacturer accounts.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub manufacturers: Option<Vec<ManufacturerConfig>>,
-    /// The largest request body `handleHttp` reads, in bytes.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_body_bytes: Option<i64>,
-    /// How long a session is kept after it expired, in seconds.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub session_retention_seconds: Option<i64>,
-    /// Where sessions and v1 subscribers are kept: `memory` (the default), `sqlite:PATH`, or
-    /// a `postgres://` URL. A shared store lets the workers of one service (`cluster`, PM2)
-    /// share one state.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub store: Option<String>,
-}
-
-/// The bases of link URLs.
-#[napi(object)]
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all(deserialize = "camelCase"), deny_unknown_fields)]
-pub struct LinkBaseUrlsConfig {
-    /// Base of v2 link URLs.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub v2: Option<String>,
-    /// Base of v1 link URLs.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub v1: Option<String>,
-}
-
-/// One supplier account.
-#[napi(object)]
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all(deserialize = "camelCase"), deny_unknown_fields)]
-pub struct SupplierConfig {
-    /// The supplier's id.
-    pub id: String,
-    /// The supplier's name.
-    pub name: String,
-    /// The API key in clear (the core keeps only its digest).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub api_key: Option<String>,
-    /// The SHA-256 of the API key, 64 hex digits.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub api_key_sha256: Option<String>,
-    /// The registered redirect URLs, each in canonical form.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub redirect_urls: Option<Vec<String>>,
-}
-
-/// One manufacturer account.
-#[napi(object)]
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all(deserialize = "camelCase"), deny_unknown_fields)]
-pub struct ManufacturerConfig {
-    /// The manufacturer's id.
-    pub id: String,
-    /// The manufacturer's name.
-    pub name: String,
-    /// The brand name (responses carry it title-cased).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub brand: Option<String>,
-    /// Whether the manufacturer may create sessions.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<bool>,
-    /// The API key in clear (the core keeps only its digest).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub api_key: Option<String>,
-    /// The SHA-256 of the API key, 64 hex digits.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub api_key_sha256: Option<String>,
-    /// The registered redirect URLs, each in canonical form.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub redirect_urls: Option<Vec<String>>,
-}
-
 /// How to build an authenticator.
-#[napi(object)]
+#[napi(object, object_from_js = false, object_to_js = false)]
 pub struct AuthenticatorOptions {
     /// **Tests only.** Draw tokens and ids from the core's deterministic generator seeded with
     /// this integer instead of the system CSPRNG: anyone who knows the seed knows every token.
@@ -122,7 +32,7 @@ pub struct AuthenticatorOptions {
 }
 
 /// `{ now }`: the time of the operation in Unix seconds; the system clock when omitted.
-#[napi(object)]
+#[napi(object, object_from_js = false, object_to_js = false)]
 pub struct NowOptions {
     /// Unix seconds, a whole number from 0 to 253402300799.
     pub now: Option<f64>,
@@ -197,7 +107,9 @@ pub struct V1ConnectOptions {
 
 /// Authenticators shared between worker threads, by handle. Weak: the registry never keeps one
 /// alive; every `Authenticator` object that uses it holds a strong reference.
-static SHARED: LazyLock<Mutex<HashMap<u32, Weak<Core>>>> = LazyLock::new(Mutex::default);
+static SHARED: LazyLock<Mutex<HashMap<u32, SharedEntry>>> = LazyLock::new(Mutex::default);
+/// A shared authenticator: its core (weak) and its connectors.
+type SharedEntry = (Weak<Core>, Arc<Connectors>);
 static NEXT_HANDLE: AtomicU32 = AtomicU32::new(1);
 
 /// The NOX Authenticator: create, look up and complete link sessions, connect v1 subscribers,
@@ -208,23 +120,32 @@ pub struct Authenticator {
     // The core is Send + Sync and holds no state a panic could leave half-updated in a way its
     // own locks do not handle (they recover from poisoning).
     pub(crate) inner: AssertUnwindSafe<Arc<Core>>,
+    /// The configuration's connectors, for the hosted flow's view model (`flowView`).
+    pub(crate) connectors: Arc<Connectors>,
 }
 
 fn build(
     env: &Env,
     config: nox_authenticator::Config,
-    options: Option<AuthenticatorOptions>,
+    seed: Option<i64>,
+    rename: impl Fn(nox_authenticator::Error) -> nox_authenticator::Error,
 ) -> napi::Result<Authenticator> {
+    let connectors = Connectors::check(&config.connectors, config.default_connector.as_deref())
+        .map_err(&rename)
+        .or_throw(env)?;
     // `store` opens a shared SQLite file or PostgreSQL (spec decision 11); without it, memory.
-    let mut builder = nox_authenticator_store::builder_for(config).or_throw(env)?;
-    if let Some(seed) = options.and_then(|o| o.seed) {
+    let mut builder = nox_authenticator_store::builder_for(config)
+        .map_err(&rename)
+        .or_throw(env)?;
+    if let Some(seed) = seed {
         builder = builder.random(Arc::new(SeededRandom::new(u64::from_ne_bytes(
             seed.to_ne_bytes(),
         ))));
     }
-    let core = builder.build().or_throw(env)?;
+    let core = builder.build().map_err(&rename).or_throw(env)?;
     Ok(Authenticator {
         inner: AssertUnwindSafe(Arc::new(core)),
+        connectors: Arc::new(connectors),
     })
 }
 
@@ -236,48 +157,39 @@ impl Authenticator {
         catch_unwind,
         ts_args_type = "config: AuthenticatorConfig, options?: AuthenticatorOptions | undefined | null"
     )]
-    pub fn new(
-        env: Env,
-        config: Unknown,
-        options: Option<AuthenticatorOptions>,
-    ) -> napi::Result<Authenticator> {
+    pub fn new(env: Env, config: Unknown, options: Option<Unknown>) -> napi::Result<Authenticator> {
         let args = Args::new(&env, "new Authenticator");
-        let kind = config.get_type()?;
-        if kind != napi::ValueType::Object {
-            return Err(args.type_error("config", "an object", kind));
-        }
-        // Read with serde, not napi's object conversion (which drops unknown keys): a key the
-        // configuration does not have is refused, naming its path.
-        let object = Object::from_unknown(config)?;
-        let config: AuthenticatorConfig =
-            serde_path_to_error::deserialize(&mut napi::De::new(&object)).map_err(|e| {
-                let path = e.path().to_string();
-                let field = if path == "." { "$".to_owned() } else { path };
-                crate::error::to_js(
-                    &env,
-                    nox_authenticator::Error::InvalidConfig {
-                        field,
-                        reason: e.into_inner().reason,
-                    },
-                )
-            })?;
-        // The core reads configurations as JSON: this keeps its defaults and checks in one place.
-        let json = serde_json::to_string(&config)
-            .map_err(|e| napi::Error::new(Status::InvalidArg, e.to_string()))?;
-        let config = nox_authenticator::Config::from_json(&json).or_throw(&env)?;
-        build(&env, config, options)
+        let object = args.object(config, "config")?;
+        let options = args.build_options(options, "options")?;
+        // The object as JSON (an `undefined` or `null` value is an omitted key), its camelCase
+        // keys in the core's snake_case: the core then reads and checks it exactly as it
+        // reads a configuration file, so every field it has is accepted here too.
+        let value: serde_json::Value =
+            serde::Deserialize::deserialize(&mut napi::De::new(&object))?;
+        let (config, paths) = crate::config::read(value);
+        let config = config.or_throw(&env)?;
+        // The core's checks run when it is built: their errors too name the fields as written.
+        build(&env, config, options, |error| paths.rename(error))
     }
 
     /// An authenticator from the JSON text of a configuration file (snake_case keys, as the
     /// core documents it); throws `INVALID_CONFIG`.
-    #[napi(factory, catch_unwind, strict)]
+    #[napi(
+        factory,
+        catch_unwind,
+        strict,
+        ts_args_type = "json: string, options?: AuthenticatorOptions | undefined | null"
+    )]
     pub fn from_json(
         env: Env,
-        json: String,
-        options: Option<AuthenticatorOptions>,
+        json: Unknown,
+        options: Option<Unknown>,
     ) -> napi::Result<Authenticator> {
+        let args = Args::new(&env, "Authenticator.fromJson");
+        let json = args.required_string(json, "json")?;
+        let options = args.build_options(options, "options")?;
         let config = nox_authenticator::Config::from_json(&json).or_throw(&env)?;
-        build(&env, config, options)
+        build(&env, config, options, |error| error)
     }
 
     /// A handle (an integer) that `Authenticator.fromShared` accepts in any worker thread of
@@ -288,24 +200,33 @@ impl Authenticator {
         SHARED
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(handle, Arc::downgrade(&self.inner));
+            .insert(
+                handle,
+                (Arc::downgrade(&self.inner), Arc::clone(&self.connectors)),
+            );
         handle
     }
 
     /// The authenticator behind a handle from `share()`, while any thread still holds it.
-    /// Throws (`code` `InvalidArg`) for an unknown or released handle.
-    #[napi(factory, catch_unwind, strict)]
-    pub fn from_shared(handle: u32) -> napi::Result<Authenticator> {
+    /// Throws a `RangeError` (`code` `ERR_INVALID_ARG_VALUE`) for an unknown or released handle.
+    #[napi(factory, catch_unwind, strict, ts_args_type = "handle: number")]
+    pub fn from_shared(env: Env, handle: Unknown) -> napi::Result<Authenticator> {
+        let args = Args::new(&env, "Authenticator.fromShared");
+        let handle = args.u32(handle, "handle")?;
         let mut shared = SHARED.lock().unwrap_or_else(PoisonError::into_inner);
-        shared.retain(|_, weak| weak.strong_count() > 0);
-        let core = shared.get(&handle).and_then(Weak::upgrade).ok_or_else(|| {
-            napi::Error::new(
-                Status::InvalidArg,
-                format!("no live Authenticator is shared under handle {handle}"),
-            )
-        })?;
+        shared.retain(|_, (weak, _)| weak.strong_count() > 0);
+        let (core, connectors) = shared
+            .get(&handle)
+            .and_then(|(weak, connectors)| Some((weak.upgrade()?, Arc::clone(connectors))))
+            .ok_or_else(|| {
+                args.invalid_value(
+                    "handle",
+                    &format!("must be a live handle from share(), got {handle}"),
+                )
+            })?;
         Ok(Authenticator {
             inner: AssertUnwindSafe(core),
+            connectors,
         })
     }
 
@@ -319,6 +240,7 @@ impl Authenticator {
 
     /// Replaces the catalog (for example with a newer one from `Catalog.fromJson`); returns the
     /// previous one. Sessions already created keep their brand.
+    // `adapter.js` checks first that `catalog` is a `Catalog` (a Node-style `TypeError`).
     #[napi(catch_unwind, strict)]
     pub fn set_catalog(&self, catalog: &Catalog) -> Catalog {
         Catalog {
@@ -465,7 +387,7 @@ impl Authenticator {
     #[napi(
         catch_unwind,
         strict,
-        ts_return_type = "(V2SupplierLinkSession & SessionStatus & { readonly kind: 'v2_supplier' }) | (V2ManufacturerLinkSession & SessionStatus & { readonly kind: 'v2_manufacturer' }) | (V1SupplierLink & SessionStatus & { readonly kind: 'v1_supplier' })",
+        ts_return_type = "LinkSession",
         ts_args_type = "token: string, options?: NowOptions | undefined | null"
     )]
     pub fn session<'env>(
@@ -486,7 +408,7 @@ impl Authenticator {
     #[napi(
         catch_unwind,
         strict,
-        ts_return_type = "(V2SupplierLinkSession & SessionStatus & { readonly kind: 'v2_supplier' }) | (V2ManufacturerLinkSession & SessionStatus & { readonly kind: 'v2_manufacturer' }) | (V1SupplierLink & SessionStatus & { readonly kind: 'v1_supplier' })",
+        ts_return_type = "LinkSession",
         ts_args_type = "token: string, options?: NowOptions | undefined | null"
     )]
     pub fn complete_session<'env>(

@@ -3,9 +3,11 @@
 use std::sync::Arc;
 
 use napi::Env;
+use napi::bindgen_prelude::Unknown;
 use napi_derive::napi;
 use nox_authenticator::{AssetType, V1_BRANDS};
 
+use crate::args::Args;
 use crate::error::OrThrow;
 
 /// A versioned set of brands per asset type. `Catalog.builtin()` is the one shipped with this
@@ -57,8 +59,9 @@ impl Catalog {
     }
 
     /// Loads a catalog from its JSON text; throws `INVALID_CATALOG` naming the bad field.
-    #[napi(factory, catch_unwind, strict)]
-    pub fn from_json(env: Env, json: String) -> napi::Result<Catalog> {
+    #[napi(factory, catch_unwind, strict, ts_args_type = "json: string")]
+    pub fn from_json(env: Env, json: Unknown) -> napi::Result<Catalog> {
+        let json = Args::new(&env, "Catalog.fromJson").required_string(json, "json")?;
         let catalog = nox_authenticator::Catalog::from_json(&json).or_throw(&env)?;
         Ok(Catalog {
             inner: Arc::new(catalog),
@@ -73,7 +76,9 @@ impl Catalog {
 
     /// The brands of one asset type, in catalog order: what a brand picker shows.
     #[napi(catch_unwind, strict, ts_args_type = "assetType: AssetType")]
-    pub fn brands(&self, env: Env, asset_type_value: String) -> napi::Result<Vec<Brand>> {
+    pub fn brands(&self, env: Env, asset_type_value: Unknown) -> napi::Result<Vec<Brand>> {
+        let asset_type_value =
+            Args::new(&env, "Catalog#brands").required_string(asset_type_value, "assetType")?;
         let asset_type = asset_type(&env, &asset_type_value)?;
         Ok(self.inner.brands(asset_type).map(Brand::from).collect())
     }
@@ -85,9 +90,10 @@ impl Catalog {
     }
 
     /// The brand a spelling names, of any asset type, or `null`.
-    #[napi(catch_unwind, strict)]
-    pub fn find(&self, spelling: String) -> Option<Brand> {
-        self.inner.find(&spelling).map(Brand::from)
+    #[napi(catch_unwind, strict, ts_args_type = "spelling: string")]
+    pub fn find(&self, env: Env, spelling: Unknown) -> napi::Result<Option<Brand>> {
+        let spelling = Args::new(&env, "Catalog#find").required_string(spelling, "spelling")?;
+        Ok(self.inner.find(&spelling).map(Brand::from))
     }
 
     /// Resolves a spelling (any case, spaces or underscores for hyphens) to a brand of the
@@ -101,9 +107,12 @@ impl Catalog {
     pub fn resolve(
         &self,
         env: Env,
-        asset_type_value: String,
-        spelling: String,
+        asset_type_value: Unknown,
+        spelling: Unknown,
     ) -> napi::Result<Brand> {
+        let args = Args::new(&env, "Catalog#resolve");
+        let asset_type_value = args.required_string(asset_type_value, "assetType")?;
+        let spelling = args.required_string(spelling, "spelling")?;
         let asset_type = asset_type(&env, &asset_type_value)?;
         let brand = self.inner.resolve(asset_type, &spelling).or_throw(&env)?;
         Ok(Brand::from(brand))
@@ -111,8 +120,15 @@ impl Catalog {
 
     /// Resolves a spelling to one of the 13 v1 brands and returns its slug; throws
     /// `VALIDATION_ERROR` on `brand` otherwise.
-    #[napi(js_name = "resolveV1", catch_unwind, strict)]
-    pub fn resolve_v1(&self, env: Env, spelling: String) -> napi::Result<String> {
+    #[napi(
+        js_name = "resolveV1",
+        catch_unwind,
+        strict,
+        ts_args_type = "spelling: string"
+    )]
+    pub fn resolve_v1(&self, env: Env, spelling: Unknown) -> napi::Result<String> {
+        let spelling =
+            Args::new(&env, "Catalog#resolveV1").required_string(spelling, "spelling")?;
         Ok(self.inner.resolve_v1(&spelling).or_throw(&env)?.to_owned())
     }
 
@@ -130,7 +146,8 @@ pub fn v1_brands() -> Vec<&'static str> {
 }
 
 /// The form a brand spelling is compared in: lower case, spaces and underscores as hyphens.
-#[napi(catch_unwind, strict)]
-pub fn normalize_spelling(spelling: String) -> String {
-    nox_authenticator::normalize_spelling(&spelling)
+#[napi(catch_unwind, strict, ts_args_type = "spelling: string")]
+pub fn normalize_spelling(env: Env, spelling: Unknown) -> napi::Result<String> {
+    let spelling = Args::new(&env, "normalizeSpelling").required_string(spelling, "spelling")?;
+    Ok(nox_authenticator::normalize_spelling(&spelling))
 }

@@ -19,11 +19,16 @@
 //! `MISSING_HEADER`, …), `errorCode` the rule as is, `status` (what a receiver answers: 400,
 //! or 500 for `INVALID_SECRET`), `field` (the header or body field, or `null`) and `fields`.
 //!
+//! A return URL that `parseLinkCallback` cannot read becomes an `Error` named `CallbackError`
+//! with `code` `INVALID_LINK_CALLBACK`, `rule` the core's rule code (`missing_status`, …) and
+//! `field` (`status`, `link_token` or `null`).
+//!
 //! A redirect URL refused at registration becomes an `Error` with `code` the rejection's code
 //! upper-cased (`NOT_CANONICAL`, …), `reason` the code as is, `index` and `canonical`.
 
 use napi::bindgen_prelude::{JsObjectValue, JsValue, Object};
 use napi::{Env, Status};
+use nox_authenticator::flow::CallbackError;
 use nox_authenticator::{Error, RedirectRejection, WebhookError};
 
 /// Converts a core error into a thrown JavaScript error.
@@ -90,6 +95,20 @@ pub(crate) fn webhook_to_js(env: &Env, error: &WebhookError) -> napi::Error {
         object.set_named_property("status", u32::from(error.status()))?;
         object.set_named_property("field", error.field())?;
         object.set_named_property("fields", error.field().into_iter().collect::<Vec<_>>())?;
+        Ok(napi::Error::from(object.to_unknown()))
+    };
+    build().unwrap_or_else(|failure| failure)
+}
+
+/// Converts an unreadable return URL into a thrown `CallbackError` (`code`
+/// `INVALID_LINK_CALLBACK`, `rule` the core's rule code, `field` the parameter or `null`).
+pub(crate) fn callback_to_js(env: &Env, error: &CallbackError) -> napi::Error {
+    let build = || -> napi::Result<napi::Error> {
+        let mut object = new_error(env, error.to_string())?;
+        object.set_named_property("name", "CallbackError")?;
+        object.set_named_property("code", "INVALID_LINK_CALLBACK")?;
+        object.set_named_property("rule", error.code())?;
+        object.set_named_property("field", error.field())?;
         Ok(napi::Error::from(object.to_unknown()))
     };
     build().unwrap_or_else(|failure| failure)

@@ -1,7 +1,10 @@
 //! `Authenticator#handleHttp`: the core's pure HTTP adapter as one call.
 
 use napi::Env;
-use napi::bindgen_prelude::{Buffer, BufferSlice, Either, Object};
+use napi::ValueType;
+use napi::bindgen_prelude::{
+    Buffer, BufferSlice, Either, FromNapiValue, JsObjectValue, JsValue, Object, Unknown,
+};
 use napi_derive::napi;
 use nox_authenticator::{HttpRequest as CoreRequest, HttpResponse as CoreResponse};
 
@@ -9,7 +12,7 @@ use crate::args::Args;
 use crate::authenticator::Authenticator;
 
 /// An HTTP request as a server received it.
-#[napi(object)]
+#[napi(object, object_from_js = false, object_to_js = false)]
 pub struct HttpRequest {
     /// The method, as sent (`POST`; methods are case-sensitive).
     pub method: String,
@@ -45,29 +48,6 @@ pub struct HttpResponse<'env> {
     pub did_you_mean: Option<String>,
 }
 
-/// Header pairs from either accepted shape.
-pub(crate) fn header_pairs(
-    headers: Option<Either<Vec<(String, String)>, Object<'static>>>,
-) -> napi::Result<Vec<(String, String)>> {
-    match headers {
-        None => Ok(Vec::new()),
-        Some(Either::A(pairs)) => Ok(pairs),
-        Some(Either::B(object)) => {
-            let mut pairs = Vec::new();
-            for name in Object::keys(&object)? {
-                match object.get::<Either<String, Vec<String>>>(&name)? {
-                    None => {}
-                    Some(Either::A(value)) => pairs.push((name, value)),
-                    Some(Either::B(values)) => {
-                        pairs.extend(values.into_iter().map(|value| (name.clone(), value)));
-                    }
-                }
-            }
-            Ok(pairs)
-        }
-    }
-}
-
 /// The core adapter a call goes to.
 type Adapter = fn(&nox_authenticator::Authenticator, &CoreRequest<'_>, i64) -> CoreResponse;
 
@@ -75,26 +55,38 @@ impl Authenticator {
     fn answer<'env>(
         &self,
         env: &'env Env,
-        request: HttpRequest,
+        request: Unknown,
         method_name: &'static str,
         adapter: Adapter,
     ) -> napi::Result<HttpResponse<'env>> {
-        let now = Args::new(env, method_name).seconds(request.now, "request.now")?;
-        let pairs = header_pairs(request.headers)?;
+        // Read field by field, so that each wrong type or lone surrogate is named
+        // (`request.headers["x-api-key"]`) as Node's own APIs name it.
+        let args = Args::new(env, method_name);
+        let request = args.object(request, "request")?;
+        let field = |name: &str| request.get_named_property::<Unknown>(name);
+        let method = args.required_string(field("method")?, "request.method")?;
+        let path = args.required_string(field("path")?, "request.path")?;
+        let pairs = args.headers(field("headers")?, "request.headers")?;
+        let body_value = field("body")?;
+        let (buffer, text) = match body_value.get_type()? {
+            ValueType::Undefined | ValueType::Null => (None, String::new()),
+            ValueType::Object if body_value.is_buffer()? => {
+                (Some(Buffer::from_unknown(body_value)?), String::new())
+            }
+            ValueType::String => (None, args.required_string(body_value, "request.body")?),
+            other => return Err(args.type_error("request.body", "a Buffer or a string", other)),
+        };
+        let body: &[u8] = buffer.as_deref().unwrap_or(text.as_bytes());
+        let now = args.now(field("now")?, "request.now")?;
         let headers: Vec<(&str, &str)> = pairs
             .iter()
             .map(|(name, value)| (name.as_str(), value.as_str()))
             .collect();
-        let body: &[u8] = match &request.body {
-            None => &[],
-            Some(Either::A(buffer)) => buffer,
-            Some(Either::B(text)) => text.as_bytes(),
-        };
         let response = adapter(
             &self.inner,
             &CoreRequest {
-                method: &request.method,
-                target: &request.path,
+                method: &method,
+                target: &path,
                 headers: &headers,
                 body,
             },
@@ -121,11 +113,11 @@ impl Authenticator {
 impl Authenticator {
     /// Answers one HTTP request for any of the four endpoints. Never throws for what a client
     /// sent: errors are answered as the documented error bodies (v2 `{error}`, v1 envelope).
-    #[napi(catch_unwind, strict)]
+    #[napi(catch_unwind, strict, ts_args_type = "request: HttpRequest")]
     pub fn handle_http<'env>(
         &self,
         env: &'env Env,
-        request: HttpRequest,
+        request: Unknown,
     ) -> napi::Result<HttpResponse<'env>> {
         self.answer(
             env,
@@ -139,11 +131,11 @@ impl Authenticator {
     /// /admin/link-sessions/{token}/complete`: `{kind, state, session}` or `{error, code}`),
     /// for a host that serves its own admin side. Serve it only where the public cannot reach
     /// it, or configure an admin key (`"admin": {"api_key_sha256": …}` in the JSON configuration).
-    #[napi(catch_unwind, strict)]
+    #[napi(catch_unwind, strict, ts_args_type = "request: HttpRequest")]
     pub fn handle_admin_http<'env>(
         &self,
         env: &'env Env,
-        request: HttpRequest,
+        request: Unknown,
     ) -> napi::Result<HttpResponse<'env>> {
         self.answer(
             env,

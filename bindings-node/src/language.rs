@@ -1,9 +1,11 @@
 //! Languages: parsing a code, negotiating from `Accept-Language`, reading a device locale.
 
 use napi::Env;
+use napi::bindgen_prelude::Unknown;
 use napi_derive::napi;
 use nox_authenticator::Language;
 
+use crate::args::Args;
 use crate::error::OrThrow;
 
 /// The languages of the Authenticator UI, in the order of the documented enum.
@@ -35,9 +37,15 @@ pub struct DefaultLanguages {
 }
 
 /// Parses a language code in any case (`EN` is `en`); `null` when it is not one of ours.
-#[napi(catch_unwind, strict, ts_return_type = "Language | null")]
-pub fn parse_language(code: String) -> Option<&'static str> {
-    Language::parse(&code).map(Language::as_str)
+#[napi(
+    catch_unwind,
+    strict,
+    ts_args_type = "code: string",
+    ts_return_type = "Language | null"
+)]
+pub fn parse_language(env: Env, code: Unknown) -> napi::Result<Option<&'static str>> {
+    let code = Args::new(&env, "parseLanguage").required_string(code, "code")?;
+    Ok(Language::parse(&code).map(Language::as_str))
 }
 
 /// The best of our languages for an HTTP `Accept-Language` value, or `fallback` when the header
@@ -49,15 +57,24 @@ pub fn parse_language(code: String) -> Option<&'static str> {
 )]
 pub fn negotiate_language(
     env: Env,
-    accept_language: String,
-    fallback: String,
+    accept_language: Unknown,
+    fallback: Unknown,
 ) -> napi::Result<&'static str> {
+    let args = Args::new(&env, "negotiateLanguage");
+    let accept_language = args.required_string(accept_language, "acceptLanguage")?;
+    let fallback = args.required_string(fallback, "fallback")?;
     let fallback: Language = fallback.parse().or_throw(&env)?;
     Ok(Language::negotiate(&accept_language, fallback).as_str())
 }
 
 /// The language of a BCP 47 tag or POSIX locale (`fr-BE`, `nl_NL.UTF-8`), or `null`.
-#[napi(catch_unwind, strict, ts_return_type = "Language | null")]
-pub fn language_from_locale(locale: String) -> Option<&'static str> {
-    Language::from_locale(&locale).map(Language::as_str)
+#[napi(
+    catch_unwind,
+    strict,
+    ts_args_type = "locale: string",
+    ts_return_type = "Language | null"
+)]
+pub fn language_from_locale(env: Env, locale: Unknown) -> napi::Result<Option<&'static str>> {
+    let locale = Args::new(&env, "languageFromLocale").required_string(locale, "locale")?;
+    Ok(Language::from_locale(&locale).map(Language::as_str))
 }

@@ -1,9 +1,11 @@
 //! Redirect URL policies and link URL parsing.
 
 use napi::Env;
+use napi::bindgen_prelude::Unknown;
 use napi_derive::napi;
 use nox_authenticator::RedirectRejection as CoreRejection;
 
+use crate::args::Args;
 use crate::error::{OrThrow, rejection_to_js};
 
 /// Why a redirect URL was refused.
@@ -44,8 +46,13 @@ impl RedirectPolicy {
     /// Registers URLs, each of which must be safe and written in canonical form. Throws an
     /// `Error` whose `code` is the rejection upper-cased (`NOT_CANONICAL`, `SCHEME_NOT_ALLOWED`,
     /// …), with `reason`, `index` (of the bad URL) and, for `NOT_CANONICAL`, `canonical`.
-    #[napi(constructor, catch_unwind, strict)]
-    pub fn new(env: Env, urls: Vec<String>) -> napi::Result<RedirectPolicy> {
+    #[napi(constructor, catch_unwind, strict, ts_args_type = "urls: string[]")]
+    pub fn new(env: Env, urls: Unknown) -> napi::Result<RedirectPolicy> {
+        let args = Args::new(&env, "new RedirectPolicy");
+        let kind = urls.get_type()?;
+        let urls = args
+            .strings(urls, "urls")?
+            .ok_or_else(|| args.type_error("urls", "an array of strings", kind))?;
         nox_authenticator::RedirectPolicy::new(&urls)
             .map(|inner| RedirectPolicy { inner })
             .map_err(|(index, rejection)| rejection_to_js(&env, index, &rejection))
@@ -59,22 +66,25 @@ impl RedirectPolicy {
 
     /// `null` if `url` may be redirected to (byte-equal to a registered URL, or differing from a
     /// loopback IP entry only in its port), else why not.
-    #[napi(catch_unwind, strict)]
-    pub fn check(&self, url: String) -> Option<RedirectRejection> {
-        self.inner
+    #[napi(catch_unwind, strict, ts_args_type = "url: string")]
+    pub fn check(&self, env: Env, url: Unknown) -> napi::Result<Option<RedirectRejection>> {
+        let url = Args::new(&env, "RedirectPolicy#check").required_string(url, "url")?;
+        Ok(self
+            .inner
             .check(&url)
             .err()
-            .map(|r| RedirectRejection::from(&r))
+            .map(|r| RedirectRejection::from(&r)))
     }
 }
 
 /// `null` if `url` has a safe shape for a redirect (absolute https, or http on a loopback IP;
 /// no user-info, no fragment, …), registered or not; else why not.
-#[napi(catch_unwind, strict)]
-pub fn check_redirect_shape(url: String) -> Option<RedirectRejection> {
-    nox_authenticator::check_shape(&url)
+#[napi(catch_unwind, strict, ts_args_type = "url: string")]
+pub fn check_redirect_shape(env: Env, url: Unknown) -> napi::Result<Option<RedirectRejection>> {
+    let url = Args::new(&env, "checkRedirectShape").required_string(url, "url")?;
+    Ok(nox_authenticator::check_shape(&url)
         .err()
-        .map(|r| RedirectRejection::from(&r))
+        .map(|r| RedirectRejection::from(&r)))
 }
 
 /// What a link URL carries.
@@ -88,8 +98,9 @@ pub struct LinkUrlParts {
 }
 
 /// Reads the `token` and `language` of a link URL; throws `VALIDATION_ERROR` on `link_url`.
-#[napi(catch_unwind, strict)]
-pub fn parse_link_url(env: Env, link_url: String) -> napi::Result<LinkUrlParts> {
+#[napi(catch_unwind, strict, ts_args_type = "linkUrl: string")]
+pub fn parse_link_url(env: Env, link_url: Unknown) -> napi::Result<LinkUrlParts> {
+    let link_url = Args::new(&env, "parseLinkUrl").required_string(link_url, "linkUrl")?;
     let parts = nox_authenticator::parse_link_url(&link_url).or_throw(&env)?;
     Ok(LinkUrlParts {
         token: parts.token.as_str().to_owned(),

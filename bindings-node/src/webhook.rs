@@ -8,21 +8,8 @@ use napi_derive::napi;
 use nox_authenticator::webhook::{self, WebhookSecret};
 
 use crate::args::Args;
-use crate::authenticator::NowOptions;
 use crate::error::webhook_to_js;
-use crate::http::header_pairs;
 use crate::wire::parse_json;
-
-/// The type of a completion event.
-#[napi(string_enum)]
-pub enum WebhookEventType {
-    /// The session was completed.
-    #[napi(value = "link_session.completed")]
-    LinkSessionCompleted,
-    /// The session reached its expiry still pending (sent once).
-    #[napi(value = "link_session.expired")]
-    LinkSessionExpired,
-}
 
 /// A verified completion event.
 #[napi(object, object_from_js = false)]
@@ -62,7 +49,7 @@ pub struct WebhookEvent<'env> {
 /// The body: a `Buffer` as is, or a string as its UTF-8 bytes.
 fn body_bytes(args: &Args<'_>, body: Unknown) -> napi::Result<Vec<u8>> {
     match body.get_type()? {
-        ValueType::String => Ok(String::from_unknown(body)?.into_bytes()),
+        ValueType::String => Ok(args.required_string(body, "body")?.into_bytes()),
         ValueType::Object if body.is_buffer()? => Ok(Buffer::from_unknown(body)?.to_vec()),
         other => Err(args.type_error("body", "a Buffer or a string", other)),
     }
@@ -71,7 +58,7 @@ fn body_bytes(args: &Args<'_>, body: Unknown) -> napi::Result<Vec<u8>> {
 /// One secret (a string) or several (an array of strings).
 fn secret_texts(args: &Args<'_>, secret: Unknown) -> napi::Result<Vec<String>> {
     match secret.get_type()? {
-        ValueType::String => Ok(vec![String::from_unknown(secret)?]),
+        ValueType::String => Ok(vec![args.required_string(secret, "secret")?]),
         ValueType::Object if secret.is_array()? => {
             Ok(args.strings(secret, "secret")?.unwrap_or_default())
         }
@@ -91,19 +78,19 @@ pub fn verify_webhook<'env>(
     #[napi(
         ts_arg_type = "Record<string, string | string[] | undefined> | Array<[string, string]>"
     )]
-    headers: Either<Vec<(String, String)>, Object<'static>>,
+    headers: Unknown,
     #[napi(ts_arg_type = "Buffer | string")] body: Unknown,
-    options: Option<NowOptions>,
+    #[napi(ts_arg_type = "NowOptions | undefined | null")] options: Option<Unknown>,
 ) -> napi::Result<WebhookEvent<'env>> {
     let args = Args::new(env, "verifyWebhook");
-    let now = args.seconds(options.and_then(|o| o.now), "options.now")?;
+    let now = args.now_options(options)?;
     let body = body_bytes(&args, body)?;
     let secrets = secret_texts(&args, secret)?
         .iter()
         .map(|text| WebhookSecret::parse(text))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| webhook_to_js(env, &e))?;
-    let pairs = header_pairs(Some(headers))?;
+    let pairs = args.headers(headers, "headers")?;
     let headers: Vec<(&str, &str)> = pairs
         .iter()
         .map(|(name, value)| (name.as_str(), value.as_str()))
@@ -135,12 +122,14 @@ pub fn verify_webhook<'env>(
 #[napi(catch_unwind, strict)]
 pub fn sign_webhook(
     env: Env,
-    secret: String,
-    id: String,
+    #[napi(ts_arg_type = "string")] secret: Unknown,
+    #[napi(ts_arg_type = "string")] id: Unknown,
     #[napi(ts_arg_type = "number")] timestamp: Unknown,
     #[napi(ts_arg_type = "Buffer | string")] body: Unknown,
 ) -> napi::Result<String> {
     let args = Args::new(&env, "signWebhook");
+    let secret = args.required_string(secret, "secret")?;
+    let id = args.required_string(id, "id")?;
     let timestamp = args.now(timestamp, "timestamp")?;
     let body = body_bytes(&args, body)?;
     let secret = WebhookSecret::parse(&secret).map_err(|e| webhook_to_js(&env, &e))?;

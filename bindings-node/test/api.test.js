@@ -49,11 +49,13 @@ test('the exports are exactly the documented API', () => {
       'RedirectPolicy',
       'checkRedirectShape',
       'defaultLanguages',
+      'isNoxError',
       'languageFromLocale',
       'languages',
       'negotiateLanguage',
       'normalizeSpelling',
       'parseLanguage',
+      'parseLinkCallback',
       'parseLinkUrl',
       'ruleCodes',
       'signWebhook',
@@ -264,5 +266,8 @@ test('share and fromShared give the same authenticator', () => {
   const same = Authenticator.fromShared(handle)
   const { link_token: token } = auth.createSupplierLinkSession(SUPPLIER)
   assert.equal(same.completeSession(token, { now: NOW + 1 }).state, 'completed')
-  assert.throws(() => Authenticator.fromShared(0xffffff), (e) => e instanceof Error && e.code === 'InvalidArg')
+  assert.throws(
+    () => Authenticator.fromShared(0xffffff),
+    (e) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG_VALUE' && e.message.includes('handle'),
+  )
 })

@@ -76,12 +76,13 @@ test('INVALID_CONFIG names the field', () => {
   throwsCode(() => Authenticator.fromJson('{"suppliers": [{"id": "s", "name": "n"}]}'), 'INVALID_CONFIG', {
     field: 'suppliers[0].api_key',
   })
-  throwsCode(() => new Authenticator({ maxBodyBytes: 0 }), 'INVALID_CONFIG', { field: 'max_body_bytes' })
-  throwsCode(() => new Authenticator({ maxBodyBytes: -1 }), 'INVALID_CONFIG', { field: 'max_body_bytes' })
+  // The object form names the field as the caller wrote it (camelCase).
+  throwsCode(() => new Authenticator({ maxBodyBytes: 0 }), 'INVALID_CONFIG', { field: 'maxBodyBytes' })
+  throwsCode(() => new Authenticator({ maxBodyBytes: -1 }), 'INVALID_CONFIG', { field: 'maxBodyBytes' })
   throwsCode(
     () => new Authenticator({ suppliers: [{ id: 's', name: 'n', apiKey: 'k', redirectUrls: ['https://EXAMPLE.com/'] }] }),
     'INVALID_CONFIG',
-    { field: 'suppliers[0].redirect_urls[0]' },
+    { field: 'suppliers[0].redirectUrls[0]' },
   )
 })
 

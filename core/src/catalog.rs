@@ -26,6 +26,7 @@ use crate::error::{Error, Refusal, Result, Rule};
 
 /// The device category of a link session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum AssetType {
     /// A heat pump, `hp` on the wire.

@@ -39,22 +39,32 @@ pub const MAX_BODY_BYTES_LIMIT: usize = 16 * 1024 * 1024;
 /// The whole configuration file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(
+    feature = "ts",
+    derive(ts_rs::TS),
+    ts(rename_all = "camelCase", rename = "AuthenticatorConfig")
+)]
 pub struct Config {
     /// Where link URLs point.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub link_base_urls: LinkBaseUrls,
     /// The supplier accounts.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub suppliers: Vec<SupplierConfig>,
     /// The manufacturer accounts.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub manufacturers: Vec<ManufacturerConfig>,
     /// The largest request body the HTTP adapter reads (default 64 KiB).
     #[serde(default = "default_max_body_bytes")]
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub max_body_bytes: usize,
     /// How long a store keeps a session after it expired (default 3600 s), so that a late
     /// completion is told `expired` rather than `not found`.
     #[serde(default = "default_retention")]
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub session_retention_seconds: i64,
     /// Where sessions and v1 subscribers are kept (spec decision 11): `memory`,
     /// `sqlite:PATH` or a `postgres://…` URL. The core only carries it: the hosts that open
@@ -64,6 +74,7 @@ pub struct Config {
     pub store: Option<String>,
     /// Limits against hostile or runaway clients (spec decision 12).
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub limits: Limits,
     /// The admin listener's key (spec decision 13); without it the admin listener may only
     /// bind a loopback address.
@@ -83,21 +94,26 @@ pub struct Config {
     /// How completion events are delivered (spec decision 20): the retry schedule and the
     /// time-out of one attempt.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub webhooks: WebhooksConfig,
 }
 
 /// The `"webhooks"` section (spec decision 20).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename_all = "camelCase"))]
 pub struct WebhooksConfig {
     /// The wait before each retry after a failed attempt; after the last one the delivery is
     /// marked failed. Default 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub retry_schedule_seconds: Vec<u64>,
     /// How long one attempt may take (default 10 s).
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub timeout_seconds: u64,
     /// How long a failed delivery stays in the outbox (and the admin list) after it was given
     /// up, before the background upkeep deletes it (default 7 days; `0` keeps it until it is
     /// retried or deleted by hand). Delivered events leave after `session_retention_seconds`.
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub failed_retention_seconds: u64,
 }
 
@@ -117,6 +133,7 @@ impl Default for WebhooksConfig {
 /// A caller's `"webhook"`: where its completion events go and the secret they are signed with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename_all = "camelCase"))]
 pub struct WebhookConfig {
     /// `https`, or `http` on a loopback IP literal (the shape rules of decision 5).
     pub url: String,
@@ -174,26 +191,37 @@ fn check_webhook(at: &str, webhook: &WebhookConfig) -> Result<WebhookEndpoint> {
 /// server's; the session and device-id caps are enforced by the core through its stores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename_all = "camelCase"))]
 pub struct Limits {
     /// The request head must arrive within this many seconds (default 10).
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub header_timeout_seconds: u64,
     /// The whole request must arrive within this many seconds (default 30).
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub request_timeout_seconds: u64,
     /// An idle keep-alive connection is closed after this many seconds (default 60).
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub idle_timeout_seconds: u64,
     /// At most this many open connections (default 10,000).
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub max_connections: u64,
     /// After a shutdown signal, connections are closed after this many seconds (default 10).
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub shutdown_grace_seconds: u64,
     /// At most this many pending sessions per caller (default 100,000).
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub pending_sessions_per_caller: u64,
     /// At most this many pending sessions in total (default 1,000,000).
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub pending_sessions_total: u64,
     /// Requests per second per API key (default 100; 0 means no limit).
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub requests_per_second_per_key: u64,
     /// Burst per API key (default 200).
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub burst_per_key: u64,
     /// At most this many device ids per v1 subscriber (default 1,000).
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub device_ids_per_subscriber: u64,
 }
 
@@ -256,6 +284,7 @@ impl Limits {
 /// only as its digest) and `api_key_sha256`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename_all = "camelCase"))]
 pub struct AdminConfig {
     /// The admin key in clear.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -297,12 +326,19 @@ fn default_true() -> bool {
 /// The bases of `link_url`s: `{v2}?token=…&language=…` and `{v1}?token=…`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(
+    feature = "ts",
+    derive(ts_rs::TS),
+    ts(rename_all = "camelCase", rename = "LinkBaseUrlsConfig")
+)]
 pub struct LinkBaseUrls {
     /// Base of v2 link URLs.
     #[serde(default = "default_v2")]
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub v2: String,
     /// Base of v1 link URLs.
     #[serde(default = "default_v1")]
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub v1: String,
 }
 
@@ -325,6 +361,7 @@ impl Default for LinkBaseUrls {
 /// One supplier account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename_all = "camelCase"))]
 pub struct SupplierConfig {
     /// The supplier's id (`supplier_id` in v1 responses).
     pub id: String,
@@ -338,6 +375,7 @@ pub struct SupplierConfig {
     pub api_key_sha256: Option<ApiKeys>,
     /// The registered redirect URLs, each in canonical form.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub redirect_urls: Vec<String>,
     /// Where completion events go (spec decision 20).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -347,6 +385,7 @@ pub struct SupplierConfig {
 /// One manufacturer account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename_all = "camelCase"))]
 pub struct ManufacturerConfig {
     /// The manufacturer's id.
     pub id: String,
@@ -357,6 +396,7 @@ pub struct ManufacturerConfig {
     pub brand: Option<String>,
     /// Whether the manufacturer may create sessions (default true).
     #[serde(default = "default_true")]
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub enabled: bool,
     /// The API key in clear (kept only as its digest).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -366,6 +406,7 @@ pub struct ManufacturerConfig {
     pub api_key_sha256: Option<ApiKeys>,
     /// The registered redirect URLs, each in canonical form.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub redirect_urls: Vec<String>,
     /// Where completion events go (spec decision 20).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -667,6 +708,7 @@ impl KeySet {
 /// A caller's API key or keys: a JSON string, or an array of strings while keys are rotated
 /// (every listed key is accepted; remove the old one once no client uses it).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(untagged))]
 pub enum ApiKeys {
     /// One key.
     One(String),

@@ -58,6 +58,7 @@ type HmacSha256 = Hmac<Sha256>;
 /// "client_id", "client_secret", "scopes"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename_all = "camelCase"))]
 pub struct ConnectorConfig {
     /// `sandbox` or `oauth2`.
     #[serde(rename = "type")]
@@ -82,6 +83,7 @@ pub struct ConnectorConfig {
 /// The configuration's `"flow"` section.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename_all = "camelCase"))]
 pub struct FlowConfig {
     /// The key of the forms' anti-forgery MAC, at least 32 bytes. Without it a host draws a
     /// random key per process, which is fine for one instance; several instances behind one
@@ -276,6 +278,7 @@ pub fn check_flow_config(flow: Option<&FlowConfig>) -> Result<Option<Vec<u8>>> {
 /// A step of the flow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Step {
     /// Who asks, and what will be linked.
@@ -353,6 +356,7 @@ pub struct Progress {
 /// Which form field a pick is made in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum PickField {
     /// `brand`, values brand slugs.
@@ -376,6 +380,7 @@ impl PickField {
 
 /// One thing that may be picked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Choice {
     /// The form value: a brand slug or a supplier id.
@@ -386,12 +391,14 @@ pub struct Choice {
     pub available: bool,
     /// The connector's type when available (`sandbox`, `oauth2`).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub connector: Option<String>,
 }
 
 /// The counterpart the end user signs in with: the brand (supplier sessions) or the supplier
 /// (manufacturer sessions).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Counterpart {
     /// Brand slug or supplier id.
@@ -616,6 +623,7 @@ impl FlowRules<'_> {
 
 /// The view model of one page of the flow (serde-serialisable, for hosts in any language).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct FlowView {
     /// The step this page shows.
@@ -675,6 +683,7 @@ pub fn page_language(
 /// The outcome a return URL reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum CallbackStatus {
     /// The end user finished the flow; the session is completed.
@@ -731,6 +740,7 @@ pub fn return_url(session: &LinkSession, status: CallbackStatus) -> Result<Strin
 
 /// What a return URL says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct LinkCallback {
     /// The outcome.

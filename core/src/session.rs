@@ -25,6 +25,7 @@ pub fn expires_at(created_at: i64) -> i64 {
 /// Which endpoint created a session; it decides the link URL and the wire shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum SessionKind {
     /// `POST /v2/supplier/link-sessions`.
@@ -56,6 +57,7 @@ impl SessionKind {
 /// The state of a session at some moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum SessionState {
     /// Neither completed nor expired.

@@ -453,6 +453,7 @@ fn parse_unix_seconds(text: &str) -> Option<i64> {
 
 /// The type of a completion event (decision 20).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum WebhookEventType {
     /// `link_session.completed`: the session was completed.

@@ -11,6 +11,11 @@ use crate::store::Subscriber;
 
 /// `CreateSupplierLinkSessionResponse` (v2).
 #[derive(Debug, Serialize)]
+#[cfg_attr(
+    feature = "ts",
+    derive(ts_rs::TS),
+    ts(rename = "V2SupplierLinkSession")
+)]
 pub struct V2SupplierSessionBody<'a> {
     link_url: &'a str,
     link_token: &'a str,
@@ -27,10 +32,16 @@ pub struct V2SupplierSessionBody<'a> {
 
 /// `CreateManufacturerLinkSessionResponse` (v2).
 #[derive(Debug, Serialize)]
+#[cfg_attr(
+    feature = "ts",
+    derive(ts_rs::TS),
+    ts(rename = "V2ManufacturerLinkSession")
+)]
 pub struct V2ManufacturerSessionBody<'a> {
     link_url: &'a str,
     link_token: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     brand: Option<&'a str>,
     language: Language,
     redirect_url: &'a str,
@@ -43,6 +54,7 @@ pub struct V2ManufacturerSessionBody<'a> {
 
 /// The `data` of `LinkSessionResponse` (v1).
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "V1SupplierLink"))]
 pub struct V1SupplierSessionData<'a> {
     link_token: &'a str,
     link_url: &'a str,
@@ -50,11 +62,13 @@ pub struct V1SupplierSessionData<'a> {
     supplier_id: &'a str,
     supplier_user_id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     brand: Option<&'a str>,
 }
 
 /// The `data` of `NoxConnectionResponse` (v1).
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "V1Subscriber"))]
 pub struct V1ConnectData<'a> {
     manufacturer_user_id: &'a str,
     nox_user_id: &'a str,
