@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import List
+from typing import List, Tuple
 
 from conftest import DEMO_CONFIG, NOW
 from nox_authenticator import Authenticator, SessionAlreadyCompletedError
@@ -75,26 +75,40 @@ def test_gil_is_released_during_core_calls() -> None:
     brands = [{"slug": f"brand-{i}", "display_name": f"Brand {i}", "asset_type": "hp"}
               for i in range(150_000)]
     big = json.dumps({"version": "big", "brands": brands})
-    start = time.perf_counter()
     first = Catalog.from_json(big)  # kept: freeing it (with the GIL) is not the core call
-    alone = time.perf_counter() - start
 
-    done = threading.Event()
-    gaps: List[float] = []
+    def longest_pause() -> Tuple[float, float]:
+        """(the longest pause the ticker saw during the call, the call's time alone)."""
+        start = time.perf_counter()
+        Catalog.from_json(big)
+        alone = time.perf_counter() - start
+        done = threading.Event()
+        gaps: List[float] = []
 
-    def tick() -> None:
-        last = time.perf_counter()
-        while not done.is_set():
-            now = time.perf_counter()
-            gaps.append(now - last)
-            last = now
+        def tick() -> None:
+            last = time.perf_counter()
+            while not done.is_set():
+                now = time.perf_counter()
+                gaps.append(now - last)
+                last = now
 
-    ticker = threading.Thread(target=tick)
-    ticker.start()
-    time.sleep(0.01)
-    second = Catalog.from_json(big)
-    done.set()
-    ticker.join()
-    assert first == second
-    assert alone > 0.05, f"the core call is too short to tell ({alone:.3f} s)"
-    assert max(gaps) < alone / 2, (max(gaps), alone)
+        ticker = threading.Thread(target=tick)
+        ticker.start()
+        time.sleep(0.01)
+        second = Catalog.from_json(big)
+        done.set()
+        ticker.join()
+        assert first == second
+        assert alone > 0.05, f"the core call is too short to tell ({alone:.3f} s)"
+        return max(gaps), alone
+
+    # A held GIL pauses the ticker for the whole call every time; on a loaded machine the
+    # scheduler alone may pause it for long once, so the best of three tries is judged.
+    tries = []
+    for _ in range(3):
+        pause, alone = longest_pause()
+        tries.append((pause, alone))
+        if pause < alone / 2:
+            break
+    else:
+        raise AssertionError(f"the ticker paused for most of every call: {tries}")
