@@ -27,7 +27,7 @@ const MAX_BATCH: usize = 128;
 
 /// Inserter threads: several batches can be committing (waiting for the server's WAL flush,
 /// which they share) while the next is written.
-const THREADS: usize = 4;
+const THREADS: usize = 8;
 
 /// The batch statement (see the module docs). A caller's rows are inserted only if all of
 /// them fit under its cap and all the batch's rows under the total cap (else they are retried
