@@ -9,34 +9,11 @@ use crate::catalog::Catalog;
 use crate::error::NoxError;
 use crate::http::{HttpRequest, HttpResponse};
 use crate::session::LinkSession;
+use nox::Subscriber;
 use nox::flow::{Connectors, FlowRules, FlowView, Progress, Step, page_language};
 use nox::{
     ManufacturerLinkSessionInput, SupplierLinkSessionInput, V1ConnectInput, V1SupplierLinkInput,
 };
-
-/// A v1 subscriber: one manufacturer's user connected to NOX.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct Subscriber {
-    /// The manufacturer's id.
-    pub manufacturer_id: String,
-    /// The manufacturer's id for the user.
-    pub manufacturer_user_id: String,
-    /// The NOX user id (a UUID), fixed at the first connect.
-    pub nox_user_id: String,
-    /// Every device id ever associated, in first-seen order.
-    pub device_ids: Vec<String>,
-}
-
-impl From<nox::Subscriber> for Subscriber {
-    fn from(subscriber: nox::Subscriber) -> Subscriber {
-        Subscriber {
-            manufacturer_id: subscriber.manufacturer_id,
-            manufacturer_user_id: subscriber.manufacturer_user_id,
-            nox_user_id: subscriber.nox_user_id,
-            device_ids: subscriber.device_ids,
-        }
-    }
-}
 
 /// The NOX Authenticator: create, look up and complete link sessions, connect v1 subscribers,
 /// and answer the four endpoints through `handleHttp`. Every operation takes the time (`now`,
@@ -147,8 +124,7 @@ impl Authenticator {
     ) -> Result<Subscriber, NoxError> {
         Ok(self
             .inner
-            .connect_v1_manufacturer(api_key.as_deref(), &input)?
-            .into())
+            .connect_v1_manufacturer(api_key.as_deref(), &input)?)
     }
 
     /// The session with this token, in whatever state (`NoxError.SessionNotFound` if none).

@@ -38,7 +38,7 @@ pub mod request;
 pub mod session;
 pub mod webhook;
 
-pub use authenticator::{Authenticator, Subscriber};
+pub use authenticator::Authenticator;
 pub use catalog::{Catalog, all_asset_types, normalize_spelling, parse_asset_type, v1_brands};
 pub use error::{NoxError, RedirectError};
 pub use flow::{LinkCallbackError, parse_link_callback};
@@ -63,7 +63,7 @@ pub use nox_authenticator::flow::{
 };
 pub use nox_authenticator::{
     AssetType, Brand, Language, ManufacturerLinkSessionInput, ManufacturerLinkSessionRequest,
-    RedirectRejection, SessionKind, SessionState, SupplierLinkSessionInput,
+    RedirectRejection, SessionKind, SessionState, Subscriber, SupplierLinkSessionInput,
     SupplierLinkSessionRequest, V1ConnectInput, V1ConnectRequest, V1SupplierLinkInput,
     V1SupplierLinkRequest, WebhookEventType,
 };

@@ -2328,95 +2328,6 @@ public func FfiConverterTypeLinkUrlParts_lower(_ value: LinkUrlParts) -> RustBuf
 
 
 /**
- * A v1 subscriber: one manufacturer's user connected to NOX.
- */
-public struct Subscriber: Equatable, Hashable {
-    /**
-     * The manufacturer's id.
-     */
-    public var manufacturerId: String
-    /**
-     * The manufacturer's id for the user.
-     */
-    public var manufacturerUserId: String
-    /**
-     * The NOX user id (a UUID), fixed at the first connect.
-     */
-    public var noxUserId: String
-    /**
-     * Every device id ever associated, in first-seen order.
-     */
-    public var deviceIds: [String]
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * The manufacturer's id.
-         */manufacturerId: String, 
-        /**
-         * The manufacturer's id for the user.
-         */manufacturerUserId: String, 
-        /**
-         * The NOX user id (a UUID), fixed at the first connect.
-         */noxUserId: String, 
-        /**
-         * Every device id ever associated, in first-seen order.
-         */deviceIds: [String]) {
-        self.manufacturerId = manufacturerId
-        self.manufacturerUserId = manufacturerUserId
-        self.noxUserId = noxUserId
-        self.deviceIds = deviceIds
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension Subscriber: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeSubscriber: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Subscriber {
-        return
-            try Subscriber(
-                manufacturerId: FfiConverterString.read(from: &buf), 
-                manufacturerUserId: FfiConverterString.read(from: &buf), 
-                noxUserId: FfiConverterString.read(from: &buf), 
-                deviceIds: FfiConverterSequenceString.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: Subscriber, into buf: inout [UInt8]) {
-        FfiConverterString.write(value.manufacturerId, into: &buf)
-        FfiConverterString.write(value.manufacturerUserId, into: &buf)
-        FfiConverterString.write(value.noxUserId, into: &buf)
-        FfiConverterSequenceString.write(value.deviceIds, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeSubscriber_lift(_ buf: RustBuffer) throws -> Subscriber {
-    return try FfiConverterTypeSubscriber.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeSubscriber_lower(_ value: Subscriber) -> RustBuffer {
-    return FfiConverterTypeSubscriber.lower(value)
-}
-
-
-/**
  * A verified completion event.
  */
 public struct WebhookEvent: Equatable, Hashable {
@@ -4246,7 +4157,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_complete_session() != 38555) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_connect_v1_manufacturer() != 59997) {
+    if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_connect_v1_manufacturer() != 42030) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_create_manufacturer_link_session() != 25941) {

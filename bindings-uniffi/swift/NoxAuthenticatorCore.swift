@@ -1271,6 +1271,95 @@ public func FfiConverterTypeProgress_lower(_ value: Progress) -> RustBuffer {
 
 
 /**
+ * A v1 subscriber: one manufacturer's user connected to NOX (spec decision 8).
+ */
+public struct Subscriber: Equatable, Hashable {
+    /**
+     * The manufacturer's id.
+     */
+    public var manufacturerId: String
+    /**
+     * The manufacturer's id for the user.
+     */
+    public var manufacturerUserId: String
+    /**
+     * The NOX user id (a UUID), fixed at the first connect.
+     */
+    public var noxUserId: String
+    /**
+     * Every device id ever associated, in first-seen order.
+     */
+    public var deviceIds: [String]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The manufacturer's id.
+         */manufacturerId: String, 
+        /**
+         * The manufacturer's id for the user.
+         */manufacturerUserId: String, 
+        /**
+         * The NOX user id (a UUID), fixed at the first connect.
+         */noxUserId: String, 
+        /**
+         * Every device id ever associated, in first-seen order.
+         */deviceIds: [String]) {
+        self.manufacturerId = manufacturerId
+        self.manufacturerUserId = manufacturerUserId
+        self.noxUserId = noxUserId
+        self.deviceIds = deviceIds
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Subscriber: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSubscriber: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Subscriber {
+        return
+            try Subscriber(
+                manufacturerId: FfiConverterString.read(from: &buf), 
+                manufacturerUserId: FfiConverterString.read(from: &buf), 
+                noxUserId: FfiConverterString.read(from: &buf), 
+                deviceIds: FfiConverterSequenceString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Subscriber, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.manufacturerId, into: &buf)
+        FfiConverterString.write(value.manufacturerUserId, into: &buf)
+        FfiConverterString.write(value.noxUserId, into: &buf)
+        FfiConverterSequenceString.write(value.deviceIds, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSubscriber_lift(_ buf: RustBuffer) throws -> Subscriber {
+    return try FfiConverterTypeSubscriber.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSubscriber_lower(_ value: Subscriber) -> RustBuffer {
+    return FfiConverterTypeSubscriber.lower(value)
+}
+
+
+/**
  * The request as given: every field optional and unchecked, so that missing and invalid
  * fields get the documented messages whether the request came as JSON or from code.
  */

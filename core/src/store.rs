@@ -747,6 +747,7 @@ pub fn apply_attempt(d: &mut Delivery, attempt: &Attempt<'_>) {
 
 /// A v1 subscriber: one manufacturer's user connected to NOX (spec decision 8).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Subscriber {
     /// The manufacturer's id.
     pub manufacturer_id: String,
