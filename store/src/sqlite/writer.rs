@@ -31,6 +31,10 @@ use crate::threads::Threads;
 /// Writes one transaction holds at most.
 const MAX_BATCH: usize = 256;
 
+/// Log frames (pages) past which a checkpoint waits for the writer and truncates the log:
+/// 16 MiB of 4 KiB pages, four times SQLite's own automatic checkpoint size.
+const WAL_TRUNCATE_FRAMES: i64 = 4096;
+
 /// How long the checkpoint thread waits after a checkpoint before the next one.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 
@@ -109,8 +113,21 @@ fn checkpoint(shared: &Shared) {
         }
         // A failed checkpoint (the file gone away, a full disk) is retried after the next
         // commit; the log keeps every commit meanwhile.
-        let _ =
-            lock(&shared.checkpointer).query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        let checkpointer = lock(&shared.checkpointer);
+        let log_frames = checkpointer
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+                row.get::<_, i64>(1)
+            })
+            .unwrap_or(0);
+        // A passive checkpoint never waits for the writer, so under a steady load it never
+        // catches up with the end of the log, and SQLite starts the log afresh only after one
+        // that did: the file would grow without bound (measured: 2.5 GB after 300,000 creates).
+        // Past a bound, one checkpoint waits for the writer's current transaction (the writer
+        // then waits for it, once) and truncates the log.
+        if log_frames > WAL_TRUNCATE_FRAMES {
+            let _ = checkpointer.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        }
+        drop(checkpointer);
         last = Instant::now();
     }
 }
