@@ -30,6 +30,7 @@ use crate::config::{
 use crate::error::{Error, Result};
 use crate::language::Language;
 use crate::principal::{ApiKeyDigest, Callers, Manufacturer, Supplier};
+use crate::redirect::RedirectField;
 use crate::session::{LinkSession, SessionKind, expires_at};
 use crate::store::OutboxEvent;
 use crate::store::{
@@ -204,10 +205,7 @@ impl Authenticator {
         now: i64,
     ) -> Result<LinkSession> {
         let request = input.validate(&self.catalog())?;
-        supplier
-            .redirects
-            .check(&request.redirect_url)
-            .map_err(|r| Error::redirect("redirect_url", "supplier", &r))?;
+        RedirectField::V2_SUPPLIER.check_registered(&supplier.redirects, &request.redirect_url)?;
         self.new_session(
             SessionKind::V2Supplier,
             (&supplier.id, &supplier.name),
@@ -243,10 +241,8 @@ impl Authenticator {
         now: i64,
     ) -> Result<LinkSession> {
         let request = input.validate()?;
-        manufacturer
-            .redirects
-            .check(&request.redirect_url)
-            .map_err(|r| Error::redirect("redirect_url", "manufacturer", &r))?;
+        RedirectField::V2_MANUFACTURER
+            .check_registered(&manufacturer.redirects, &request.redirect_url)?;
         self.new_session(
             SessionKind::V2Manufacturer,
             (&manufacturer.id, &manufacturer.name),
@@ -282,10 +278,7 @@ impl Authenticator {
         now: i64,
     ) -> Result<LinkSession> {
         let request = input.validate(&self.catalog())?;
-        supplier
-            .redirects
-            .check(&request.redirect_uri)
-            .map_err(|r| Error::redirect("redirect_uri", "supplier", &r))?;
+        RedirectField::V1_SUPPLIER.check_registered(&supplier.redirects, &request.redirect_uri)?;
         self.new_session(
             SessionKind::V1Supplier,
             (&supplier.id, &supplier.name),

@@ -257,6 +257,46 @@ impl Error {
     }
 }
 
+/// Where an endpoint's request carries its redirect URL and whose URLs it names: the one place
+/// each endpoint's redirect refusals are worded, for its shape check and its registration check.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RedirectField {
+    field: FieldName,
+    account: &'static str,
+}
+
+impl RedirectField {
+    /// `redirect_url` of `POST /v2/supplier/link-sessions`.
+    pub(crate) const V2_SUPPLIER: RedirectField = RedirectField {
+        field: "redirect_url",
+        account: "supplier",
+    };
+    /// `redirect_url` of `POST /v2/manufacturer/link-sessions`.
+    pub(crate) const V2_MANUFACTURER: RedirectField = RedirectField {
+        field: "redirect_url",
+        account: "manufacturer",
+    };
+    /// `redirect_uri` of `POST /users/{userId}/link`.
+    pub(crate) const V1_SUPPLIER: RedirectField = RedirectField {
+        field: "redirect_uri",
+        account: "supplier",
+    };
+
+    /// The shape check of [`check_shape`], refused as this field.
+    pub(crate) fn check_shape(self, url: &str) -> Result<(), Error> {
+        check_shape(url).map(drop).map_err(|r| self.refusal(&r))
+    }
+
+    /// The caller's registration check ([`RedirectPolicy::check`]), refused as this field.
+    pub(crate) fn check_registered(self, policy: &RedirectPolicy, url: &str) -> Result<(), Error> {
+        policy.check(url).map_err(|r| self.refusal(&r))
+    }
+
+    fn refusal(self, rejection: &RedirectRejection) -> Error {
+        Error::redirect(self.field, self.account, rejection)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -764,12 +764,7 @@ impl Subscriber {
     /// (spec decision 8). If the union would hold more than `cap` ids, nothing is added and the
     /// connect is refused as a whole, naming `device_ids` (spec decision 12).
     pub fn merge_device_ids(&mut self, device_ids: &[String], cap: u64) -> Result<()> {
-        let mut seen: std::collections::HashSet<&str> =
-            self.device_ids.iter().map(String::as_str).collect();
-        let new: Vec<&String> = device_ids
-            .iter()
-            .filter(|id| seen.insert(id.as_str()))
-            .collect();
+        let new = crate::v1_connect::new_device_ids(&self.device_ids, device_ids);
         let total = self.device_ids.len().saturating_add(new.len());
         if u64::try_from(total).unwrap_or(u64::MAX) > cap {
             return Err(Error::refuse(

@@ -78,18 +78,21 @@ impl V1ConnectInput {
                 format!("device_ids must have at most {MAX_DEVICE_IDS} items"),
             ));
         }
-        let mut device_ids: Vec<String> = Vec::with_capacity(given.len());
         for (index, id) in given.iter().enumerate() {
             check_id(&format!("device_ids[{index}]"), "device_ids", id)?;
-            if !device_ids.contains(id) {
-                device_ids.push(id.clone());
-            }
         }
         Ok(V1ConnectRequest {
             manufacturer_user_id: user_id.clone(),
-            device_ids,
+            device_ids: new_device_ids(&[], given).into_iter().cloned().collect(),
         })
     }
+}
+
+/// The ids of `given` that are not in `known`, each once, in first-seen order: the one rule
+/// for device ids, used to read a request (nothing known) and to add it to a subscriber.
+pub(crate) fn new_device_ids<'a>(known: &[String], given: &'a [String]) -> Vec<&'a String> {
+    let mut seen: std::collections::HashSet<&str> = known.iter().map(String::as_str).collect();
+    given.iter().filter(|id| seen.insert(id.as_str())).collect()
 }
 
 fn not_string_array() -> Error {

@@ -10,9 +10,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::catalog::Catalog;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::language::Language;
-use crate::redirect::check_shape;
+use crate::redirect::RedirectField;
 use crate::request::{check_id, parse_object, present, require_present, required, string_field};
 
 /// The request as given, every field optional and unchecked.
@@ -75,7 +75,7 @@ impl V1SupplierLinkInput {
         let user_id = required("userId", self.user_id.as_ref())?;
         check_id("userId", "userId", user_id)?;
         let redirect_uri = required("redirect_uri", self.redirect_uri.as_ref())?;
-        check_shape(redirect_uri).map_err(|r| Error::redirect("redirect_uri", "supplier", &r))?;
+        RedirectField::V1_SUPPLIER.check_shape(redirect_uri)?;
         // Any string (spec decision 16): one of ours in any case, anything else the default.
         let language = self
             .language

@@ -8,9 +8,9 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::language::Language;
-use crate::redirect::check_shape;
+use crate::redirect::RedirectField;
 use crate::request::{check_id, parse_object, present, require_present, required, string_field};
 
 /// The request as given, every field optional and unchecked.
@@ -68,8 +68,7 @@ impl ManufacturerLinkSessionInput {
         let user_id = required("user_id", self.user_id.as_ref())?;
         let redirect_url = required("redirect_url", self.redirect_url.as_ref())?;
         check_id("user_id", "user_id", user_id)?;
-        check_shape(redirect_url)
-            .map_err(|r| Error::redirect("redirect_url", "manufacturer", &r))?;
+        RedirectField::V2_MANUFACTURER.check_shape(redirect_url)?;
         let language = match &self.language {
             Some(code) => code.parse()?,
             None => Language::V2_DEFAULT,

@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::catalog::{AssetType, Catalog};
 use crate::error::{Error, Result, Rule};
 use crate::language::Language;
-use crate::redirect::check_shape;
+use crate::redirect::RedirectField;
 use crate::request::{
     check_id, is_missing, missing_all, nullable_string_field, parse_object, present, string_field,
 };
@@ -109,7 +109,7 @@ impl SupplierLinkSessionInput {
             ));
         };
         check_id("user_id", "user_id", user_id)?;
-        check_shape(redirect_url).map_err(|r| Error::redirect("redirect_url", "supplier", &r))?;
+        RedirectField::V2_SUPPLIER.check_shape(redirect_url)?;
         let asset_type: AssetType = asset_type.parse()?;
         let brand = match &self.brand {
             Some(spelling) => Some(catalog.resolve(asset_type, spelling)?.slug().to_owned()),
