@@ -15,7 +15,7 @@ use nox_authenticator::{
 
 use crate::row::{
     OUTBOX_COLUMNS, OutboxRow, SESSION_COLUMNS, SessionRow, attempt_columns, caller_kind, cap,
-    outbox_sql, split_link_url,
+    outbox_sql,
 };
 use crate::{OpenError, SCHEMA_VERSION};
 use nox_authenticator::store::{Attempt, Delivery, EventOutbox, QueueStats};
@@ -697,7 +697,7 @@ impl PostgresStore {
         let digest_bytes = &digest[..];
         let shard = i32::from(digest.first().copied().unwrap_or(0) % SHARDS);
         let counted = session.completed_at.is_none() && session.expires_at > now;
-        let (head, tail) = split_link_url(&session);
+        let (head, tail) = session.link_url_parts();
         let per_caller_cap = per_caller.unwrap_or(i64::MAX);
         let total_cap = total.unwrap_or(i64::MAX);
         let kind = session.kind.as_str();

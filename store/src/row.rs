@@ -29,18 +29,6 @@ pub(crate) struct SessionRow {
     pub completed_at: Option<i64>,
 }
 
-/// The link URL split around the token: (head, tail), or (whole URL, `None`).
-pub(crate) fn split_link_url(session: &LinkSession) -> (&str, Option<&str>) {
-    let token = session.token.as_str();
-    match session.link_url.find(token) {
-        Some(at) => (
-            session.link_url.get(..at).unwrap_or_default(),
-            session.link_url.get(at + token.len()..),
-        ),
-        None => (session.link_url.as_str(), None),
-    }
-}
-
 /// Parses the kind column.
 pub(crate) fn parse_kind(text: &str) -> Result<SessionKind> {
     [

@@ -18,7 +18,7 @@ use rusqlite::{
 
 use crate::row::{
     OUTBOX_COLUMNS, OutboxRow, SESSION_COLUMNS, SessionRow, attempt_columns, caller_kind, cap,
-    outbox_sql, split_link_url,
+    outbox_sql,
 };
 use crate::{OpenError, SCHEMA_VERSION, Synchronous};
 use nox_authenticator::store::{Attempt, Delivery, EventOutbox, QueueStats};
@@ -408,7 +408,7 @@ fn insert_in(
         }
     }
     let counted = session.completed_at.is_none() && session.expires_at > now;
-    let (head, tail) = split_link_url(session);
+    let (head, tail) = session.link_url_parts();
     let inserted = connection
         .prepare_cached(
             "INSERT INTO link_sessions (token_sha256, kind, caller_kind, owner_id, owner_name, \

@@ -19,7 +19,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use nox_authenticator::{Error, LinkSession, PendingCaps, Result};
 
 use super::{Manager, SHARDS};
-use crate::row::{caller_kind, cap, split_link_url};
+use crate::row::{caller_kind, cap};
 use crate::threads::Threads;
 
 /// Sessions one statement inserts at most.
@@ -221,13 +221,13 @@ fn write(shared: &Shared, batch: &[Queued]) -> std::result::Result<Vec<[u8; 32]>
     let user_id = column(&|q| &q.session.user_id);
     let redirect_url = column(&|q| &q.session.redirect_url);
     let language = column(&|q| q.session.language.as_str());
-    let head = column(&|q| split_link_url(&q.session).0);
+    let head = column(&|q| q.session.link_url_parts().0);
     let asset_type: Vec<Option<&str>> = batch
         .iter()
         .map(|q| q.session.asset_type.map(|a| a.as_str()))
         .collect();
     let brand: Vec<Option<&str>> = batch.iter().map(|q| q.session.brand.as_deref()).collect();
-    let tail: Vec<Option<&str>> = batch.iter().map(|q| split_link_url(&q.session).1).collect();
+    let tail: Vec<Option<&str>> = batch.iter().map(|q| q.session.link_url_parts().1).collect();
     let created_at: Vec<i64> = batch.iter().map(|q| q.session.created_at).collect();
     let expires_at: Vec<i64> = batch.iter().map(|q| q.session.expires_at).collect();
     let completed_at: Vec<Option<i64>> = batch.iter().map(|q| q.session.completed_at).collect();
