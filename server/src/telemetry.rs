@@ -15,7 +15,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::Response;
-use nox_authenticator::{Authenticator, api_key_from_headers};
+use nox_authenticator::{ApiKeyDigest, Authenticator, api_key_from_headers};
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -326,23 +326,24 @@ pub struct CallerId(pub String);
 
 /// The id of the caller a request's key belongs to, if any: for the log line of a request
 /// refused before the handler knew its caller.
-fn caller_id(
-    authenticator: &Authenticator,
-    key_headers: &[(HeaderName, HeaderValue)],
-) -> Option<String> {
-    let headers = key_headers
-        .iter()
-        .filter_map(|(name, value)| value.to_str().ok().map(|v| (name.as_str(), v)));
-    let key = api_key_from_headers(headers)?;
+fn caller_id(authenticator: &Authenticator, key_headers: &KeyHeaders) -> Option<String> {
+    let headers = key_headers.iter().filter_map(|(name, value)| {
+        let value = value.as_ref()?.to_str().ok()?;
+        Some((name.as_str(), value))
+    });
+    let digest = ApiKeyDigest::of_key(api_key_from_headers(headers)?);
     let callers = authenticator.callers();
-    if let Ok(supplier) = callers.authenticate_supplier(Some(key)) {
+    if let Ok(supplier) = callers.supplier_by_digest(&digest) {
         return Some(supplier.id.clone());
     }
     callers
-        .authenticate_manufacturer(Some(key))
+        .manufacturer_by_digest(&digest)
         .ok()
         .map(|m| m.id.clone())
 }
+
+/// The two headers that can carry an API key, as a request had them (values shared, not copied).
+type KeyHeaders = [(HeaderName, Option<HeaderValue>); 2];
 
 async fn observe(
     state: Arc<AppState>,
@@ -356,13 +357,14 @@ async fn observe(
     let route = route_template(listener, request.uri().path());
     // Only a request refused before the handler knew its caller needs its key hashed for the
     // log line; the two headers that can carry a key are kept (shared, not copied) for that.
-    let key_headers: Vec<(HeaderName, HeaderValue)> = match listener {
-        Listener::Public => [header::AUTHORIZATION, HeaderName::from_static("x-api-key")]
-            .into_iter()
-            .filter_map(|name| request.headers().get(&name).cloned().map(|v| (name, v)))
-            .collect(),
-        Listener::Admin => Vec::new(),
-    };
+    let key_headers: KeyHeaders = [header::AUTHORIZATION, HeaderName::from_static("x-api-key")]
+        .map(|name| {
+            let value = match listener {
+                Listener::Public => request.headers().get(&name).cloned(),
+                Listener::Admin => None,
+            };
+            (name, value)
+        });
     let mut response = next.run(request).await;
     let caller = match response.extensions_mut().remove::<CallerId>() {
         Some(CallerId(id)) => Some(id),
