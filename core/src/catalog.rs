@@ -357,10 +357,7 @@ impl Brand {
 
 /// A `brand_unknown` refusal, with the close brand if there is one.
 fn unknown_brand(message: String, did_you_mean: Option<&str>) -> Error {
-    Error::Validation(Refusal {
-        did_you_mean: did_you_mean.map(str::to_owned),
-        ..Refusal::new(Rule::BrandUnknown, "brand", message)
-    })
+    Error::Validation(Refusal::new(Rule::BrandUnknown, "brand", message).suggesting(did_you_mean))
 }
 
 /// The slug of the candidate whose normalised spelling is closest to `spelling`: at most 2

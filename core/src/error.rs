@@ -179,6 +179,25 @@ impl Refusal {
         }
     }
 
+    /// A refusal about several fields at once, in schema order (all the missing fields of a v2
+    /// supplier request).
+    pub fn several(rule: Rule, fields: Vec<FieldName>, message: impl fmt::Display) -> Refusal {
+        Refusal {
+            rule,
+            fields,
+            message: message.to_string(),
+            did_you_mean: None,
+        }
+    }
+
+    /// The same refusal, suggesting the canonical slug of a close brand.
+    pub fn suggesting(self, did_you_mean: Option<&str>) -> Refusal {
+        Refusal {
+            did_you_mean: did_you_mean.map(str::to_owned),
+            ..self
+        }
+    }
+
     /// A refusal about the body as a whole.
     pub fn body(rule: Rule, message: impl fmt::Display) -> Refusal {
         Refusal {

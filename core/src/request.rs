@@ -106,12 +106,12 @@ pub(crate) fn missing_all(missing: Vec<FieldName>) -> Result<()> {
     if missing.is_empty() {
         return Ok(());
     }
-    Err(Error::Validation(Refusal {
-        rule: Rule::MissingField,
-        message: format!("Missing required fields: {}", missing.join(", ")),
-        fields: missing,
-        did_you_mean: None,
-    }))
+    let message = format!("Missing required fields: {}", missing.join(", "));
+    Err(Error::Validation(Refusal::several(
+        Rule::MissingField,
+        missing,
+        message,
+    )))
 }
 
 /// `a is required` (v2 manufacturer and v1 style, one at a time).
