@@ -204,7 +204,7 @@ impl Authenticator {
         input: &SupplierLinkSessionInput,
         now: i64,
     ) -> Result<LinkSession> {
-        let request = input.validate(&self.catalog())?;
+        let request = input.validate_for(&self.catalog(), Some(&supplier.redirects))?;
         RedirectField::V2_SUPPLIER.check_registered(&supplier.redirects, &request.redirect_url)?;
         self.new_session(
             SessionKind::V2Supplier,
@@ -240,7 +240,7 @@ impl Authenticator {
         input: &ManufacturerLinkSessionInput,
         now: i64,
     ) -> Result<LinkSession> {
-        let request = input.validate()?;
+        let request = input.validate_for(Some(&manufacturer.redirects))?;
         RedirectField::V2_MANUFACTURER
             .check_registered(&manufacturer.redirects, &request.redirect_url)?;
         self.new_session(
@@ -277,7 +277,7 @@ impl Authenticator {
         input: &V1SupplierLinkInput,
         now: i64,
     ) -> Result<LinkSession> {
-        let request = input.validate(&self.catalog())?;
+        let request = input.validate_for(&self.catalog(), Some(&supplier.redirects))?;
         RedirectField::V1_SUPPLIER.check_registered(&supplier.redirects, &request.redirect_uri)?;
         self.new_session(
             SessionKind::V1Supplier,
@@ -466,10 +466,11 @@ impl Authenticator {
         // A caller with a webhook hears of a session that reached its expiry still pending:
         // the event is written with the session, due at its expiry, and a completion removes
         // it (spec decision 20).
-        let has_webhook = self.webhooks.endpoints.contains_key(&webhook_caller_key(
-            session.kind == crate::session::SessionKind::V2Manufacturer,
-            &session.owner_id,
-        ));
+        let has_webhook = !self.webhooks.endpoints.is_empty()
+            && self.webhooks.endpoints.contains_key(&webhook_caller_key(
+                session.kind == crate::session::SessionKind::V2Manufacturer,
+                &session.owner_id,
+            ));
         if has_webhook && session.completed_at.is_none() && session.expires_at > now {
             let event = self.outbox_event(
                 &session,
@@ -492,13 +493,22 @@ impl Authenticator {
         now: i64,
     ) -> Result<LinkSession> {
         let token = LinkToken::generate(self.random.as_ref())?;
-        let link_url = match kind {
-            SessionKind::V1Supplier => format!("{}?token={token}", self.link_base_urls.v1),
-            _ => format!(
-                "{}?token={token}&language={}",
-                self.link_base_urls.v2, draft.language
+        // `BASE?token=TOKEN` (v1) or `BASE?token=TOKEN&language=LANG` (v2), in one allocation.
+        let (base, language) = match kind {
+            SessionKind::V1Supplier => (self.link_base_urls.v1.as_str(), None),
+            _ => (
+                self.link_base_urls.v2.as_str(),
+                Some(draft.language.as_str()),
             ),
         };
+        let mut link_url = String::with_capacity(base.len() + 64);
+        link_url.push_str(base);
+        link_url.push_str("?token=");
+        link_url.push_str(token.as_str());
+        if let Some(language) = language {
+            link_url.push_str("&language=");
+            link_url.push_str(language);
+        }
         Ok(LinkSession {
             token,
             kind,

@@ -188,7 +188,7 @@ impl HttpResponse {
     }
 
     pub(crate) fn json(status: u16, body: &impl Serialize) -> HttpResponse {
-        let body = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+        let body = crate::wire::to_json_vec(body);
         HttpResponse {
             status,
             headers: vec![

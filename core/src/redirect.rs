@@ -179,6 +179,11 @@ impl RedirectPolicy {
         self.registered.iter().map(|r| r.text.as_str())
     }
 
+    /// Whether `candidate` is byte-equal to a registered URL.
+    pub fn registers(&self, candidate: &str) -> bool {
+        self.registered.iter().any(|r| r.text == candidate)
+    }
+
     /// Accepts `candidate` if it is byte-equal to a registered URL, or differs from a loopback
     /// IP entry only in its port.
     pub fn check(&self, candidate: &str) -> Result<(), RedirectRejection> {
@@ -187,7 +192,7 @@ impl RedirectPolicy {
         }
         // A registered URL passed `check_shape` when it was registered, so a byte-equal
         // candidate passes it too: the common case needs no parsing.
-        if self.registered.iter().any(|r| r.text == candidate) {
+        if self.registers(candidate) {
             return Ok(());
         }
         let url = check_shape(candidate)?;
@@ -287,6 +292,19 @@ impl RedirectField {
         check_shape(url).map(drop).map_err(|r| self.refusal(&r))
     }
 
+    /// The shape check, unless `url` is byte-equal to one of the caller's registered URLs, each
+    /// of which passed the same check when it was registered: the common case parses nothing.
+    pub(crate) fn check_shape_for(
+        self,
+        registered: Option<&RedirectPolicy>,
+        url: &str,
+    ) -> Result<(), Error> {
+        if registered.is_some_and(|policy| policy.registers(url)) {
+            return Ok(());
+        }
+        self.check_shape(url)
+    }
+
     /// The caller's registration check ([`RedirectPolicy::check`]), refused as this field.
     pub(crate) fn check_registered(self, policy: &RedirectPolicy, url: &str) -> Result<(), Error> {
         policy.check(url).map_err(|r| self.refusal(&r))
@@ -300,6 +318,32 @@ impl RedirectField {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_byte_equal_registered_url_skips_the_shape_check() {
+        let policy = RedirectPolicy::new(["https://a.example/cb", "http://127.0.0.1/cb"]).unwrap();
+        assert!(policy.registers("https://a.example/cb"));
+        assert!(!policy.registers("https://a.example/cb/"));
+        assert!(!policy.registers("http://127.0.0.1:8080/cb"));
+        let field = RedirectField::V2_SUPPLIER;
+        assert_eq!(
+            field.check_shape_for(Some(&policy), "https://a.example/cb"),
+            Ok(())
+        );
+        // Anything else is checked as before, with the same refusal.
+        for url in [
+            "https://a.example/cb#f",
+            "ftp://a.example/cb",
+            "https://u@a.example/cb",
+        ] {
+            assert_eq!(
+                field.check_shape_for(Some(&policy), url),
+                field.check_shape(url),
+                "{url}"
+            );
+            assert!(field.check_shape(url).is_err(), "{url}");
+        }
+    }
 
     #[test]
     fn registered_urls_must_be_canonical_and_safe() {

@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::catalog::Catalog;
 use crate::error::Result;
 use crate::language::Language;
-use crate::redirect::RedirectField;
+use crate::redirect::{RedirectField, RedirectPolicy};
 use crate::request::{check_id, parse_object, present, require_present, required, string_field};
 
 /// The request as given, every field optional and unchecked.
@@ -72,10 +72,20 @@ impl V1SupplierLinkInput {
 
     /// Checks every field.
     pub fn validate(&self, catalog: &Catalog) -> Result<V1SupplierLinkRequest> {
+        self.validate_for(catalog, None)
+    }
+
+    /// [`validate`](Self::validate), knowing the caller's registered redirect URLs (the shape of
+    /// a registered one is not checked again; the refusals are the same).
+    pub(crate) fn validate_for(
+        &self,
+        catalog: &Catalog,
+        registered: Option<&RedirectPolicy>,
+    ) -> Result<V1SupplierLinkRequest> {
         let user_id = required("userId", self.user_id.as_ref())?;
         check_id("userId", "userId", user_id)?;
         let redirect_uri = required("redirect_uri", self.redirect_uri.as_ref())?;
-        RedirectField::V1_SUPPLIER.check_shape(redirect_uri)?;
+        RedirectField::V1_SUPPLIER.check_shape_for(registered, redirect_uri)?;
         // Any string (spec decision 16): one of ours in any case, anything else the default.
         let language = self
             .language

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::error::Result;
 use crate::language::Language;
-use crate::redirect::RedirectField;
+use crate::redirect::{RedirectField, RedirectPolicy};
 use crate::request::{check_id, parse_object, present, require_present, required, string_field};
 
 /// The request as given, every field optional and unchecked.
@@ -65,10 +65,19 @@ impl ManufacturerLinkSessionInput {
 
     /// Checks every field, in schema order.
     pub fn validate(&self) -> Result<ManufacturerLinkSessionRequest> {
+        self.validate_for(None)
+    }
+
+    /// [`validate`](Self::validate), knowing the caller's registered redirect URLs (the shape of
+    /// a registered one is not checked again; the refusals are the same).
+    pub(crate) fn validate_for(
+        &self,
+        registered: Option<&RedirectPolicy>,
+    ) -> Result<ManufacturerLinkSessionRequest> {
         let user_id = required("user_id", self.user_id.as_ref())?;
         let redirect_url = required("redirect_url", self.redirect_url.as_ref())?;
         check_id("user_id", "user_id", user_id)?;
-        RedirectField::V2_MANUFACTURER.check_shape(redirect_url)?;
+        RedirectField::V2_MANUFACTURER.check_shape_for(registered, redirect_url)?;
         let language = match &self.language {
             Some(code) => code.parse()?,
             None => Language::V2_DEFAULT,

@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::catalog::{AssetType, Catalog};
 use crate::error::{Error, Result, Rule};
 use crate::language::Language;
-use crate::redirect::RedirectField;
+use crate::redirect::{RedirectField, RedirectPolicy};
 use crate::request::{
     check_id, is_missing, missing_all, nullable_string_field, parse_object, present, string_field,
 };
@@ -94,6 +94,16 @@ impl SupplierLinkSessionInput {
 
     /// Checks every field against the catalog, in schema order.
     pub fn validate(&self, catalog: &Catalog) -> Result<SupplierLinkSessionRequest> {
+        self.validate_for(catalog, None)
+    }
+
+    /// [`validate`](Self::validate), knowing the caller's registered redirect URLs (the shape of
+    /// a registered one is not checked again; the refusals are the same).
+    pub(crate) fn validate_for(
+        &self,
+        catalog: &Catalog,
+        registered: Option<&RedirectPolicy>,
+    ) -> Result<SupplierLinkSessionRequest> {
         let (Some(user_id), Some(redirect_url), Some(asset_type)) =
             (&self.user_id, &self.redirect_url, &self.asset_type)
         else {
@@ -109,7 +119,7 @@ impl SupplierLinkSessionInput {
             ));
         };
         check_id("user_id", "user_id", user_id)?;
-        RedirectField::V2_SUPPLIER.check_shape(redirect_url)?;
+        RedirectField::V2_SUPPLIER.check_shape_for(registered, redirect_url)?;
         let asset_type: AssetType = asset_type.parse()?;
         let brand = match &self.brand {
             Some(spelling) => Some(catalog.resolve(asset_type, spelling)?.slug().to_owned()),

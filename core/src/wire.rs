@@ -3,6 +3,9 @@
 
 use serde::Serialize;
 
+mod json;
+pub(crate) use json::to_vec as to_json_vec;
+
 use crate::catalog::AssetType;
 use crate::error::Error;
 use crate::language::Language;
