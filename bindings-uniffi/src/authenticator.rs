@@ -6,7 +6,6 @@ use std::sync::Arc;
 use nox_authenticator as nox;
 
 use crate::catalog::Catalog;
-use crate::error::NoxError;
 use crate::http::{HttpRequest, HttpResponse};
 use crate::session::LinkSession;
 use nox::Subscriber;
@@ -14,6 +13,7 @@ use nox::flow::{Connectors, FlowRules, FlowView, Progress, Step, page_language};
 use nox::{
     ManufacturerLinkSessionInput, SupplierLinkSessionInput, V1ConnectInput, V1SupplierLinkInput,
 };
+use nox_authenticator::Error;
 
 /// The NOX Authenticator: create, look up and complete link sessions, connect v1 subscribers,
 /// and answer the four endpoints through `handleHttp`. Every operation takes the time (`now`,
@@ -29,9 +29,9 @@ pub struct Authenticator {
 impl Authenticator {
     /// An authenticator from a JSON configuration (callers, keys, redirect URLs, link base
     /// URLs). `test_seed` makes tokens and ids deterministic: **tests only**, anyone who knows
-    /// the seed knows every token. A bad configuration is `NoxError.InvalidConfig`.
+    /// the seed knows every token. A bad configuration is `NoxException.InvalidConfig`.
     #[uniffi::constructor(default(test_seed = None))]
-    pub fn new(config_json: String, test_seed: Option<u64>) -> Result<Authenticator, NoxError> {
+    pub fn new(config_json: String, test_seed: Option<u64>) -> Result<Authenticator, Error> {
         let config = nox::Config::from_json(&config_json)?;
         // The mobile library keeps its state in memory: it carries no database driver (the
         // store crate is left out to keep the app small). A shared store is the backend's.
@@ -45,8 +45,7 @@ impl Authenticator {
                 reason:
                     "the mobile library keeps sessions in memory only: omit store or use \"memory\""
                         .into(),
-            }
-            .into());
+            });
         }
         let connectors =
             Connectors::check(&config.connectors, config.default_connector.as_deref())?;
@@ -80,7 +79,7 @@ impl Authenticator {
         api_key: Option<String>,
         input: SupplierLinkSessionInput,
         now: i64,
-    ) -> Result<Arc<LinkSession>, NoxError> {
+    ) -> Result<Arc<LinkSession>, Error> {
         let now = checked_now(now)?;
         let session = self
             .inner
@@ -94,7 +93,7 @@ impl Authenticator {
         api_key: Option<String>,
         input: ManufacturerLinkSessionInput,
         now: i64,
-    ) -> Result<Arc<LinkSession>, NoxError> {
+    ) -> Result<Arc<LinkSession>, Error> {
         let now = checked_now(now)?;
         let session =
             self.inner
@@ -108,7 +107,7 @@ impl Authenticator {
         api_key: Option<String>,
         input: V1SupplierLinkInput,
         now: i64,
-    ) -> Result<Arc<LinkSession>, NoxError> {
+    ) -> Result<Arc<LinkSession>, Error> {
         let now = checked_now(now)?;
         let session = self
             .inner
@@ -121,20 +120,19 @@ impl Authenticator {
         &self,
         api_key: Option<String>,
         input: V1ConnectInput,
-    ) -> Result<Subscriber, NoxError> {
-        Ok(self
-            .inner
-            .connect_v1_manufacturer(api_key.as_deref(), &input)?)
+    ) -> Result<Subscriber, Error> {
+        self.inner
+            .connect_v1_manufacturer(api_key.as_deref(), &input)
     }
 
-    /// The session with this token, in whatever state (`NoxError.SessionNotFound` if none).
-    pub fn session(&self, token: String) -> Result<Arc<LinkSession>, NoxError> {
+    /// The session with this token, in whatever state (`NoxException.SessionNotFound` if none).
+    pub fn session(&self, token: String) -> Result<Arc<LinkSession>, Error> {
         Ok(LinkSession::shared(self.inner.session(&token)?))
     }
 
     /// Completes the session at `now`: once only, and only before it expires
     /// (`SessionAlreadyCompleted`, `SessionExpired`, `SessionNotFound` otherwise).
-    pub fn complete_session(&self, token: String, now: i64) -> Result<Arc<LinkSession>, NoxError> {
+    pub fn complete_session(&self, token: String, now: i64) -> Result<Arc<LinkSession>, Error> {
         let now = checked_now(now)?;
         Ok(LinkSession::shared(
             self.inner.complete_session(&token, now)?,
@@ -142,13 +140,13 @@ impl Authenticator {
     }
 
     /// Drops sessions whose retention after expiry has passed at `now`; returns how many.
-    pub fn evict_expired(&self, now: i64) -> Result<u64, NoxError> {
+    pub fn evict_expired(&self, now: i64) -> Result<u64, Error> {
         let evicted = self.inner.evict_expired(checked_now(now)?)?;
         Ok(u64::try_from(evicted).unwrap_or(u64::MAX))
     }
 
     /// How many sessions the store holds.
-    pub fn session_count(&self) -> Result<u64, NoxError> {
+    pub fn session_count(&self) -> Result<u64, Error> {
         let count = self.inner.session_count()?;
         Ok(u64::try_from(count).unwrap_or(u64::MAX))
     }
@@ -166,7 +164,7 @@ impl Authenticator {
         now: i64,
         step: Option<Step>,
         language: Option<String>,
-    ) -> Result<FlowView, NoxError> {
+    ) -> Result<FlowView, Error> {
         let now = checked_now(now)?;
         let session = self.inner.session(&token)?;
         let catalog = self.inner.catalog();
@@ -182,8 +180,8 @@ impl Authenticator {
 
     /// Answers one HTTP request of any of the four endpoints at `now`, exactly as the server
     /// would. Errors of the request are answered as their documented JSON bodies; only a `now`
-    /// out of range throws (`NoxError.InvalidNow`).
-    pub fn handle_http(&self, request: HttpRequest, now: i64) -> Result<HttpResponse, NoxError> {
+    /// out of range throws (`NoxException.InvalidArgument`).
+    pub fn handle_http(&self, request: HttpRequest, now: i64) -> Result<HttpResponse, Error> {
         let now = checked_now(now)?;
         Ok(request
             .with_core(|core_request| self.inner.handle_http(core_request, now))
@@ -193,12 +191,8 @@ impl Authenticator {
     /// Answers one request of the admin API at `now` (`GET /admin/link-sessions/{token}`,
     /// `POST /admin/link-sessions/{token}/complete`: `{kind, state, session}` or `{error,
     /// code}`), for a JVM backend that serves its own admin side. Only a `now` out of range
-    /// throws (`NoxError.InvalidNow`).
-    pub fn handle_admin_http(
-        &self,
-        request: HttpRequest,
-        now: i64,
-    ) -> Result<HttpResponse, NoxError> {
+    /// throws (`NoxException.InvalidArgument`).
+    pub fn handle_admin_http(&self, request: HttpRequest, now: i64) -> Result<HttpResponse, Error> {
         let now = checked_now(now)?;
         Ok(request
             .with_core(|core_request| self.inner.handle_admin_http(core_request, now))
@@ -206,8 +200,8 @@ impl Authenticator {
     }
 }
 
-/// The one conversion point of `now` (spec decision 18): 0 to 253402300799, or
-/// `NoxError.InvalidNow`.
-fn checked_now(now: i64) -> Result<i64, NoxError> {
-    nox::check_now(now).map_err(|_| NoxError::InvalidNow { now })
+/// The one conversion point of `now`: the core's rule (spec decision 18, 0 to
+/// 253402300799), or `NoxException.InvalidArgument` for `now`.
+fn checked_now(now: i64) -> Result<i64, Error> {
+    Ok(nox::check_now(now)?)
 }

@@ -7,7 +7,7 @@ use nox_authenticator as nox;
 
 use nox::{AssetType, Brand};
 
-use crate::error::NoxError;
+use nox_authenticator::Error;
 
 /// Every asset type, in wire order.
 #[uniffi::export]
@@ -18,8 +18,8 @@ pub fn all_asset_types() -> Vec<AssetType> {
 /// Reads a wire value (exactly `hp` or `pv`); anything else is the server's validation error on
 /// `asset_type`.
 #[uniffi::export]
-pub fn parse_asset_type(code: String) -> Result<AssetType, NoxError> {
-    Ok(code.parse::<nox::AssetType>()?)
+pub fn parse_asset_type(code: String) -> Result<AssetType, Error> {
+    code.parse::<nox::AssetType>()
 }
 
 /// A versioned set of brands per asset type. `Catalog.builtin()` is the one shipped with this
@@ -57,9 +57,9 @@ impl Catalog {
     }
 
     /// Loads a catalog from JSON: `{"version": "…", "brands": [{"slug", "display_name",
-    /// "asset_type", "aliases"}]}`. A bad file is `NoxError.InvalidCatalog` naming the field.
+    /// "asset_type", "aliases"}]}`. A bad file is `NoxException.InvalidCatalog` naming the field.
     #[uniffi::constructor]
-    pub fn from_json(json: String) -> Result<Arc<Catalog>, NoxError> {
+    pub fn from_json(json: String) -> Result<Arc<Catalog>, Error> {
         Ok(Arc::new(Catalog {
             inner: Arc::new(nox::Catalog::from_json(&json)?),
         }))
@@ -87,13 +87,13 @@ impl Catalog {
 
     /// Resolves a spelling (`alpha innotec`, `Saunier_Duval`) to a brand of `asset_type`, or the
     /// server's validation error on `brand`.
-    pub fn resolve(&self, asset_type: AssetType, spelling: String) -> Result<Brand, NoxError> {
+    pub fn resolve(&self, asset_type: AssetType, spelling: String) -> Result<Brand, Error> {
         Ok(self.inner.resolve(asset_type, &spelling)?.clone())
     }
 
     /// Resolves a spelling to the slug of one of the 13 v1 brands, or the server's validation
     /// error on `brand`.
-    pub fn resolve_v1(&self, spelling: String) -> Result<String, NoxError> {
+    pub fn resolve_v1(&self, spelling: String) -> Result<String, Error> {
         Ok(self.inner.resolve_v1(&spelling)?.to_owned())
     }
 

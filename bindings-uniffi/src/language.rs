@@ -7,7 +7,7 @@ use nox_authenticator as nox;
 
 use nox::Language;
 
-use crate::error::NoxError;
+use nox_authenticator::Error;
 
 /// Every language, in the order of the documented enum.
 #[uniffi::export]
@@ -35,8 +35,8 @@ pub fn parse_language(code: String) -> Option<Language> {
 
 /// Parses a wire code in any case, or the server's validation error on `language`.
 #[uniffi::export]
-pub fn require_language(code: String) -> Result<Language, NoxError> {
-    Ok(code.parse::<nox::Language>()?)
+pub fn require_language(code: String) -> Result<Language, Error> {
+    code.parse::<nox::Language>()
 }
 
 /// Picks the best of our languages for an HTTP `Accept-Language` value (quality first, ties in

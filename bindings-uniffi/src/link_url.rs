@@ -5,7 +5,7 @@ use nox_authenticator as nox;
 
 use nox::Language;
 
-use crate::error::NoxError;
+use nox_authenticator::Error;
 
 /// What a link URL carries.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -19,7 +19,7 @@ pub struct LinkUrlParts {
 /// Reads the `token` (required, well-formed) and `language` (optional, one of ours) query
 /// parameters of an absolute URL; anything else is a validation error on `link_url`.
 #[uniffi::export]
-pub fn parse_link_url(url: String) -> Result<LinkUrlParts, NoxError> {
+pub fn parse_link_url(url: String) -> Result<LinkUrlParts, Error> {
     let parts = nox::parse_link_url(&url)?;
     Ok(LinkUrlParts {
         token: parts.token.as_str().to_owned(),

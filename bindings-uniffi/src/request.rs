@@ -19,7 +19,7 @@ use nox::{
 use nox_authenticator as nox;
 
 use crate::catalog::Catalog;
-use crate::error::NoxError;
+use nox_authenticator::Error;
 
 /// The catalog to validate against: the one given, else the builtin one.
 fn catalog_or_builtin(catalog: Option<&Arc<Catalog>>) -> &nox::Catalog {
@@ -35,8 +35,8 @@ fn catalog_or_builtin(catalog: Option<&Arc<Catalog>>) -> &nox::Catalog {
 pub fn validate_supplier_link_session(
     input: SupplierLinkSessionInput,
     catalog: Option<Arc<Catalog>>,
-) -> Result<SupplierLinkSessionRequest, NoxError> {
-    Ok(input.validate(catalog_or_builtin(catalog.as_ref()))?)
+) -> Result<SupplierLinkSessionRequest, Error> {
+    input.validate(catalog_or_builtin(catalog.as_ref()))
 }
 
 /// Checks a `POST /v2/manufacturer/link-sessions` body in schema order, or the server's
@@ -44,8 +44,8 @@ pub fn validate_supplier_link_session(
 #[uniffi::export]
 pub fn validate_manufacturer_link_session(
     input: ManufacturerLinkSessionInput,
-) -> Result<ManufacturerLinkSessionRequest, NoxError> {
-    Ok(input.validate()?)
+) -> Result<ManufacturerLinkSessionRequest, Error> {
+    input.validate()
 }
 
 /// Checks a deprecated v1 `POST /users/{userId}/link` (the path's user and the body) against
@@ -54,13 +54,13 @@ pub fn validate_manufacturer_link_session(
 pub fn validate_v1_supplier_link(
     input: V1SupplierLinkInput,
     catalog: Option<Arc<Catalog>>,
-) -> Result<V1SupplierLinkRequest, NoxError> {
-    Ok(input.validate(catalog_or_builtin(catalog.as_ref()))?)
+) -> Result<V1SupplierLinkRequest, Error> {
+    input.validate(catalog_or_builtin(catalog.as_ref()))
 }
 
 /// Checks a deprecated v1 `POST /manufacturers/nox` body, or the server's
 /// `NoxException.Validation`.
 #[uniffi::export]
-pub fn validate_v1_connect(input: V1ConnectInput) -> Result<V1ConnectRequest, NoxError> {
-    Ok(input.validate()?)
+pub fn validate_v1_connect(input: V1ConnectInput) -> Result<V1ConnectRequest, Error> {
+    input.validate()
 }

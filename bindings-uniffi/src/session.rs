@@ -8,7 +8,7 @@ use nox_authenticator as nox;
 
 use nox::{AssetType, Language, SessionKind, SessionState};
 
-use crate::error::NoxError;
+use nox_authenticator::Error;
 
 /// The state at `now` of a session known only by its `expires_at` and `completed_at` (for
 /// example as an app's own backend reported them): completed wins, then expired from
@@ -127,8 +127,8 @@ impl LinkSession {
     }
     /// Checks that the session may be completed at `now`: `SessionAlreadyCompleted` or
     /// `SessionExpired` otherwise.
-    pub fn check_completable(&self, now: i64) -> Result<(), NoxError> {
-        Ok(self.inner.check_completable(now)?)
+    pub fn check_completable(&self, now: i64) -> Result<(), Error> {
+        self.inner.check_completable(now)
     }
     /// The session as its endpoint's documented JSON response body (for v1, the `data` object).
     pub fn to_wire_json(&self) -> String {

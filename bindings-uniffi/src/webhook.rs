@@ -1,7 +1,7 @@
 //! Completion events (Standard Webhooks), for an app's backend written in Kotlin or Swift (or an
 //! app that checks an event it was handed): [`verify_webhook`], [`sign_webhook`] and the typed
 //! [`WebhookEvent`]. Every rule is the core's ([`nox_authenticator::webhook`]); refusals are
-//! [`WebhookError`], apart from [`NoxError`](crate::NoxError) as in the core.
+//! [`WebhookError`], apart from the core's [`Error`](crate::Error) as in the core.
 
 use nox_authenticator::webhook as core;
 

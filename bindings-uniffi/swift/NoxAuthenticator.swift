@@ -689,19 +689,19 @@ public protocol AuthenticatorProtocol: AnyObject, Sendable {
      * Answers one request of the admin API at `now` (`GET /admin/link-sessions/{token}`,
      * `POST /admin/link-sessions/{token}/complete`: `{kind, state, session}` or `{error,
      * code}`), for a JVM backend that serves its own admin side. Only a `now` out of range
-     * throws (`NoxError.InvalidNow`).
+     * throws (`NoxException.InvalidArgument`).
      */
     func handleAdminHttp(request: HttpRequest, now: Int64) throws  -> HttpResponse
     
     /**
      * Answers one HTTP request of any of the four endpoints at `now`, exactly as the server
      * would. Errors of the request are answered as their documented JSON bodies; only a `now`
-     * out of range throws (`NoxError.InvalidNow`).
+     * out of range throws (`NoxException.InvalidArgument`).
      */
     func handleHttp(request: HttpRequest, now: Int64) throws  -> HttpResponse
     
     /**
-     * The session with this token, in whatever state (`NoxError.SessionNotFound` if none).
+     * The session with this token, in whatever state (`NoxException.SessionNotFound` if none).
      */
     func session(token: String) throws  -> LinkSession
     
@@ -764,7 +764,7 @@ open class Authenticator: AuthenticatorProtocol, @unchecked Sendable {
     /**
      * An authenticator from a JSON configuration (callers, keys, redirect URLs, link base
      * URLs). `test_seed` makes tokens and ids deterministic: **tests only**, anyone who knows
-     * the seed knows every token. A bad configuration is `NoxError.InvalidConfig`.
+     * the seed knows every token. A bad configuration is `NoxException.InvalidConfig`.
      */
 public convenience init(configJson: String, testSeed: UInt64? = nil)throws  {
     let handle =
@@ -914,7 +914,7 @@ open func flowView(token: String, progress: Progress, now: Int64, step: Step? = 
      * Answers one request of the admin API at `now` (`GET /admin/link-sessions/{token}`,
      * `POST /admin/link-sessions/{token}/complete`: `{kind, state, session}` or `{error,
      * code}`), for a JVM backend that serves its own admin side. Only a `now` out of range
-     * throws (`NoxError.InvalidNow`).
+     * throws (`NoxException.InvalidArgument`).
      */
 open func handleAdminHttp(request: HttpRequest, now: Int64)throws  -> HttpResponse  {
     return try  FfiConverterTypeHttpResponse_lift(try rustCallWithError(FfiConverterTypeNoxError_lift) {
@@ -930,7 +930,7 @@ open func handleAdminHttp(request: HttpRequest, now: Int64)throws  -> HttpRespon
     /**
      * Answers one HTTP request of any of the four endpoints at `now`, exactly as the server
      * would. Errors of the request are answered as their documented JSON bodies; only a `now`
-     * out of range throws (`NoxError.InvalidNow`).
+     * out of range throws (`NoxException.InvalidArgument`).
      */
 open func handleHttp(request: HttpRequest, now: Int64)throws  -> HttpResponse  {
     return try  FfiConverterTypeHttpResponse_lift(try rustCallWithError(FfiConverterTypeNoxError_lift) {
@@ -944,7 +944,7 @@ open func handleHttp(request: HttpRequest, now: Int64)throws  -> HttpResponse  {
 }
     
     /**
-     * The session with this token, in whatever state (`NoxError.SessionNotFound` if none).
+     * The session with this token, in whatever state (`NoxException.SessionNotFound` if none).
      */
 open func session(token: String)throws  -> LinkSession  {
     return try  FfiConverterTypeLinkSession_lift(try rustCallWithError(FfiConverterTypeNoxError_lift) {
@@ -1143,7 +1143,7 @@ public static func builtin() -> Catalog  {
     
     /**
      * Loads a catalog from JSON: `{"version": "…", "brands": [{"slug", "display_name",
-     * "asset_type", "aliases"}]}`. A bad file is `NoxError.InvalidCatalog` naming the field.
+     * "asset_type", "aliases"}]}`. A bad file is `NoxException.InvalidCatalog` naming the field.
      */
 public static func fromJson(json: String)throws  -> Catalog  {
     return try  FfiConverterTypeCatalog_lift(try rustCallWithError(FfiConverterTypeNoxError_lift) {
@@ -2631,433 +2631,6 @@ public func FfiConverterTypeLinkCallbackError_lower(_ value: LinkCallbackError) 
 
 
 /**
- * Every way an operation of the library can fail; the same cases as the core's error, with
- * the same messages, HTTP statuses and stable codes.
- *
- * In Kotlin each case is a subclass of `NoxException`; `toString()` is the core's message and
- * `status()` / `code()` answer the HTTP status and the stable code (`validation_error`,
- * `expired`, …). Match on the subclass or the code, never on the message.
- */
-public 
-enum NoxError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
-
-    
-    
-    /**
-     * No API key was given. 401, `missing_api_key`.
-     */
-    case MissingApiKey
-    /**
-     * The API key matches no caller of the required kind. 401, `invalid_api_key`.
-     */
-    case InvalidApiKey
-    /**
-     * The manufacturer's account is disabled. 401, `manufacturer_not_enabled`.
-     */
-    case ManufacturerNotEnabled
-    /**
-     * A request refused by one of its endpoint's rules: a field missing, mistyped, empty or
-     * invalid, or a body that is not a JSON object. 400, `validation_error`; `rule` says which
-     * rule (spec decision 17).
-     */
-    case Validation(
-        /**
-         * The wire message, for example `Missing required fields: user_id, redirect_url`.
-         */reason: String, 
-        /**
-         * The offending fields in schema order (empty when the body as a whole is wrong).
-         */fields: [String], 
-        /**
-         * The stable code of the rule the request broke: `missing_field`, `wrong_type`,
-         * `empty`, `too_long`, `invalid_id`, `brand_unknown`, `brand_wrong_asset_type`,
-         * `language_unsupported`, `redirect_not_registered`, ... Branch on it, never on the
-         * message.
-         */rule: String, 
-        /**
-         * The (first) field concerned, in the wire format's words (`user_id`, `brand`), or
-         * none when the body as a whole is wrong.
-         */field: String?, 
-        /**
-         * For `brand_unknown`: the canonical slug of a brand whose spelling is close.
-         */didYouMean: String?
-    )
-    /**
-     * No link session has this token. 404, `not_found`.
-     */
-    case SessionNotFound
-    /**
-     * The link session expired before it was completed. 410, `expired`.
-     */
-    case SessionExpired(
-        /**
-         * When it expired (Unix seconds).
-         */expiresAt: Int64
-    )
-    /**
-     * The link session was already completed. 409, `already_completed`.
-     */
-    case SessionAlreadyCompleted(
-        /**
-         * When it was completed (Unix seconds).
-         */completedAt: Int64
-    )
-    /**
-     * No HTTP route has this path. 404, `route_not_found`.
-     */
-    case RouteNotFound
-    /**
-     * The route exists but not for this method. 405, `method_not_allowed`.
-     */
-    case MethodNotAllowed
-    /**
-     * The request body is larger than the configured limit. 413, `payload_too_large`.
-     */
-    case PayloadTooLarge(
-        /**
-         * The limit in bytes.
-         */limit: UInt64
-    )
-    /**
-     * The request body is not declared as `application/json`. 415, `unsupported_media_type`.
-     */
-    case UnsupportedMediaType
-    /**
-     * The configuration is invalid. `invalid_config`.
-     */
-    case InvalidConfig(
-        /**
-         * Where in the configuration, for example `suppliers[0].redirect_urls[1]`.
-         */field: String, 
-        /**
-         * What is wrong with it.
-         */reason: String
-    )
-    /**
-     * A brand catalog is invalid. `invalid_catalog`.
-     */
-    case InvalidCatalog(
-        /**
-         * Where in the catalog, for example `brands[3].slug`.
-         */field: String, 
-        /**
-         * What is wrong with it.
-         */reason: String
-    )
-    /**
-     * The session store failed. 500, `store_error`.
-     */
-    case Store(
-        /**
-         * The store's own description of the failure.
-         */reason: String
-    )
-    /**
-     * The system's secure random generator failed. 500, `internal_error`.
-     */
-    case Randomness
-    /**
-     * A `now` outside 0 ..= 253402300799 (spec decision 18): an argument error of the caller,
-     * not a refusal of a request. `invalid_argument`.
-     */
-    case InvalidNow(
-        /**
-         * The value given.
-         */now: Int64
-    )
-    /**
-     * A string argument that is not well-formed UTF-16 (a lone surrogate), which no rule can
-     * read: an argument error of the caller, thrown by the generated Kotlin before the call
-     * reaches the library. `invalid_argument`.
-     */
-    case InvalidString(
-        /**
-         * What is wrong, for example `a string argument holds a lone surrogate`.
-         */reason: String
-    )
-    /**
-     * A failure this version of the binding does not know by name (a newer core); its code,
-     * status and message are passed on as they are.
-     */
-    case Other(
-        /**
-         * The core's stable code.
-         */code: String, 
-        /**
-         * The HTTP status.
-         */status: UInt16, 
-        /**
-         * The core's message.
-         */reason: String
-    )
-
-    
-    /**
-     * The stable machine-readable code (`missing_api_key`, `validation_error`, `not_found`,
-     * `expired`, `already_completed`, `invalid_config`, …).
-     */
-public func code() -> String  {
-    return try!  FfiConverterString.lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_nox_authenticator_uniffi_fn_method_noxerror_code(
-            FfiConverterTypeNoxError_lower(self),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * The message safe to show to an API client (internal details replaced).
-     */
-public func publicMessage() -> String  {
-    return try!  FfiConverterString.lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_nox_authenticator_uniffi_fn_method_noxerror_public_message(
-            FfiConverterTypeNoxError_lower(self),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * The HTTP status the server answers this error with (401, 400, 404, 410, 409, …).
-     */
-public func status() -> Int32  {
-    return try!  FfiConverterInt32.lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_nox_authenticator_uniffi_fn_method_noxerror_status(
-            FfiConverterTypeNoxError_lower(self),uniffiCallStatus
-    )
-})
-}
-    
-
-    
-// The local Rust `Display` implementation.
-public var description: String {
-    return try!  FfiConverterString.lift(
-        try! rustCall() {
-        uniffiCallStatus in
-    uniffi_nox_authenticator_uniffi_fn_method_noxerror_uniffi_trait_display(
-            FfiConverterTypeNoxError_lower(self),uniffiCallStatus
-    )
-}
-    )
-}
-// The local Rust `Eq` implementation - only `eq` is used.
-public static func == (self: NoxError, other: NoxError) -> Bool {
-    return try!  FfiConverterBool.lift(
-        try! rustCall() {
-        uniffiCallStatus in
-    uniffi_nox_authenticator_uniffi_fn_method_noxerror_uniffi_trait_eq_eq(
-            FfiConverterTypeNoxError_lower(self),
-        FfiConverterTypeNoxError_lower(other),uniffiCallStatus
-    )
-}
-    )
-}
-// The local Rust `Hash` implementation
-public func hash(into hasher: inout Hasher) {
-    let val = try!  FfiConverterUInt64.lift(
-        try! rustCall() {
-        uniffiCallStatus in
-    uniffi_nox_authenticator_uniffi_fn_method_noxerror_uniffi_trait_hash(
-            FfiConverterTypeNoxError_lower(self),uniffiCallStatus
-    )
-}
-    )
-    hasher.combine(val)
-}
-
-    
-    public var errorDescription: String? {
-        String(reflecting: self)
-    }
-    
-}
-
-#if compiler(>=6)
-extension NoxError: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeNoxError: FfiConverterRustBuffer {
-    typealias SwiftType = NoxError
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NoxError {
-        let variant: Int32 = try readInt(&buf)
-        switch variant {
-
-        
-
-        
-        case 1: return .MissingApiKey
-        case 2: return .InvalidApiKey
-        case 3: return .ManufacturerNotEnabled
-        case 4: return .Validation(
-            reason: try FfiConverterString.read(from: &buf), 
-            fields: try FfiConverterSequenceString.read(from: &buf), 
-            rule: try FfiConverterString.read(from: &buf), 
-            field: try FfiConverterOptionString.read(from: &buf), 
-            didYouMean: try FfiConverterOptionString.read(from: &buf)
-            )
-        case 5: return .SessionNotFound
-        case 6: return .SessionExpired(
-            expiresAt: try FfiConverterInt64.read(from: &buf)
-            )
-        case 7: return .SessionAlreadyCompleted(
-            completedAt: try FfiConverterInt64.read(from: &buf)
-            )
-        case 8: return .RouteNotFound
-        case 9: return .MethodNotAllowed
-        case 10: return .PayloadTooLarge(
-            limit: try FfiConverterUInt64.read(from: &buf)
-            )
-        case 11: return .UnsupportedMediaType
-        case 12: return .InvalidConfig(
-            field: try FfiConverterString.read(from: &buf), 
-            reason: try FfiConverterString.read(from: &buf)
-            )
-        case 13: return .InvalidCatalog(
-            field: try FfiConverterString.read(from: &buf), 
-            reason: try FfiConverterString.read(from: &buf)
-            )
-        case 14: return .Store(
-            reason: try FfiConverterString.read(from: &buf)
-            )
-        case 15: return .Randomness
-        case 16: return .InvalidNow(
-            now: try FfiConverterInt64.read(from: &buf)
-            )
-        case 17: return .InvalidString(
-            reason: try FfiConverterString.read(from: &buf)
-            )
-        case 18: return .Other(
-            code: try FfiConverterString.read(from: &buf), 
-            status: try FfiConverterUInt16.read(from: &buf), 
-            reason: try FfiConverterString.read(from: &buf)
-            )
-
-         default: throw UniffiInternalError.unexpectedEnumCase
-        }
-    }
-
-    public static func write(_ value: NoxError, into buf: inout [UInt8]) {
-        switch value {
-
-        
-
-        
-        
-        case .MissingApiKey:
-            writeInt(&buf, Int32(1))
-        
-        
-        case .InvalidApiKey:
-            writeInt(&buf, Int32(2))
-        
-        
-        case .ManufacturerNotEnabled:
-            writeInt(&buf, Int32(3))
-        
-        
-        case let .Validation(reason,fields,rule,field,didYouMean):
-            writeInt(&buf, Int32(4))
-            FfiConverterString.write(reason, into: &buf)
-            FfiConverterSequenceString.write(fields, into: &buf)
-            FfiConverterString.write(rule, into: &buf)
-            FfiConverterOptionString.write(field, into: &buf)
-            FfiConverterOptionString.write(didYouMean, into: &buf)
-            
-        
-        case .SessionNotFound:
-            writeInt(&buf, Int32(5))
-        
-        
-        case let .SessionExpired(expiresAt):
-            writeInt(&buf, Int32(6))
-            FfiConverterInt64.write(expiresAt, into: &buf)
-            
-        
-        case let .SessionAlreadyCompleted(completedAt):
-            writeInt(&buf, Int32(7))
-            FfiConverterInt64.write(completedAt, into: &buf)
-            
-        
-        case .RouteNotFound:
-            writeInt(&buf, Int32(8))
-        
-        
-        case .MethodNotAllowed:
-            writeInt(&buf, Int32(9))
-        
-        
-        case let .PayloadTooLarge(limit):
-            writeInt(&buf, Int32(10))
-            FfiConverterUInt64.write(limit, into: &buf)
-            
-        
-        case .UnsupportedMediaType:
-            writeInt(&buf, Int32(11))
-        
-        
-        case let .InvalidConfig(field,reason):
-            writeInt(&buf, Int32(12))
-            FfiConverterString.write(field, into: &buf)
-            FfiConverterString.write(reason, into: &buf)
-            
-        
-        case let .InvalidCatalog(field,reason):
-            writeInt(&buf, Int32(13))
-            FfiConverterString.write(field, into: &buf)
-            FfiConverterString.write(reason, into: &buf)
-            
-        
-        case let .Store(reason):
-            writeInt(&buf, Int32(14))
-            FfiConverterString.write(reason, into: &buf)
-            
-        
-        case .Randomness:
-            writeInt(&buf, Int32(15))
-        
-        
-        case let .InvalidNow(now):
-            writeInt(&buf, Int32(16))
-            FfiConverterInt64.write(now, into: &buf)
-            
-        
-        case let .InvalidString(reason):
-            writeInt(&buf, Int32(17))
-            FfiConverterString.write(reason, into: &buf)
-            
-        
-        case let .Other(code,status,reason):
-            writeInt(&buf, Int32(18))
-            FfiConverterString.write(code, into: &buf)
-            FfiConverterUInt16.write(status, into: &buf)
-            FfiConverterString.write(reason, into: &buf)
-            
-        }
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeNoxError_lift(_ buf: RustBuffer) throws -> NoxError {
-    return try FfiConverterTypeNoxError.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeNoxError_lower(_ value: NoxError) -> RustBuffer {
-    return FfiConverterTypeNoxError.lower(value)
-}
-
-
-/**
  * A redirect-URL check failed. Kotlin: `RedirectException.Refused` /
  * `RedirectException.RegistrationRefused`, each with a `rejection`.
  */
@@ -4085,7 +3658,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_nox_authenticator_uniffi_checksum_func_normalize_spelling() != 30157) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_func_parse_asset_type() != 57469) {
+    if (uniffi_nox_authenticator_uniffi_checksum_func_parse_asset_type() != 30431) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_nox_authenticator_uniffi_checksum_func_v1_brands() != 39051) {
@@ -4106,7 +3679,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_nox_authenticator_uniffi_checksum_func_parse_language() != 44644) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_func_require_language() != 25887) {
+    if (uniffi_nox_authenticator_uniffi_checksum_func_require_language() != 60339) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_nox_authenticator_uniffi_checksum_func_v1_default_language() != 6612) {
@@ -4115,7 +3688,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_nox_authenticator_uniffi_checksum_func_v2_default_language() != 14709) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_func_parse_link_url() != 46204) {
+    if (uniffi_nox_authenticator_uniffi_checksum_func_parse_link_url() != 54935) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_nox_authenticator_uniffi_checksum_func_check_redirect_shape() != 55876) {
@@ -4124,16 +3697,16 @@ private let initializationResult: InitializationResult = {
     if (uniffi_nox_authenticator_uniffi_checksum_func_max_redirect_url_len() != 50517) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_func_validate_manufacturer_link_session() != 12772) {
+    if (uniffi_nox_authenticator_uniffi_checksum_func_validate_manufacturer_link_session() != 20317) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_func_validate_supplier_link_session() != 63769) {
+    if (uniffi_nox_authenticator_uniffi_checksum_func_validate_supplier_link_session() != 44513) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_func_validate_v1_connect() != 565) {
+    if (uniffi_nox_authenticator_uniffi_checksum_func_validate_v1_connect() != 36508) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_func_validate_v1_supplier_link() != 13786) {
+    if (uniffi_nox_authenticator_uniffi_checksum_func_validate_v1_supplier_link() != 27126) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_nox_authenticator_uniffi_checksum_func_link_session_ttl_seconds() != 55225) {
@@ -4154,37 +3727,37 @@ private let initializationResult: InitializationResult = {
     if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_catalog() != 18465) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_complete_session() != 38555) {
+    if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_complete_session() != 37718) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_connect_v1_manufacturer() != 42030) {
+    if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_connect_v1_manufacturer() != 6292) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_create_manufacturer_link_session() != 25941) {
+    if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_create_manufacturer_link_session() != 9923) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_create_supplier_link_session() != 33) {
+    if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_create_supplier_link_session() != 31100) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_create_v1_supplier_link() != 47978) {
+    if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_create_v1_supplier_link() != 36676) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_evict_expired() != 38062) {
+    if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_evict_expired() != 34184) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_flow_view() != 63240) {
+    if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_flow_view() != 30589) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_handle_admin_http() != 22818) {
+    if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_handle_admin_http() != 38187) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_handle_http() != 54085) {
+    if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_handle_http() != 28830) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_session() != 713) {
+    if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_session() != 592) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_session_count() != 17034) {
+    if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_session_count() != 16708) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_nox_authenticator_uniffi_checksum_method_authenticator_set_catalog() != 64255) {
@@ -4199,10 +3772,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_nox_authenticator_uniffi_checksum_method_catalog_find() != 44154) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_method_catalog_resolve() != 38174) {
+    if (uniffi_nox_authenticator_uniffi_checksum_method_catalog_resolve() != 50756) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_method_catalog_resolve_v1() != 11599) {
+    if (uniffi_nox_authenticator_uniffi_checksum_method_catalog_resolve_v1() != 13025) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_nox_authenticator_uniffi_checksum_method_catalog_to_json() != 16518) {
@@ -4223,7 +3796,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_nox_authenticator_uniffi_checksum_method_linksession_brand() != 64385) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_method_linksession_check_completable() != 44617) {
+    if (uniffi_nox_authenticator_uniffi_checksum_method_linksession_check_completable() != 1691) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_nox_authenticator_uniffi_checksum_method_linksession_completed_at() != 54783) {
@@ -4271,13 +3844,13 @@ private let initializationResult: InitializationResult = {
     if (uniffi_nox_authenticator_uniffi_checksum_method_linksession_user_id() != 6804) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_constructor_authenticator_new() != 58743) {
+    if (uniffi_nox_authenticator_uniffi_checksum_constructor_authenticator_new() != 12994) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_nox_authenticator_uniffi_checksum_constructor_catalog_builtin() != 2362) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nox_authenticator_uniffi_checksum_constructor_catalog_from_json() != 38970) {
+    if (uniffi_nox_authenticator_uniffi_checksum_constructor_catalog_from_json() != 38618) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_nox_authenticator_uniffi_checksum_constructor_redirectpolicy_new() != 39251) {

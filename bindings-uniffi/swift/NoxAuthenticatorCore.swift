@@ -465,6 +465,38 @@ fileprivate final class UniffiHandleMap<T>: @unchecked Sendable {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterInt32: FfiConverterPrimitive {
+    typealias FfiType = Int32
+    typealias SwiftType = Int32
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Int32 {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: Int32, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterUInt64: FfiConverterPrimitive {
+    typealias FfiType = UInt64
+    typealias SwiftType = UInt64
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt64 {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterInt64: FfiConverterPrimitive {
     typealias FfiType = Int64
     typealias SwiftType = Int64
@@ -1267,6 +1299,101 @@ public func FfiConverterTypeProgress_lift(_ buf: RustBuffer) throws -> Progress 
 #endif
 public func FfiConverterTypeProgress_lower(_ value: Progress) -> RustBuffer {
     return FfiConverterTypeProgress.lower(value)
+}
+
+
+/**
+ * A request refused by one rule: the error data of [`Error::Validation`].
+ */
+public struct Refusal: Equatable, Hashable {
+    /**
+     * The rule the request broke.
+     */
+    public var rule: Rule
+    /**
+     * The fields concerned, in schema order: one, several for `missing_field` (all missing
+     * fields at once, v2 supplier), none when the body as a whole is wrong.
+     */
+    public var fields: [FieldName]
+    /**
+     * The wire message, for example `Missing required fields: user_id, redirect_url`.
+     */
+    public var message: String
+    /**
+     * For `brand_unknown`: the canonical slug of the brand of the requested asset type whose
+     * spelling is close to the one given (at most 2 edits, or a prefix of at least 3
+     * characters), if there is one.
+     */
+    public var didYouMean: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The rule the request broke.
+         */rule: Rule, 
+        /**
+         * The fields concerned, in schema order: one, several for `missing_field` (all missing
+         * fields at once, v2 supplier), none when the body as a whole is wrong.
+         */fields: [FieldName], 
+        /**
+         * The wire message, for example `Missing required fields: user_id, redirect_url`.
+         */message: String, 
+        /**
+         * For `brand_unknown`: the canonical slug of the brand of the requested asset type whose
+         * spelling is close to the one given (at most 2 edits, or a prefix of at least 3
+         * characters), if there is one.
+         */didYouMean: String?) {
+        self.rule = rule
+        self.fields = fields
+        self.message = message
+        self.didYouMean = didYouMean
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Refusal: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRefusal: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Refusal {
+        return
+            try Refusal(
+                rule: FfiConverterTypeRule.read(from: &buf), 
+                fields: FfiConverterSequenceTypeFieldName.read(from: &buf), 
+                message: FfiConverterString.read(from: &buf), 
+                didYouMean: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Refusal, into buf: inout [UInt8]) {
+        FfiConverterTypeRule.write(value.rule, into: &buf)
+        FfiConverterSequenceTypeFieldName.write(value.fields, into: &buf)
+        FfiConverterString.write(value.message, into: &buf)
+        FfiConverterOptionString.write(value.didYouMean, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRefusal_lift(_ buf: RustBuffer) throws -> Refusal {
+    return try FfiConverterTypeRefusal.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRefusal_lower(_ value: Refusal) -> RustBuffer {
+    return FfiConverterTypeRefusal.lower(value)
 }
 
 
@@ -2166,6 +2293,463 @@ public func FfiConverterTypeLanguage_lower(_ value: Language) -> RustBuffer {
 
 
 /**
+ * Every way an operation of this library can fail; used as [`Error`] (the name of this crate's
+ * API), declared as `NoxError` so that uniffi names it for the mobile binding: Kotlin
+ * `NoxException` and its subclasses (`NoxException.Validation`, ...), Swift `NoxError`
+ * (feature `uniffi`; a uniffi rename of the type would not reach its `toString`, `equals` and
+ * `hashCode`).
+ */
+public 
+enum NoxError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
+
+    
+    
+    /**
+     * No API key was given (`x-api-key` or `Authorization: ApiKey KEY`). 401.
+     */
+    case MissingApiKey
+    /**
+     * The API key matches no caller of the required kind. 401.
+     */
+    case InvalidApiKey
+    /**
+     * The key belongs to a manufacturer whose account is disabled. 401.
+     */
+    case ManufacturerNotEnabled
+    /**
+     * A request refused by one of its endpoint's rules: a missing, mistyped, empty, oversized
+     * or invalid field, or a body that is not a JSON object. 400 `validation_error`; the
+     * [`Refusal`] says which rule, field and message.
+     */
+    case Validation(Refusal
+    )
+    /**
+     * No link session has this token (it never existed, or it was evicted). 404.
+     */
+    case SessionNotFound
+    /**
+     * The link session expired before it was completed. 410.
+     */
+    case SessionExpired(
+        /**
+         * When it expired (Unix seconds).
+         */expiresAt: Int64
+    )
+    /**
+     * The link session was already completed; a session completes once only. 409.
+     */
+    case SessionAlreadyCompleted(
+        /**
+         * When it was completed (Unix seconds).
+         */completedAt: Int64
+    )
+    /**
+     * No route has this path. 404.
+     */
+    case RouteNotFound
+    /**
+     * The route exists but not for this method. 405.
+     */
+    case MethodNotAllowed
+    /**
+     * The request body is larger than the configured limit. 413.
+     */
+    case PayloadTooLarge(
+        /**
+         * The limit in bytes.
+         */limit: ByteCount
+    )
+    /**
+     * The request body is not declared as `application/json`. 415.
+     */
+    case UnsupportedMediaType
+    /**
+     * The caller, or the service as a whole, holds as many pending sessions as the limits allow
+     * (spec decision 12). 429 with `Retry-After`.
+     */
+    case TooManySessions(
+        /**
+         * Seconds until a pending session expires and makes room (at most 600).
+         */retryAfterSeconds: UInt64
+    )
+    /**
+     * The API key sent more requests than its rate allows (spec decision 12). 429 with
+     * `Retry-After`.
+     */
+    case RateLimited(
+        /**
+         * Seconds until the next request will be accepted.
+         */retryAfterSeconds: UInt64
+    )
+    /**
+     * A configuration (callers, keys, redirect URLs, link base URLs) is invalid.
+     */
+    case InvalidConfig(
+        /**
+         * Where in the configuration, for example `suppliers[0].redirect_urls[1]`.
+         */field: String, 
+        /**
+         * What is wrong with it.
+         */reason: String
+    )
+    /**
+     * A brand catalog is invalid.
+     */
+    case InvalidCatalog(
+        /**
+         * Where in the catalog, for example `brands[3].slug`.
+         */field: String, 
+        /**
+         * What is wrong with it.
+         */reason: String
+    )
+    /**
+     * The store failed or cannot be reached (database down, disk full, …). 503: the request
+     * may succeed once the store is back; the reason goes to the log, never on the wire.
+     */
+    case Store(
+        /**
+         * The store's own description of the failure.
+         */reason: String
+    )
+    /**
+     * The system's secure random generator failed. 500.
+     */
+    case Randomness
+    /**
+     * An argument of the call is unusable: a `now` outside 0 ..= 253402300799 (spec decision
+     * 18, see [`check_now`](crate::check_now)), or a string argument the mobile binding cannot
+     * pass on (a Kotlin string with a lone surrogate). 400 `invalid_argument`. Python and
+     * Node answer these with their own `ValueError` / `RangeError` instead.
+     */
+    case InvalidArgument(
+        /**
+         * The argument: `now`, or `string` for a string the binding could not encode.
+         */argument: String, 
+        /**
+         * The whole message, for example
+         * `now must be a whole number of seconds from 0 to 253402300799, got -5`.
+         */reason: String
+    )
+
+    
+    /**
+     * The stable machine-readable code: one of [`Error::CODES`](crate::Error::CODES) (`missing_api_key`,
+     * `validation_error`, `not_found`, `expired`, `invalid_argument`, ...).
+     */
+public func code() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_nox_authenticator_fn_method_noxerror_code(
+            FfiConverterTypeNoxError_lower(self),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * For `brand_unknown`, the canonical slug of a brand whose spelling is close.
+     */
+public func didYouMean() -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_nox_authenticator_fn_method_noxerror_did_you_mean(
+            FfiConverterTypeNoxError_lower(self),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The (first) request field this error is about (`user_id`, `brand`), if any.
+     */
+public func field() -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_nox_authenticator_fn_method_noxerror_field(
+            FfiConverterTypeNoxError_lower(self),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The request fields this error is about, in schema order (empty when none).
+     */
+public func fields() -> [String]  {
+    return try!  FfiConverterSequenceString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_nox_authenticator_fn_method_noxerror_fields(
+            FfiConverterTypeNoxError_lower(self),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The message safe to send to an API client (internal details replaced).
+     */
+public func publicMessage() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_nox_authenticator_fn_method_noxerror_public_message(
+            FfiConverterTypeNoxError_lower(self),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * For a 429, the seconds to wait before trying again.
+     */
+public func retryAfterSeconds() -> UInt64?  {
+    return try!  FfiConverterOptionUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_nox_authenticator_fn_method_noxerror_retry_after_seconds(
+            FfiConverterTypeNoxError_lower(self),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * For a request refusal, the rule it broke; `null` / `nil` for every other error.
+     */
+public func rule() -> Rule?  {
+    return try!  FfiConverterOptionTypeRule.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_nox_authenticator_fn_method_noxerror_rule(
+            FfiConverterTypeNoxError_lower(self),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The HTTP status the server answers this error with (401, 400, 404, 410, 409, ...).
+     */
+public func status() -> Int32  {
+    return try!  FfiConverterInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_nox_authenticator_fn_method_noxerror_status(
+            FfiConverterTypeNoxError_lower(self),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+// The local Rust `Display` implementation.
+public var description: String {
+    return try!  FfiConverterString.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_nox_authenticator_fn_method_noxerror_uniffi_trait_display(
+            FfiConverterTypeNoxError_lower(self),uniffiCallStatus
+    )
+}
+    )
+}
+// The local Rust `Eq` implementation - only `eq` is used.
+public static func == (self: NoxError, other: NoxError) -> Bool {
+    return try!  FfiConverterBool.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_nox_authenticator_fn_method_noxerror_uniffi_trait_eq_eq(
+            FfiConverterTypeNoxError_lower(self),
+        FfiConverterTypeNoxError_lower(other),uniffiCallStatus
+    )
+}
+    )
+}
+// The local Rust `Hash` implementation
+public func hash(into hasher: inout Hasher) {
+    let val = try!  FfiConverterUInt64.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_nox_authenticator_fn_method_noxerror_uniffi_trait_hash(
+            FfiConverterTypeNoxError_lower(self),uniffiCallStatus
+    )
+}
+    )
+    hasher.combine(val)
+}
+
+    
+    public var errorDescription: String? {
+        String(reflecting: self)
+    }
+    
+}
+
+#if compiler(>=6)
+extension NoxError: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeNoxError: FfiConverterRustBuffer {
+    typealias SwiftType = NoxError
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NoxError {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+
+        
+
+        
+        case 1: return .MissingApiKey
+        case 2: return .InvalidApiKey
+        case 3: return .ManufacturerNotEnabled
+        case 4: return .Validation(
+            try FfiConverterTypeRefusal.read(from: &buf)
+            )
+        case 5: return .SessionNotFound
+        case 6: return .SessionExpired(
+            expiresAt: try FfiConverterInt64.read(from: &buf)
+            )
+        case 7: return .SessionAlreadyCompleted(
+            completedAt: try FfiConverterInt64.read(from: &buf)
+            )
+        case 8: return .RouteNotFound
+        case 9: return .MethodNotAllowed
+        case 10: return .PayloadTooLarge(
+            limit: try FfiConverterTypeByteCount.read(from: &buf)
+            )
+        case 11: return .UnsupportedMediaType
+        case 12: return .TooManySessions(
+            retryAfterSeconds: try FfiConverterUInt64.read(from: &buf)
+            )
+        case 13: return .RateLimited(
+            retryAfterSeconds: try FfiConverterUInt64.read(from: &buf)
+            )
+        case 14: return .InvalidConfig(
+            field: try FfiConverterString.read(from: &buf), 
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 15: return .InvalidCatalog(
+            field: try FfiConverterString.read(from: &buf), 
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 16: return .Store(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 17: return .Randomness
+        case 18: return .InvalidArgument(
+            argument: try FfiConverterString.read(from: &buf), 
+            reason: try FfiConverterString.read(from: &buf)
+            )
+
+         default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: NoxError, into buf: inout [UInt8]) {
+        switch value {
+
+        
+
+        
+        
+        case .MissingApiKey:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .InvalidApiKey:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .ManufacturerNotEnabled:
+            writeInt(&buf, Int32(3))
+        
+        
+        case let .Validation(v1):
+            writeInt(&buf, Int32(4))
+            FfiConverterTypeRefusal.write(v1, into: &buf)
+            
+        
+        case .SessionNotFound:
+            writeInt(&buf, Int32(5))
+        
+        
+        case let .SessionExpired(expiresAt):
+            writeInt(&buf, Int32(6))
+            FfiConverterInt64.write(expiresAt, into: &buf)
+            
+        
+        case let .SessionAlreadyCompleted(completedAt):
+            writeInt(&buf, Int32(7))
+            FfiConverterInt64.write(completedAt, into: &buf)
+            
+        
+        case .RouteNotFound:
+            writeInt(&buf, Int32(8))
+        
+        
+        case .MethodNotAllowed:
+            writeInt(&buf, Int32(9))
+        
+        
+        case let .PayloadTooLarge(limit):
+            writeInt(&buf, Int32(10))
+            FfiConverterTypeByteCount.write(limit, into: &buf)
+            
+        
+        case .UnsupportedMediaType:
+            writeInt(&buf, Int32(11))
+        
+        
+        case let .TooManySessions(retryAfterSeconds):
+            writeInt(&buf, Int32(12))
+            FfiConverterUInt64.write(retryAfterSeconds, into: &buf)
+            
+        
+        case let .RateLimited(retryAfterSeconds):
+            writeInt(&buf, Int32(13))
+            FfiConverterUInt64.write(retryAfterSeconds, into: &buf)
+            
+        
+        case let .InvalidConfig(field,reason):
+            writeInt(&buf, Int32(14))
+            FfiConverterString.write(field, into: &buf)
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .InvalidCatalog(field,reason):
+            writeInt(&buf, Int32(15))
+            FfiConverterString.write(field, into: &buf)
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .Store(reason):
+            writeInt(&buf, Int32(16))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case .Randomness:
+            writeInt(&buf, Int32(17))
+        
+        
+        case let .InvalidArgument(argument,reason):
+            writeInt(&buf, Int32(18))
+            FfiConverterString.write(argument, into: &buf)
+            FfiConverterString.write(reason, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNoxError_lift(_ buf: RustBuffer) throws -> NoxError {
+    return try FfiConverterTypeNoxError.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNoxError_lower(_ value: NoxError) -> RustBuffer {
+    return FfiConverterTypeNoxError.lower(value)
+}
+
+
+/**
  * Which form field a pick is made in.
  */
 
@@ -2450,6 +3034,316 @@ public func FfiConverterTypeRedirectRejection_lift(_ buf: RustBuffer) throws -> 
 #endif
 public func FfiConverterTypeRedirectRejection_lower(_ value: RedirectRejection) -> RustBuffer {
     return FfiConverterTypeRedirectRejection.lower(value)
+}
+
+
+
+/**
+ * The rule a refused request broke: a stable code for callers of the library (spec decision
+ * 17), never sent on the wire. [`Rule::as_str`] is the code; the list only grows.
+ */
+
+public enum Rule: Equatable, Hashable {
+    
+    /**
+     * `body_not_object`: the body is not a JSON object.
+     */
+    case bodyNotObject
+    /**
+     * `invalid_json`: the body is not valid JSON (or not UTF-8).
+     */
+    case invalidJson
+    /**
+     * `duplicate_key`: the body's object has the same key twice.
+     */
+    case duplicateKey
+    /**
+     * `body_unreadable`: the body could not be read completely (the client went away).
+     */
+    case bodyUnreadable
+    /**
+     * `missing_field`: a required field is absent or `null`.
+     */
+    case missingField
+    /**
+     * `wrong_type`: a field has another JSON type than its schema says.
+     */
+    case wrongType
+    /**
+     * `empty`: a field is the empty string.
+     */
+    case empty
+    /**
+     * `too_long`: a field is longer than its limit.
+     */
+    case tooLong
+    /**
+     * `invalid_id`: an id contains control characters (or is not UTF-8 once percent-decoded).
+     */
+    case invalidId
+    /**
+     * `too_many_device_ids`: more device ids than one request or one user may have.
+     */
+    case tooManyDeviceIds
+    /**
+     * `asset_type_unknown`: `asset_type` is neither `hp` nor `pv`.
+     */
+    case assetTypeUnknown
+    /**
+     * `brand_unknown`: no brand (of the requested asset type, or of the v1 list) has this
+     * spelling; see [`Refusal::did_you_mean`].
+     */
+    case brandUnknown
+    /**
+     * `brand_wrong_asset_type`: the brand exists but for the other asset type.
+     */
+    case brandWrongAssetType
+    /**
+     * `language_unsupported`: the language is not one of `nl`, `en`, `fr`, `es`.
+     */
+    case languageUnsupported
+    /**
+     * `redirect_whitespace_or_control`: the redirect URL contains whitespace or a control
+     * character.
+     */
+    case redirectWhitespaceOrControl
+    /**
+     * `redirect_not_absolute`: the redirect URL is not an absolute URL.
+     */
+    case redirectNotAbsolute
+    /**
+     * `redirect_not_https`: the scheme is not `https` (`http` only for loopback IP literals).
+     */
+    case redirectNotHttps
+    /**
+     * `redirect_has_user_info`: the redirect URL carries a user name or password.
+     */
+    case redirectHasUserInfo
+    /**
+     * `redirect_has_fragment`: the redirect URL has a fragment.
+     */
+    case redirectHasFragment
+    /**
+     * `redirect_not_canonical`: a URL to register is not in canonical form.
+     */
+    case redirectNotCanonical
+    /**
+     * `redirect_not_registered`: the redirect URL is none of the caller's registered ones.
+     */
+    case redirectNotRegistered
+    /**
+     * `redirect_none_registered`: the caller has no registered redirect URL at all.
+     */
+    case redirectNoneRegistered
+    /**
+     * `link_url_invalid`: a link URL is not an absolute URL or repeats a parameter.
+     */
+    case linkUrlInvalid
+    /**
+     * `token_invalid`: a link URL carries no well-formed token.
+     */
+    case tokenInvalid
+
+
+
+    /**
+     * The stable code of the rule (`missing_field`, `brand_unknown`, ... spec decision 17).
+     */
+public func code() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_nox_authenticator_fn_method_rule_code(
+            FfiConverterTypeRule_lower(self),uniffiCallStatus
+    )
+})
+}
+
+
+
+}
+
+#if compiler(>=6)
+extension Rule: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRule: FfiConverterRustBuffer {
+    typealias SwiftType = Rule
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Rule {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .bodyNotObject
+        
+        case 2: return .invalidJson
+        
+        case 3: return .duplicateKey
+        
+        case 4: return .bodyUnreadable
+        
+        case 5: return .missingField
+        
+        case 6: return .wrongType
+        
+        case 7: return .empty
+        
+        case 8: return .tooLong
+        
+        case 9: return .invalidId
+        
+        case 10: return .tooManyDeviceIds
+        
+        case 11: return .assetTypeUnknown
+        
+        case 12: return .brandUnknown
+        
+        case 13: return .brandWrongAssetType
+        
+        case 14: return .languageUnsupported
+        
+        case 15: return .redirectWhitespaceOrControl
+        
+        case 16: return .redirectNotAbsolute
+        
+        case 17: return .redirectNotHttps
+        
+        case 18: return .redirectHasUserInfo
+        
+        case 19: return .redirectHasFragment
+        
+        case 20: return .redirectNotCanonical
+        
+        case 21: return .redirectNotRegistered
+        
+        case 22: return .redirectNoneRegistered
+        
+        case 23: return .linkUrlInvalid
+        
+        case 24: return .tokenInvalid
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: Rule, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .bodyNotObject:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .invalidJson:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .duplicateKey:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .bodyUnreadable:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .missingField:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .wrongType:
+            writeInt(&buf, Int32(6))
+        
+        
+        case .empty:
+            writeInt(&buf, Int32(7))
+        
+        
+        case .tooLong:
+            writeInt(&buf, Int32(8))
+        
+        
+        case .invalidId:
+            writeInt(&buf, Int32(9))
+        
+        
+        case .tooManyDeviceIds:
+            writeInt(&buf, Int32(10))
+        
+        
+        case .assetTypeUnknown:
+            writeInt(&buf, Int32(11))
+        
+        
+        case .brandUnknown:
+            writeInt(&buf, Int32(12))
+        
+        
+        case .brandWrongAssetType:
+            writeInt(&buf, Int32(13))
+        
+        
+        case .languageUnsupported:
+            writeInt(&buf, Int32(14))
+        
+        
+        case .redirectWhitespaceOrControl:
+            writeInt(&buf, Int32(15))
+        
+        
+        case .redirectNotAbsolute:
+            writeInt(&buf, Int32(16))
+        
+        
+        case .redirectNotHttps:
+            writeInt(&buf, Int32(17))
+        
+        
+        case .redirectHasUserInfo:
+            writeInt(&buf, Int32(18))
+        
+        
+        case .redirectHasFragment:
+            writeInt(&buf, Int32(19))
+        
+        
+        case .redirectNotCanonical:
+            writeInt(&buf, Int32(20))
+        
+        
+        case .redirectNotRegistered:
+            writeInt(&buf, Int32(21))
+        
+        
+        case .redirectNoneRegistered:
+            writeInt(&buf, Int32(22))
+        
+        
+        case .linkUrlInvalid:
+            writeInt(&buf, Int32(23))
+        
+        
+        case .tokenInvalid:
+            writeInt(&buf, Int32(24))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRule_lift(_ buf: RustBuffer) throws -> Rule {
+    return try FfiConverterTypeRule.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRule_lower(_ value: Rule) -> RustBuffer {
+    return FfiConverterTypeRule.lower(value)
 }
 
 
@@ -2885,6 +3779,30 @@ public func FfiConverterTypeWebhookEventType_lower(_ value: WebhookEventType) ->
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionUInt64: FfiConverterRustBuffer {
+    typealias SwiftType = UInt64?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterUInt64.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterUInt64.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
     typealias SwiftType = String?
 
@@ -2981,6 +3899,30 @@ fileprivate struct FfiConverterOptionTypePickField: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeRule: FfiConverterRustBuffer {
+    typealias SwiftType = Rule?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeRule.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeRule.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionSequenceString: FfiConverterRustBuffer {
     typealias SwiftType = [String]?
 
@@ -3051,6 +3993,111 @@ fileprivate struct FfiConverterSequenceTypeChoice: FfiConverterRustBuffer {
         return seq
     }
 }
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeFieldName: FfiConverterRustBuffer {
+    typealias SwiftType = [FieldName]
+
+    public static func write(_ value: [FieldName], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeFieldName.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [FieldName] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [FieldName]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeFieldName.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+
+public typealias ByteCount = UInt64
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeByteCount: FfiConverter {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ByteCount {
+        return try FfiConverterUInt64.read(from: &buf)
+    }
+
+    public static func write(_ value: ByteCount, into buf: inout [UInt8]) {
+        return FfiConverterUInt64.write(value, into: &buf)
+    }
+
+    public static func lift(_ value: UInt64) throws -> ByteCount {
+        return try FfiConverterUInt64.lift(value)
+    }
+
+    public static func lower(_ value: ByteCount) -> UInt64 {
+        return FfiConverterUInt64.lower(value)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeByteCount_lift(_ value: UInt64) throws -> ByteCount {
+    return try FfiConverterTypeByteCount.lift(value)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeByteCount_lower(_ value: ByteCount) -> UInt64 {
+    return FfiConverterTypeByteCount.lower(value)
+}
+
+
+
+public typealias FieldName = String
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFieldName: FfiConverter {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FieldName {
+        return try FfiConverterString.read(from: &buf)
+    }
+
+    public static func write(_ value: FieldName, into buf: inout [UInt8]) {
+        return FfiConverterString.write(value, into: &buf)
+    }
+
+    public static func lift(_ value: RustBuffer) throws -> FieldName {
+        return try FfiConverterString.lift(value)
+    }
+
+    public static func lower(_ value: FieldName) -> RustBuffer {
+        return FfiConverterString.lower(value)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFieldName_lift(_ value: RustBuffer) throws -> FieldName {
+    return try FfiConverterTypeFieldName.lift(value)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFieldName_lower(_ value: FieldName) -> RustBuffer {
+    return FfiConverterTypeFieldName.lower(value)
+}
+
 
 private enum InitializationResult {
     case ok

@@ -16,17 +16,39 @@
 //!   the rule is for callers of the library, who branch on it instead of on the message;
 //! - **protocol refusals** ([`Error::RouteNotFound`], [`Error::MethodNotAllowed`],
 //!   [`Error::PayloadTooLarge`], [`Error::UnsupportedMediaType`]): the HTTP request as a whole;
+//! - **argument errors** ([`Error::InvalidArgument`]): an argument of the call itself, not of
+//!   the request, is unusable: a `now` outside 0 ..= [`MAX_NOW`](crate::MAX_NOW) (spec
+//!   decision 18) or a string a binding cannot pass on (a lone surrogate). Python and Node raise
+//!   their languages' own `ValueError` / `RangeError` for these instead;
 //! - authentication (401), session state (404, 409, 410), limits (429) and internal failures
 //!   (store, randomness).
+//!
+//! [`Error::CODES`] lists every code [`Error::code`] can return.
+//!
+//! With the `uniffi` feature this enum is the mobile binding's error as it is: Kotlin sees
+//! `NoxException` (one subclass per case), Swift the enum `NoxError` (the enum is declared as
+//! [`NoxError`], [`Error`] is its name in Rust), with [`Refusal`] a record and [`Rule`] an enum;
+//! the methods they get are in `uniffi_exports.rs`.
 
 use std::fmt;
 
+use crate::clock::NowOutOfRange;
+
 /// Which request field was wrong, in the words of the wire format (`user_id`, `redirect_url`…).
+///
+/// A plain `&'static str`: the core names its fields with string literals. Kotlin and Swift
+/// see it as a string (a uniffi custom type, feature `uniffi`).
 pub type FieldName = &'static str;
+
+/// A size in bytes, such as the body limit of [`Error::PayloadTooLarge`]. A `usize` in Rust;
+/// Kotlin and Swift see it as an unsigned 64-bit integer (a uniffi custom type, feature
+/// `uniffi`).
+pub type ByteCount = usize;
 
 /// The rule a refused request broke: a stable code for callers of the library (spec decision
 /// 17), never sent on the wire. [`Rule::as_str`] is the code; the list only grows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[non_exhaustive]
 pub enum Rule {
     /// `body_not_object`: the body is not a JSON object.
@@ -153,7 +175,8 @@ impl fmt::Display for Rule {
 }
 
 /// A request refused by one rule: the error data of [`Error::Validation`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Refusal {
     /// The rule the request broke.
     pub rule: Rule,
@@ -238,12 +261,24 @@ pub enum ErrorKind {
     Construction,
     /// 5xx: the store or the secure random generator failed.
     Internal,
+    /// 400: an argument of the call itself is unusable (a `now` out of range, a string a
+    /// binding cannot pass on), not a field of the request.
+    Argument,
 }
 
-/// Every way an operation of this library can fail.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Every way an operation of this library can fail; used as [`Error`] (the name of this crate's
+/// API), declared as `NoxError` so that uniffi names it for the mobile binding: Kotlin
+/// `NoxException` and its subclasses (`NoxException.Validation`, ...), Swift `NoxError`
+/// (feature `uniffi`; a uniffi rename of the type would not reach its `toString`, `equals` and
+/// `hashCode`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
+#[cfg_attr(
+    feature = "uniffi",
+    derive(uniffi::Error),
+    uniffi::export(Display, Eq, Hash)
+)]
 #[non_exhaustive]
-pub enum Error {
+pub enum NoxError {
     /// No API key was given (`x-api-key` or `Authorization: ApiKey KEY`). 401.
     #[error("Missing API key")]
     MissingApiKey,
@@ -283,7 +318,7 @@ pub enum Error {
     #[error("Request body too large (limit {limit} bytes)")]
     PayloadTooLarge {
         /// The limit in bytes.
-        limit: usize,
+        limit: ByteCount,
     },
     /// The request body is not declared as `application/json`. 415.
     #[error("Content-Type must be application/json")]
@@ -328,14 +363,29 @@ pub enum Error {
     /// The system's secure random generator failed. 500.
     #[error("secure random generator unavailable")]
     Randomness,
+    /// An argument of the call is unusable: a `now` outside 0 ..= 253402300799 (spec decision
+    /// 18, see [`check_now`](crate::check_now)), or a string argument the mobile binding cannot
+    /// pass on (a Kotlin string with a lone surrogate). 400 `invalid_argument`. Python and
+    /// Node answer these with their own `ValueError` / `RangeError` instead.
+    #[error("{reason}")]
+    InvalidArgument {
+        /// The argument: `now`, or `string` for a string the binding could not encode.
+        argument: String,
+        /// The whole message, for example
+        /// `now must be a whole number of seconds from 0 to 253402300799, got -5`.
+        reason: String,
+    },
 }
+
+/// The error of every operation of this library (see [`NoxError`] for its cases).
+pub type Error = NoxError;
 
 impl Error {
     /// The HTTP status this error is answered with.
     pub fn status(&self) -> u16 {
         match self {
             Error::MissingApiKey | Error::InvalidApiKey | Error::ManufacturerNotEnabled => 401,
-            Error::Validation(_) => 400,
+            Error::Validation(_) | Error::InvalidArgument { .. } => 400,
             Error::SessionNotFound | Error::RouteNotFound => 404,
             Error::SessionExpired { .. } => 410,
             Error::SessionAlreadyCompleted { .. } => 409,
@@ -370,8 +420,32 @@ impl Error {
             Error::InvalidCatalog { .. } => "invalid_catalog",
             Error::Store { .. } => "store_error",
             Error::Randomness => "internal_error",
+            Error::InvalidArgument { .. } => "invalid_argument",
         }
     }
+
+    /// Every code [`Error::code`] can return, once each, in the order of the variants: the
+    /// source of the code lists of the bindings (Node's `NoxErrorCode`). The list only grows.
+    pub const CODES: &'static [&'static str] = &[
+        "missing_api_key",
+        "invalid_api_key",
+        "manufacturer_not_enabled",
+        "validation_error",
+        "not_found",
+        "expired",
+        "already_completed",
+        "route_not_found",
+        "method_not_allowed",
+        "payload_too_large",
+        "unsupported_media_type",
+        "too_many_sessions",
+        "rate_limited",
+        "invalid_config",
+        "invalid_catalog",
+        "store_error",
+        "internal_error",
+        "invalid_argument",
+    ];
 
     /// The wire message (the same as `to_string()`). Internal failures (store, randomness,
     /// configuration) are reported on the wire as `Internal server error` instead, see
@@ -428,6 +502,7 @@ impl Error {
             Error::TooManySessions { .. } | Error::RateLimited { .. } => ErrorKind::Limit,
             Error::InvalidConfig { .. } | Error::InvalidCatalog { .. } => ErrorKind::Construction,
             Error::Store { .. } | Error::Randomness => ErrorKind::Internal,
+            Error::InvalidArgument { .. } => ErrorKind::Argument,
         }
     }
 
@@ -486,6 +561,17 @@ impl Error {
         Error::InvalidCatalog {
             field: field.into(),
             reason: reason.to_string(),
+        }
+    }
+}
+
+/// A `now` out of range (spec decision 18) as an [`Error::InvalidArgument`] for `now`, with
+/// [`NowOutOfRange`]'s message.
+impl From<NowOutOfRange> for Error {
+    fn from(error: NowOutOfRange) -> Error {
+        Error::InvalidArgument {
+            argument: "now".to_owned(),
+            reason: error.to_string(),
         }
     }
 }
@@ -566,6 +652,90 @@ mod tests {
             );
         }
         assert_eq!(Rule::parse("validation_error"), None);
+    }
+
+    /// One error of each variant. The `match` makes a new variant a compile error here until it
+    /// is added to the list (and so to the checks of [`Error::CODES`]).
+    fn one_of_each() -> Vec<Error> {
+        let all = vec![
+            Error::MissingApiKey,
+            Error::InvalidApiKey,
+            Error::ManufacturerNotEnabled,
+            Error::refuse(Rule::Empty, "user_id", "user_id must not be empty"),
+            Error::SessionNotFound,
+            Error::SessionExpired { expires_at: 1 },
+            Error::SessionAlreadyCompleted { completed_at: 1 },
+            Error::RouteNotFound,
+            Error::MethodNotAllowed,
+            Error::PayloadTooLarge { limit: 1 },
+            Error::UnsupportedMediaType,
+            Error::TooManySessions {
+                retry_after_seconds: 1,
+            },
+            Error::RateLimited {
+                retry_after_seconds: 1,
+            },
+            Error::config("a", "b"),
+            Error::catalog("a", "b"),
+            Error::store("down"),
+            Error::Randomness,
+            Error::from(NowOutOfRange(-5.0)),
+        ];
+        for error in &all {
+            match error {
+                Error::MissingApiKey
+                | Error::InvalidApiKey
+                | Error::ManufacturerNotEnabled
+                | Error::Validation(_)
+                | Error::SessionNotFound
+                | Error::SessionExpired { .. }
+                | Error::SessionAlreadyCompleted { .. }
+                | Error::RouteNotFound
+                | Error::MethodNotAllowed
+                | Error::PayloadTooLarge { .. }
+                | Error::UnsupportedMediaType
+                | Error::TooManySessions { .. }
+                | Error::RateLimited { .. }
+                | Error::InvalidConfig { .. }
+                | Error::InvalidCatalog { .. }
+                | Error::Store { .. }
+                | Error::Randomness
+                | Error::InvalidArgument { .. } => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn codes_lists_every_code_once() {
+        let codes: Vec<&str> = one_of_each().iter().map(Error::code).collect();
+        assert_eq!(
+            codes,
+            Error::CODES,
+            "one code per variant, in the order of the variants"
+        );
+        let mut seen = std::collections::HashSet::new();
+        for code in Error::CODES {
+            assert!(seen.insert(code), "{code} twice");
+            assert!(code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
+        }
+    }
+
+    #[test]
+    fn a_now_out_of_range_is_an_argument_error() {
+        let error = Error::from(crate::check_now(-5).unwrap_err());
+        assert_eq!(
+            error,
+            Error::InvalidArgument {
+                argument: "now".into(),
+                reason: "now must be a whole number of seconds from 0 to 253402300799, got -5"
+                    .into(),
+            }
+        );
+        assert_eq!((error.status(), error.code()), (400, "invalid_argument"));
+        assert_eq!(error.kind(), ErrorKind::Argument);
+        assert_eq!(error.public_message(), error.message());
+        assert!(error.fields().is_empty() && error.rule().is_none());
     }
 
     #[test]

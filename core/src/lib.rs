@@ -77,7 +77,7 @@ pub use authenticator::{Authenticator, AuthenticatorBuilder};
 pub use catalog::{AssetType, Brand, Catalog, V1_BRANDS, normalize_spelling};
 pub use clock::{MAX_NOW, NowOutOfRange, check_now, check_now_f64, system_now};
 pub use config::{AdminConfig, Config, Limits, LinkBaseUrls, ManufacturerConfig, SupplierConfig};
-pub use error::{Error, ErrorKind, Refusal, Result, Rule};
+pub use error::{ByteCount, Error, ErrorKind, FieldName, NoxError, Refusal, Result, Rule};
 pub use http::{HttpHead, HttpRequest, HttpResponse, Preflight};
 pub use language::Language;
 pub use link_url::{LinkUrlParts, parse_link_url};

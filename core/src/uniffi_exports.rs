@@ -4,10 +4,17 @@
 //! The types themselves carry `#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]` or
 //! `uniffi::Enum` where they are declared, so that Kotlin and Swift see exactly the core's
 //! fields and cases: adding a field or a case to one of them needs no change in the binding.
-//! This module adds only the wire codes as methods (uniffi cannot return a `&'static str`); every
-//! fallible operation stays in the binding, which owns the foreign error types.
+//! This module adds the wire codes as methods (uniffi cannot return a `&'static str`), the
+//! accessors of the core's [`Error`](crate::Error), which is the mobile binding's error as it is (Kotlin
+//! `NoxException`, Swift `NoxError`), and the two custom types that make its data expressible:
+//! [`FieldName`] (a `&'static str`) and [`ByteCount`] (a `usize`). The fallible operations stay
+//! in the binding, which returns this `Error`.
+
+use std::collections::BTreeSet;
+use std::sync::{Mutex, PoisonError};
 
 use crate::catalog::AssetType;
+use crate::error::{ByteCount, FieldName, NoxError, Rule};
 use crate::flow::{CallbackStatus, PickField, Step};
 use crate::language::Language;
 use crate::redirect::RedirectRejection;
@@ -95,5 +102,123 @@ impl CallbackStatus {
     /// The return URL's `status` value: `completed`, `denied` or `expired`.
     pub fn code(&self) -> String {
         self.as_str().to_owned()
+    }
+}
+
+#[uniffi::export]
+impl Rule {
+    /// The stable code of the rule (`missing_field`, `brand_unknown`, ... spec decision 17).
+    pub fn code(&self) -> String {
+        self.as_str().to_owned()
+    }
+}
+
+/// The accessors of an error, in Kotlin and Swift on every case of `NoxException` / `NoxError`
+/// (`impl NoxError`, not `impl Error`: uniffi names the methods' type by the name written here).
+#[uniffi::export]
+impl NoxError {
+    /// The HTTP status the server answers this error with (401, 400, 404, 410, 409, ...).
+    #[uniffi::method(name = "status")]
+    pub fn status_code(&self) -> i32 {
+        i32::from(self.status())
+    }
+
+    /// The stable machine-readable code: one of [`Error::CODES`](crate::Error::CODES) (`missing_api_key`,
+    /// `validation_error`, `not_found`, `expired`, `invalid_argument`, ...).
+    #[uniffi::method(name = "code")]
+    pub fn code_string(&self) -> String {
+        self.code().to_owned()
+    }
+
+    /// The message safe to send to an API client (internal details replaced).
+    #[uniffi::method(name = "public_message")]
+    pub fn public_message_string(&self) -> String {
+        self.public_message()
+    }
+
+    /// For a request refusal, the rule it broke; `null` / `nil` for every other error.
+    #[uniffi::method(name = "rule")]
+    pub fn refused_rule(&self) -> Option<Rule> {
+        self.refusal().map(|refusal| refusal.rule)
+    }
+
+    /// The (first) request field this error is about (`user_id`, `brand`), if any.
+    #[uniffi::method(name = "field")]
+    pub fn field_string(&self) -> Option<String> {
+        self.field().map(str::to_owned)
+    }
+
+    /// The request fields this error is about, in schema order (empty when none).
+    #[uniffi::method(name = "fields")]
+    pub fn field_strings(&self) -> Vec<String> {
+        self.fields()
+            .iter()
+            .map(|field| (*field).to_owned())
+            .collect()
+    }
+
+    /// For `brand_unknown`, the canonical slug of a brand whose spelling is close.
+    #[uniffi::method(name = "did_you_mean")]
+    pub fn did_you_mean_string(&self) -> Option<String> {
+        self.did_you_mean().map(str::to_owned)
+    }
+
+    /// For a 429, the seconds to wait before trying again.
+    #[uniffi::method(name = "retry_after_seconds")]
+    pub fn retry_after(&self) -> Option<u64> {
+        self.retry_after_seconds()
+    }
+}
+
+// A field name crosses as a string. Coming back (Kotlin's `equals`, `hashCode` and `message`
+// pass the error back to Rust), it becomes the one `&'static str` of that spelling, allocated
+// the first time the spelling is seen: the core has a dozen field names, so this holds a
+// dozen short strings, and a string is never allocated twice.
+uniffi::custom_type!(FieldName, String, {
+    remote,
+    lower: |name| name.to_owned(),
+    try_lift: |name| Ok(static_field_name(name)),
+});
+
+// A byte count crosses as an unsigned 64-bit integer (Kotlin `ULong`, Swift `UInt64`).
+uniffi::custom_type!(ByteCount, u64, {
+    remote,
+    lower: |count| u64::try_from(count).unwrap_or(u64::MAX),
+    try_lift: |count| Ok(usize::try_from(count)?),
+});
+
+/// The `&'static str` spelled `name`: the same one for every call with that spelling.
+fn static_field_name(name: String) -> FieldName {
+    static NAMES: Mutex<BTreeSet<FieldName>> = Mutex::new(BTreeSet::new());
+    let mut names = NAMES.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(known) = names.get(name.as_str()) {
+        return known;
+    }
+    let leaked: FieldName = Box::leak(name.into_boxed_str());
+    names.insert(leaked);
+    leaked
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_field_name_comes_back_as_one_static_string() {
+        let first = static_field_name("user_id".to_owned());
+        let again = static_field_name(String::from("user_id"));
+        assert_eq!(first, "user_id");
+        assert!(std::ptr::eq(first, again));
+    }
+
+    #[test]
+    fn the_accessors_answer_as_the_core() {
+        let error = NoxError::refuse(Rule::BrandUnknown, "brand", "Unknown brand");
+        assert_eq!(error.status_code(), 400);
+        assert_eq!(error.code_string(), "validation_error");
+        assert_eq!(error.refused_rule(), Some(Rule::BrandUnknown));
+        assert_eq!(error.field_strings(), ["brand"]);
+        assert_eq!(NoxError::MissingApiKey.refused_rule(), None);
+        assert_eq!(Rule::TooLong.code(), "too_long");
     }
 }

@@ -9,7 +9,8 @@ import energy.nox.authenticator.HttpHeader
 import energy.nox.authenticator.HttpRequest
 import energy.nox.authenticator.core.Language
 import energy.nox.authenticator.core.ManufacturerLinkSessionInput
-import energy.nox.authenticator.NoxException
+import energy.nox.authenticator.core.NoxException
+import energy.nox.authenticator.core.Rule
 import energy.nox.authenticator.RedirectException
 import energy.nox.authenticator.RedirectPolicy
 import energy.nox.authenticator.core.RedirectRejection
@@ -94,19 +95,20 @@ class ApiTests(private val configJson: String, private val harness: Harness) {
             checkEq(expired.message, "Link session expired at ${NOW + 600}", "SessionExpired.message")
             val validation = expectThrows<NoxException.Validation>("validation") { validateSupplierLinkSession(SupplierLinkSessionInput(), null) }
             checkEq(validation.message, "Missing required fields: user_id, redirect_url, asset_type", "Validation.message")
-            checkEq(validation.message, validation.reason, "message is the reason")
+            checkEq(validation.message, validation.v1.message, "message is the refusal's message")
             val config = expectThrows<NoxException.InvalidConfig>("config") { Authenticator("{", null) }
             checkEq(config.message, config.toString(), "InvalidConfig.message")
             check(config.message!!.startsWith("invalid configuration: ")) { "${config.message}" }
-            val now = expectThrows<NoxException.InvalidNow>("now") { a.completeSession(session.token(), -1L) }
-            checkEq(now.message, "now must be a whole number of seconds from 0 to 253402300799, got -1", "InvalidNow.message")
+            val now = expectThrows<NoxException.InvalidArgument>("now") { a.completeSession(session.token(), -1L) }
+            checkEq(now.message, "now must be a whole number of seconds from 0 to 253402300799, got -1", "InvalidArgument.message")
+            checkEq(now.argument, "now", "InvalidArgument.argument")
             val redirect = expectThrows<RedirectException.Refused>("redirect") { checkRedirectShape("") }
             checkEq(redirect.message, redirect.toString(), "RedirectException.message")
             check(redirect.message!!.isNotEmpty()) { "redirect message" }
             val webhook = expectThrows<WebhookException>("webhook") { signWebhook("nope", "id", NOW, ByteArray(0)) }
             check(webhook.message!!.startsWith("Invalid webhook secret")) { "${webhook.message}" }
         }
-        harness.case("a lone surrogate in any string argument is NoxException.InvalidString") {
+        harness.case("a lone surrogate in any string argument is NoxException.InvalidArgument") {
             val lone = "user-\uD800"
             val cases = listOf<Pair<String, () -> Unit>>(
                 "record field" to { auth().createSupplierLinkSession(SUPPLIER_KEY, supplierInput(userId = lone), NOW) },
@@ -117,7 +119,8 @@ class ApiTests(private val configJson: String, private val harness: Harness) {
                 "validation" to { validateV1Connect(V1ConnectInput("m", listOf("d", lone))) },
             )
             for ((what, call) in cases) {
-                val e = expectThrows<NoxException.InvalidString>(what) { call() }
+                val e = expectThrows<NoxException.InvalidArgument>(what) { call() }
+                checkEq(e.argument, "string", "$what argument")
                 checkEq(e.code(), "invalid_argument", "$what code")
                 checkEq(e.status(), 400, "$what status")
                 check(e.message!!.contains("lone surrogate")) { "$what message: ${e.message}" }
@@ -185,7 +188,7 @@ class ApiTests(private val configJson: String, private val harness: Harness) {
             checkEq(done.step, Step.ALREADY_COMPLETED, "already completed")
             checkEq(parseLinkCallback(done.returnUrl!!).status, CallbackStatus.COMPLETED, "return with completed")
             expectThrows<NoxException.SessionNotFound>("unknown token") { a.flowView("nope", Progress(), NOW) }
-            expectThrows<NoxException.InvalidNow>("now") { a.flowView(session.token(), Progress(), -1L) }
+            expectThrows<NoxException.InvalidArgument>("now") { a.flowView(session.token(), Progress(), -1L) }
         }
         harness.case("flow: a manufacturer session picks among the suppliers") {
             val a = auth(7UL)
@@ -208,14 +211,26 @@ class ApiTests(private val configJson: String, private val harness: Harness) {
             )
             for ((input, rule, field) in cases) {
                 val e = expectThrows<NoxException.Validation>(rule) { auth().createSupplierLinkSession(SUPPLIER_KEY, input, NOW) }
-                checkEq(e.rule, rule, "rule")
-                checkEq(e.field, field, "field")
+                checkEq(e.rule()?.code(), rule, "rule")
+                checkEq(e.v1.rule.code(), rule, "the refusal's rule")
+                checkEq(e.field(), field, "field")
                 checkEq(e.status(), 400, "status is an Int")
             }
             val e = expectThrows<NoxException.Validation>("did you mean") {
                 auth().createSupplierLinkSession(SUPPLIER_KEY, supplierInput(brand = "vailant"), NOW)
             }
-            checkEq(e.didYouMean, "vaillant", "didYouMean")
+            checkEq(e.didYouMean(), "vaillant", "didYouMean")
+            checkEq(e.v1.didYouMean, "vaillant", "the refusal's didYouMean")
+            checkEq(e.rule(), Rule.BRAND_UNKNOWN, "rule as an enum")
+            // A branch on the case and the rule, as an app writes it.
+            val hint = when (e) {
+                is NoxException.Validation -> when (e.v1.rule) {
+                    Rule.BRAND_UNKNOWN -> "did you mean ${e.v1.didYouMean}?"
+                    else -> e.v1.message
+                }
+            }
+            checkEq(hint, "did you mean vaillant?", "when on the rule")
+            checkEq(expectThrows<NoxException>("no rule") { auth().session("nope") }.rule(), null, "rule of a non-refusal")
         }
         harness.case("results have a useful toString() and hashCode() agrees with equals()") {
             val a = auth()
@@ -234,9 +249,9 @@ class ApiTests(private val configJson: String, private val harness: Harness) {
         }
         harness.case("now is whole seconds from 0 to 253402300799") {
             for (now in listOf(-1L, -5L, 253402300800L, Long.MAX_VALUE)) {
-                val e = expectThrows<NoxException.InvalidNow>("now $now") { auth().createSupplierLinkSession(SUPPLIER_KEY, supplierInput(), now) }
+                val e = expectThrows<NoxException.InvalidArgument>("now $now") { auth().createSupplierLinkSession(SUPPLIER_KEY, supplierInput(), now) }
                 checkEq(e.code(), "invalid_argument", "code")
-                expectThrows<NoxException.InvalidNow>("http now $now") {
+                expectThrows<NoxException.InvalidArgument>("http now $now") {
                     auth().handleHttp(HttpRequest("GET", "/", emptyList(), ByteArray(0)), now)
                 }
             }
@@ -288,15 +303,17 @@ class ApiTests(private val configJson: String, private val harness: Harness) {
         }
         harness.case("api: missing supplier fields are reported at once, as the server does") {
             val e = expectThrows<NoxException.Validation>("validate") { validateSupplierLinkSession(SupplierLinkSessionInput(), null) }
-            checkEq(e.reason, "Missing required fields: user_id, redirect_url, asset_type", "reason")
-            checkEq(e.fields, listOf("user_id", "redirect_url", "asset_type"), "fields")
-            checkEq(e.toString(), e.reason, "toString")
+            checkEq(e.v1.message, "Missing required fields: user_id, redirect_url, asset_type", "message")
+            checkEq(e.fields(), listOf("user_id", "redirect_url", "asset_type"), "fields")
+            checkEq(e.v1.fields, e.fields(), "the refusal's fields")
+            checkEq(e.field(), "user_id", "first field")
+            checkEq(e.toString(), e.v1.message, "toString")
         }
         harness.case("api: manufacturer, v1 supplier and v1 connect inputs") {
             val m = expectThrows<NoxException.Validation>("manufacturer") {
                 validateManufacturerLinkSession(ManufacturerLinkSessionInput(userId = "u"))
             }
-            checkEq(m.reason, "redirect_url is required", "manufacturer")
+            checkEq(m.message, "redirect_url is required", "manufacturer")
             checkEq(validateManufacturerLinkSession(ManufacturerLinkSessionInput("u", CALLBACK)).language, Language.NL, "manufacturer language")
             val v1 = validateV1SupplierLink(V1SupplierLinkInput(userId = "u", redirectUri = CALLBACK, brand = "Saunier Duval"))
             checkEq(v1.brand, "saunier-duval", "v1 brand")
@@ -304,7 +321,7 @@ class ApiTests(private val configJson: String, private val harness: Harness) {
             val bosch = expectThrows<NoxException.Validation>("v1 bosch") {
                 validateV1SupplierLink(V1SupplierLinkInput(userId = "u", redirectUri = CALLBACK, brand = "bosch"))
             }
-            checkEq(bosch.fields, listOf("brand"), "v1 brand field")
+            checkEq(bosch.fields(), listOf("brand"), "v1 brand field")
             val connect = validateV1Connect(V1ConnectInput("mu-1", listOf("d1", "d2", "d1")))
             checkEq(connect.deviceIds, listOf("d1", "d2"), "device ids deduplicated")
             expectThrows<NoxException.Validation>("connect") { validateV1Connect(V1ConnectInput()) }
@@ -417,8 +434,9 @@ class ApiTests(private val configJson: String, private val harness: Harness) {
         }
         expectNox("Validation", 400, "validation_error", {
             val v = it as NoxException.Validation
-            checkEq(v.fields, listOf("redirect_url"), "fields")
-            checkEq(v.reason, "redirect_url is not registered with your supplier account", "reason")
+            checkEq(v.fields(), listOf("redirect_url"), "fields")
+            checkEq(v.v1.message, "redirect_url is not registered with your supplier account", "message")
+            checkEq(v.rule(), Rule.REDIRECT_NOT_REGISTERED, "rule")
         }) {
             auth().createSupplierLinkSession(SUPPLIER_KEY, supplierInput(redirectUrl = "https://evil.example/callback"), NOW)
         }
@@ -443,11 +461,19 @@ class ApiTests(private val configJson: String, private val harness: Harness) {
         expectNox("InvalidCatalog", 500, "invalid_catalog", {
             checkEq((it as NoxException.InvalidCatalog).field, "version", "field")
         }) { Catalog.fromJson("""{"version": "", "brands": []}""") }
+        expectNox("InvalidArgument", 400, "invalid_argument", {
+            checkEq((it as NoxException.InvalidArgument).argument, "now", "argument")
+            checkEq(it.publicMessage(), it.message, "publicMessage")
+        }) { auth().evictExpired(-1L) }
         harness.case("error: NoxException equality and subclasses") {
             val a = expectThrows<NoxException>("a") { parseAssetType("ev") }
             val b = expectThrows<NoxException>("b") { parseAssetType("ev") }
             checkEq(a, b, "equal errors")
-            check(a is NoxException.Validation && a.fields == listOf("asset_type")) { "asset_type field" }
+            check(a is NoxException.Validation && a.fields() == listOf("asset_type")) { "asset_type field" }
+            checkEq(a.hashCode(), b.hashCode(), "hashCode agrees with equals")
+            val other = expectThrows<NoxException>("c") { validateSupplierLinkSession(SupplierLinkSessionInput(), null) }
+            check(a != other) { "different errors differ: $a / $other" }
+            check(a != expectThrows<NoxException>("d") { auth().session("nope") }) { "different cases differ" }
         }
         harness.case("error: RedirectException cases") {
             val refused = expectThrows<RedirectException.Refused>("refused") { checkRedirectShape("javascript:alert(1)") }

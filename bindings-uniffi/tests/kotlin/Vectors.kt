@@ -14,7 +14,7 @@ import energy.nox.authenticator.Catalog
 import energy.nox.authenticator.HttpHeader
 import energy.nox.authenticator.HttpRequest
 import energy.nox.authenticator.core.Language
-import energy.nox.authenticator.NoxException
+import energy.nox.authenticator.core.NoxException
 import energy.nox.authenticator.RedirectException
 import energy.nox.authenticator.RedirectPolicy
 import energy.nox.authenticator.core.RedirectRejection
@@ -226,9 +226,9 @@ class Vectors(private val dir: File, private val harness: Harness) {
     private fun resolveCase(c: JsonObject, resolve: () -> String) {
         if (c.has("error")) {
             val e = expectThrows<NoxException.Validation>("resolve") { resolve() }
-            checkEq(e.reason, c.str("error"), "message")
+            checkEq(e.v1.message, c.str("error"), "message")
             checkEq(e.toString(), c.str("error"), "toString")
-            checkEq(e.fields, listOf("brand"), "fields")
+            checkEq(e.fields(), listOf("brand"), "fields")
             checkEq(e.status().toInt(), 400, "status")
             checkEq(e.code(), "validation_error", "code")
         } else {

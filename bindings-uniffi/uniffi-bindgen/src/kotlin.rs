@@ -10,7 +10,8 @@
 //! 2. **A lone surrogate is a `NoxException`.** Kotlin strings are UTF-16 and may hold a
 //!    surrogate without its pair, which UTF-8 (and so Rust) cannot hold. uniffi's string
 //!    lowering then throws `java.nio.charset.MalformedInputException` before the call reaches
-//!    the library; it is made to throw `NoxException.InvalidString` instead.
+//!    the library; it is made to throw the core's `NoxException.InvalidArgument` (argument
+//!    `string`, code `invalid_argument`) instead.
 
 use std::fs;
 use std::io;
@@ -26,7 +27,8 @@ const ENCODE: &str = "            encode(CharBuffer.wrap(value))\n";
 const ENCODE_OR_REFUSE: &str = "            try {
                 encode(CharBuffer.wrap(value))
             } catch (e: java.nio.charset.CharacterCodingException) {
-                throw energy.nox.authenticator.NoxException.InvalidString(
+                throw energy.nox.authenticator.core.NoxException.InvalidArgument(
+                    \"string\",
                     \"a string argument is not well-formed UTF-16: it holds a lone surrogate\"
                 )
             }
@@ -93,7 +95,7 @@ fn messages_from_display(source: &str) -> (String, usize) {
     (out, count)
 }
 
-/// Change 2: the string encoder throws `NoxException.InvalidString` on a lone surrogate.
+/// Change 2: the string encoder throws `NoxException.InvalidArgument` on a lone surrogate.
 fn refuse_lone_surrogates(source: &str) -> io::Result<(String, usize)> {
     match source.matches(ENCODE).count() {
         0 => Ok((source.to_owned(), 0)),
@@ -125,7 +127,7 @@ mod tests {
         let source = format!("fun toUtf8(value: String): ByteBuffer {{\n{ENCODE}}}\n");
         let (patched, count) = refuse_lone_surrogates(&source).unwrap_or_default();
         assert_eq!(count, 1);
-        assert!(patched.contains("NoxException.InvalidString("));
+        assert!(patched.contains("core.NoxException.InvalidArgument("));
         let twice = format!("{ENCODE}{ENCODE}");
         assert!(refuse_lone_surrogates(&twice).is_err());
     }
