@@ -536,8 +536,52 @@ impl fmt::Display for WebhookEventType {
 pub struct CompletionEvent<'a> {
     #[serde(rename = "type")]
     event_type: WebhookEventType,
-    timestamp: String,
+    timestamp: Rfc3339,
     data: AdminSessionBody<'a>,
+}
+
+/// Room for a whole body in one allocation (a v2 session's event is about 500 bytes), so the
+/// serializer never grows the buffer on a completion's path.
+const BODY_CAPACITY: usize = 1024;
+
+/// An RFC 3339 UTC date-time as its 20 ASCII bytes (`2026-12-01T22:51:17Z`), written without
+/// the formatting machinery and serialized as a JSON string.
+#[derive(Debug, Clone, Copy)]
+struct Rfc3339([u8; 20]);
+
+impl Rfc3339 {
+    fn of(unix: i64) -> Rfc3339 {
+        let unix = unix.clamp(0, MAX_TIMESTAMP);
+        let (days, seconds) = (unix.div_euclid(86_400), unix.rem_euclid(86_400));
+        let (year, month, day) = civil_from_days(days);
+        let mut text = *b"0000-00-00T00:00:00Z";
+        let fields = [
+            (0..4, year),
+            (5..7, month),
+            (8..10, day),
+            (11..13, seconds / 3600),
+            (14..16, seconds / 60 % 60),
+            (17..19, seconds % 60),
+        ];
+        for (range, value) in fields {
+            let mut value = value;
+            for digit in text.get_mut(range).into_iter().flatten().rev() {
+                *digit = b'0' + u8::try_from(value % 10).unwrap_or(0);
+                value /= 10;
+            }
+        }
+        Rfc3339(text)
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl Serialize for Rfc3339 {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
 }
 
 impl<'a> CompletionEvent<'a> {
@@ -548,7 +592,7 @@ impl<'a> CompletionEvent<'a> {
     pub fn new(session: &'a LinkSession, event_type: WebhookEventType, now: i64) -> Self {
         CompletionEvent {
             event_type,
-            timestamp: format_rfc3339(now),
+            timestamp: Rfc3339::of(now),
             data: AdminSessionBody::new(session, now),
         }
     }
@@ -560,9 +604,37 @@ impl<'a> CompletionEvent<'a> {
 
     /// The body as JSON bytes, compact, keys in the documented order.
     pub fn to_body(&self) -> Vec<u8> {
-        serde_json::to_vec(self).unwrap_or_default()
+        let mut body = Vec::with_capacity(BODY_CAPACITY);
+        if serde_json::to_writer(&mut body, self).is_err() {
+            return Vec::new();
+        }
+        body.shrink_to_fit();
+        body
     }
 }
+
+/// The `webhook-id` of a new event: `msg_` and the 32 lower-case hex digits of 16 random
+/// bytes (one draw from the host's random source), in one allocation.
+///
+/// ```
+/// use nox_authenticator::webhook::event_id;
+///
+/// let id = event_id(&[0xab; 16]);
+/// assert_eq!(id, format!("msg_{}", "ab".repeat(16)));
+/// ```
+pub fn event_id(random: &[u8; 16]) -> String {
+    let mut id = String::with_capacity(EVENT_ID_PREFIX.len() + 32);
+    id.push_str(EVENT_ID_PREFIX);
+    for byte in random {
+        for nibble in [byte >> 4, byte & 0x0f] {
+            id.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
+        }
+    }
+    id
+}
+
+/// The prefix of every event id ([`event_id`]).
+pub const EVENT_ID_PREFIX: &str = "msg_";
 
 /// A verified completion event, as [`verify_webhook`] returns it: the delivery's id and time,
 /// the event's type and time, and the session as the admin lookup shows it (`kind`, `state`,
@@ -694,15 +766,7 @@ impl WebhookEvent {
 /// assert_eq!(parse_rfc3339("2026-12-02T00:51:17.5+02:00"), Some(1_796_165_477));
 /// ```
 pub fn format_rfc3339(unix: i64) -> String {
-    let unix = unix.clamp(0, MAX_TIMESTAMP);
-    let (days, seconds) = (unix.div_euclid(86_400), unix.rem_euclid(86_400));
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        seconds / 3600,
-        seconds / 60 % 60,
-        seconds % 60
-    )
+    Rfc3339::of(unix).as_str().to_owned()
 }
 
 /// An RFC 3339 date-time (`YYYY-MM-DDTHH:MM:SS`, optional fraction, `Z` or `±HH:MM`) as Unix
@@ -924,6 +988,32 @@ mod tests {
             ),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_body_is_the_envelope_around_the_admin_lookup_byte_for_byte() {
+        let now = 1_796_165_477;
+        let session = completed_session(now - 5);
+        for event_type in [
+            WebhookEventType::LinkSessionCompleted,
+            WebhookEventType::LinkSessionExpired,
+        ] {
+            let body = CompletionEvent::new(&session, event_type, now).to_body();
+            let data = serde_json::to_string(&AdminSessionBody::new(&session, now)).unwrap();
+            let expected = format!(
+                r#"{{"type":"{event_type}","timestamp":"2026-12-01T22:51:17Z","data":{data}}}"#
+            );
+            assert_eq!(String::from_utf8(body).unwrap(), expected);
+        }
+    }
+
+    #[test]
+    fn event_ids_are_msg_and_the_random_bytes_in_hex() {
+        assert_eq!(event_id(&[0; 16]), format!("msg_{}", "0".repeat(32)));
+        let bytes: [u8; 16] = std::array::from_fn(|i| u8::try_from(i * 17).unwrap());
+        let expected: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(event_id(&bytes), format!("msg_{expected}"));
+        assert_eq!(event_id(&[0xff; 16]).len(), 36);
     }
 
     #[test]
