@@ -1,6 +1,7 @@
 //! Sets the linker flags a Node addon needs, and writes `dts-header.d.ts`, the head of the
 //! generated `index.d.ts`: the hand-written `dts-prelude.d.ts` followed by the TypeScript
-//! declarations of the core's own types (their `ts` feature, `ts_rs::TS` derives that follow
+//! declarations of the core's own types and code lists (`RuleCode` from `Rule::ALL`,
+//! `NoxErrorCode` from `Error::CODES`) (their `ts` feature, `ts_rs::TS` derives that follow
 //! the serde renames), so the configuration, the response bodies, the enums and the hosted
 //! flow's view model are declared once, in the core. `napi build` prepends the header to the
 //! declarations of the exports; `test.sh` checks that the result equals the committed file.
@@ -16,8 +17,8 @@ use nox_authenticator::wire::{
     V1ConnectData, V1SupplierSessionData, V2ManufacturerSessionBody, V2SupplierSessionBody,
 };
 use nox_authenticator::{
-    AdminConfig, AssetType, Config, Language, Limits, LinkBaseUrls, ManufacturerConfig, Rule,
-    SessionKind, SessionState, SupplierConfig, WebhookEventType,
+    AdminConfig, AssetType, Config, Error, Language, Limits, LinkBaseUrls, ManufacturerConfig,
+    Rule, SessionKind, SessionState, SupplierConfig, WebhookEventType,
 };
 use ts_rs::TS;
 
@@ -106,6 +107,17 @@ fn declarations() -> String {
     out.push_str(&format!(
         "\n/** The rule a refused request broke (spec decision 17); the list only grows. */\nexport type RuleCode = {}\n",
         rules.join(" | ")
+    ));
+    // The codes of core errors (`err.code`), from the core's own list. `invalid_argument` is
+    // left out: this package throws Node's own TypeError / RangeError for a bad argument.
+    let codes: Vec<String> = Error::CODES
+        .iter()
+        .filter(|code| **code != "invalid_argument")
+        .map(|code| format!("'{}'", code.to_ascii_uppercase()))
+        .collect();
+    out.push_str(&format!(
+        "\n/** The `code` of an error thrown by this package for a core error: the core's code upper-cased. */\nexport type NoxErrorCode = {}\n",
+        codes.join(" | ")
     ));
     out
 }

@@ -54,5 +54,9 @@ test('index.d.ts declares the rule codes the core has, and every error code', as
     return [...match[1].matchAll(/'([^']*)'/g)].map((m) => m[1])
   }
   assert.deepEqual(union('RuleCode'), ruleCodes())
-  assert.ok(union('NoxErrorCode').includes('VALIDATION_ERROR'))
+  // Generated from the core's Error::CODES, upper-cased; argument errors are Node's own.
+  const codes = union('NoxErrorCode')
+  assert.ok(codes.includes('VALIDATION_ERROR') && codes.includes('RATE_LIMITED'))
+  assert.ok(!codes.includes('INVALID_ARGUMENT'))
+  assert.equal(new Set(codes).size, codes.length, 'each code once')
 })
