@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::redirect::RedirectPolicy;
 
 /// The SHA-256 digest of an API key: all the library ever keeps of a key.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ApiKeyDigest([u8; 32]);
 
 impl ApiKeyDigest {

@@ -2,11 +2,13 @@
 //! routing, 404 and 405 itself, in two steps: the head (preflight), then the body. Calls into a blocking store (SQLite, PostgreSQL) run on tokio's
 //! blocking pool, so the async runtime never waits on a database.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::Response;
 use nox_authenticator::{Error, HttpHead, HttpRequest, HttpResponse, Preflight};
@@ -58,26 +60,6 @@ impl OwnedRequest {
         })
     }
 
-    /// The core's preflight on this request's head.
-    fn preflight(
-        &self,
-        state: &AppState,
-        content_length: Option<u64>,
-        now: i64,
-    ) -> Result<Preflight, HttpResponse> {
-        self.with(|request| {
-            state.authenticator.preflight_http(
-                &HttpHead {
-                    method: request.method,
-                    target: request.target,
-                    headers: request.headers,
-                    content_length,
-                },
-                now,
-            )
-        })
-    }
-
     /// The admin API's answer.
     pub fn answer_admin(&self, state: &AppState) -> HttpResponse {
         self.with(|request| {
@@ -86,6 +68,38 @@ impl OwnedRequest {
                 .handle_admin_http(request, state.clock.now())
         })
     }
+}
+
+/// The core's preflight on a request's head, read where it is (the preflight never touches the
+/// store, so it runs on the runtime): header values that are not UTF-8 are read lossily, as
+/// [`OwnedRequest::new`] reads them.
+fn preflight(
+    state: &AppState,
+    parts: &Parts,
+    content_length: Option<u64>,
+    now: i64,
+) -> Result<Preflight, HttpResponse> {
+    let values: Vec<(&str, Cow<'_, str>)> = parts
+        .headers
+        .iter()
+        .map(|(name, value)| (name.as_str(), String::from_utf8_lossy(value.as_bytes())))
+        .collect();
+    let headers: Vec<(&str, &str)> = values
+        .iter()
+        .map(|(name, value)| (*name, value.as_ref()))
+        .collect();
+    let uri = &parts.uri;
+    state.authenticator.preflight_http(
+        &HttpHead {
+            method: parts.method.as_str(),
+            target: uri
+                .path_and_query()
+                .map_or_else(|| uri.path(), |pq| pq.as_str()),
+            headers: &headers,
+            content_length,
+        },
+        now,
+    )
 }
 
 /// Runs `answer` where it may block: on the blocking pool for a database store, inline for
@@ -116,7 +130,6 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
     }
     let counters = limits::counters(Listener::Public);
     let now = state.clock.now();
-    let head = OwnedRequest::new(parts.method, &parts.uri, &parts.headers, Vec::new());
     let content_length = parts
         .headers
         .get(header::CONTENT_LENGTH)
@@ -127,7 +140,7 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
         || parts.headers.contains_key(header::TRANSFER_ENCODING),
         |length| length > 0,
     );
-    let preflight = match head.preflight(&state, content_length, now) {
+    let preflight = match preflight(&state, &parts, content_length, now) {
         Ok(preflight) => preflight,
         Err(refusal) => {
             if refusal.status == 413 {
@@ -229,12 +242,20 @@ pub fn into_axum(response: HttpResponse) -> Response {
     *out.status_mut() =
         StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     for (name, value) in response.headers {
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(&value),
-        ) {
+        if let (Ok(name), Ok(value)) =
+            (HeaderName::from_bytes(name.as_bytes()), header_value(value))
+        {
             out.headers_mut().insert(name, value);
         }
     }
     out
+}
+
+/// A header value of the core's response: the two every body carries without a copy.
+fn header_value(value: String) -> Result<HeaderValue, axum::http::header::InvalidHeaderValue> {
+    match value.as_str() {
+        "application/json" => Ok(HeaderValue::from_static("application/json")),
+        "no-store" => Ok(HeaderValue::from_static("no-store")),
+        _ => HeaderValue::try_from(value),
+    }
 }

@@ -198,7 +198,7 @@ impl<K: Hash + Eq + Clone + Send + Sync> Keyed<K> {
 /// authenticated ([`nox_authenticator::Preflight::caller_key`]), so its table holds at most
 /// one entry per configured caller: random keys never reach it.
 #[derive(Debug)]
-pub struct KeyRateLimiter(Keyed<String>);
+pub struct KeyRateLimiter(Keyed<ApiKeyDigest>);
 
 impl KeyRateLimiter {
     /// The limiter for `limits` (none when `requests_per_second_per_key` is 0).
@@ -209,7 +209,7 @@ impl KeyRateLimiter {
     /// `Ok` if the key may send a request now (and counts it); otherwise the whole seconds to
     /// wait, for `Retry-After` (at least 1).
     pub fn check(&self, key: &ApiKeyDigest) -> Result<(), u64> {
-        self.0.check(&key.to_hex())
+        self.0.check(key)
     }
 }
 
