@@ -2447,72 +2447,12 @@ public func code() -> String  {
 }
     
     /**
-     * For `brand_unknown`, the canonical slug of a brand whose spelling is close.
-     */
-public func didYouMean() -> String?  {
-    return try!  FfiConverterOptionString.lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_nox_authenticator_fn_method_noxerror_did_you_mean(
-            FfiConverterTypeNoxError_lower(self),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * The (first) request field this error is about (`user_id`, `brand`), if any.
-     */
-public func field() -> String?  {
-    return try!  FfiConverterOptionString.lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_nox_authenticator_fn_method_noxerror_field(
-            FfiConverterTypeNoxError_lower(self),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * The request fields this error is about, in schema order (empty when none).
-     */
-public func fields() -> [String]  {
-    return try!  FfiConverterSequenceString.lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_nox_authenticator_fn_method_noxerror_fields(
-            FfiConverterTypeNoxError_lower(self),uniffiCallStatus
-    )
-})
-}
-    
-    /**
      * The message safe to send to an API client (internal details replaced).
      */
 public func publicMessage() -> String  {
     return try!  FfiConverterString.lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_nox_authenticator_fn_method_noxerror_public_message(
-            FfiConverterTypeNoxError_lower(self),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * For a 429, the seconds to wait before trying again.
-     */
-public func retryAfterSeconds() -> UInt64?  {
-    return try!  FfiConverterOptionUInt64.lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_nox_authenticator_fn_method_noxerror_retry_after_seconds(
-            FfiConverterTypeNoxError_lower(self),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * For a request refusal, the rule it broke; `null` / `nil` for every other error.
-     */
-public func rule() -> Rule?  {
-    return try!  FfiConverterOptionTypeRule.lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_nox_authenticator_fn_method_noxerror_rule(
             FfiConverterTypeNoxError_lower(self),uniffiCallStatus
     )
 })
@@ -3779,30 +3719,6 @@ public func FfiConverterTypeWebhookEventType_lower(_ value: WebhookEventType) ->
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterOptionUInt64: FfiConverterRustBuffer {
-    typealias SwiftType = UInt64?
-
-    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
-        guard let value = value else {
-            writeInt(&buf, Int8(0))
-            return
-        }
-        writeInt(&buf, Int8(1))
-        FfiConverterUInt64.write(value, into: &buf)
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
-        switch try readInt(&buf) as Int8 {
-        case 0: return nil
-        case 1: return try FfiConverterUInt64.read(from: &buf)
-        default: throw UniffiInternalError.unexpectedOptionalTag
-        }
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
 fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
     typealias SwiftType = String?
 
@@ -3891,30 +3807,6 @@ fileprivate struct FfiConverterOptionTypePickField: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypePickField.read(from: &buf)
-        default: throw UniffiInternalError.unexpectedOptionalTag
-        }
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-fileprivate struct FfiConverterOptionTypeRule: FfiConverterRustBuffer {
-    typealias SwiftType = Rule?
-
-    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
-        guard let value = value else {
-            writeInt(&buf, Int8(0))
-            return
-        }
-        writeInt(&buf, Int8(1))
-        FfiConverterTypeRule.write(value, into: &buf)
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
-        switch try readInt(&buf) as Int8 {
-        case 0: return nil
-        case 1: return try FfiConverterTypeRule.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }

@@ -10,7 +10,6 @@
 //! [`FieldName`] (a `&'static str`) and [`ByteCount`] (a `usize`). The fallible operations stay
 //! in the binding, which returns this `Error`.
 
-use std::collections::BTreeSet;
 use std::sync::{Mutex, PoisonError};
 
 use crate::catalog::AssetType;
@@ -115,6 +114,9 @@ impl Rule {
 
 /// The accessors of an error, in Kotlin and Swift on every case of `NoxException` / `NoxError`
 /// (`impl NoxError`, not `impl Error`: uniffi names the methods' type by the name written here).
+/// A refusal's rule, fields, message and `did_you_mean` are the properties of its [`Refusal`](crate::Refusal)
+/// (`e.v1` in Kotlin); they are not repeated as methods, each of which costs the mobile library
+/// about 2 KB.
 #[uniffi::export]
 impl NoxError {
     /// The HTTP status the server answers this error with (401, 400, 404, 410, 409, ...).
@@ -135,45 +137,13 @@ impl NoxError {
     pub fn public_message_string(&self) -> String {
         self.public_message()
     }
-
-    /// For a request refusal, the rule it broke; `null` / `nil` for every other error.
-    #[uniffi::method(name = "rule")]
-    pub fn refused_rule(&self) -> Option<Rule> {
-        self.refusal().map(|refusal| refusal.rule)
-    }
-
-    /// The (first) request field this error is about (`user_id`, `brand`), if any.
-    #[uniffi::method(name = "field")]
-    pub fn field_string(&self) -> Option<String> {
-        self.field().map(str::to_owned)
-    }
-
-    /// The request fields this error is about, in schema order (empty when none).
-    #[uniffi::method(name = "fields")]
-    pub fn field_strings(&self) -> Vec<String> {
-        self.fields()
-            .iter()
-            .map(|field| (*field).to_owned())
-            .collect()
-    }
-
-    /// For `brand_unknown`, the canonical slug of a brand whose spelling is close.
-    #[uniffi::method(name = "did_you_mean")]
-    pub fn did_you_mean_string(&self) -> Option<String> {
-        self.did_you_mean().map(str::to_owned)
-    }
-
-    /// For a 429, the seconds to wait before trying again.
-    #[uniffi::method(name = "retry_after_seconds")]
-    pub fn retry_after(&self) -> Option<u64> {
-        self.retry_after_seconds()
-    }
 }
 
 // A field name crosses as a string. Coming back (Kotlin's `equals`, `hashCode` and `message`
 // pass the error back to Rust), it becomes the one `&'static str` of that spelling, allocated
 // the first time the spelling is seen: the core has a dozen field names, so this holds a
-// dozen short strings, and a string is never allocated twice.
+// dozen short strings, and a string is never allocated twice (a short list: a set would cost
+// the mobile library more code than it saves time).
 uniffi::custom_type!(FieldName, String, {
     remote,
     lower: |name| name.to_owned(),
@@ -189,13 +159,13 @@ uniffi::custom_type!(ByteCount, u64, {
 
 /// The `&'static str` spelled `name`: the same one for every call with that spelling.
 fn static_field_name(name: String) -> FieldName {
-    static NAMES: Mutex<BTreeSet<FieldName>> = Mutex::new(BTreeSet::new());
+    static NAMES: Mutex<Vec<FieldName>> = Mutex::new(Vec::new());
     let mut names = NAMES.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(known) = names.get(name.as_str()) {
+    if let Some(known) = names.iter().find(|known| **known == name) {
         return known;
     }
     let leaked: FieldName = Box::leak(name.into_boxed_str());
-    names.insert(leaked);
+    names.push(leaked);
     leaked
 }
 
@@ -216,9 +186,7 @@ mod tests {
         let error = NoxError::refuse(Rule::BrandUnknown, "brand", "Unknown brand");
         assert_eq!(error.status_code(), 400);
         assert_eq!(error.code_string(), "validation_error");
-        assert_eq!(error.refused_rule(), Some(Rule::BrandUnknown));
-        assert_eq!(error.field_strings(), ["brand"]);
-        assert_eq!(NoxError::MissingApiKey.refused_rule(), None);
+        assert_eq!(error.public_message_string(), "Unknown brand");
         assert_eq!(Rule::TooLong.code(), "too_long");
     }
 }

@@ -228,7 +228,7 @@ class Vectors(private val dir: File, private val harness: Harness) {
             val e = expectThrows<NoxException.Validation>("resolve") { resolve() }
             checkEq(e.v1.message, c.str("error"), "message")
             checkEq(e.toString(), c.str("error"), "toString")
-            checkEq(e.fields(), listOf("brand"), "fields")
+            checkEq(e.v1.fields, listOf("brand"), "fields")
             checkEq(e.status().toInt(), 400, "status")
             checkEq(e.code(), "validation_error", "code")
         } else {
