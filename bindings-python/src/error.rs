@@ -28,8 +28,10 @@ fn class_name(error: &Error) -> &'static str {
         | Error::PayloadTooLarge { .. }
         | Error::UnsupportedMediaType => "ProtocolError",
         Error::Store { .. } | Error::Randomness => "InternalError",
-        // The core enum is `#[non_exhaustive]`: a variant added later still gets the base class
-        // with its status and code.
+        // An argument error never reaches this conversion from a call (Python raises its own
+        // ValueError / TypeError for a bad argument first); the core enum is also
+        // `#[non_exhaustive]`: a variant added later still gets the base class with its status
+        // and code.
         _ => "NoxAuthenticatorError",
     }
 }
@@ -184,6 +186,7 @@ pub(crate) fn core_error_for_code(py: Python<'_>, code: &str) -> PyResult<PyErr>
             reason: "database unreachable".to_owned(),
         },
         "internal_error" => Error::Randomness,
+        "invalid_argument" => Error::from(nox_authenticator::NowOutOfRange(-5.0)),
         _ => return Err(pyo3::exceptions::PyKeyError::new_err(code.to_owned())),
     };
     Ok(core_error(py, &error))

@@ -27,7 +27,8 @@ from nox_authenticator import (
 )
 from nox_authenticator._native import _core_error_for_code
 
-# Every stable code of the core's Error::code(), with the class and status it must become.
+# Every stable code of the core's Error::code() (the core's Error::CODES, in its order), with
+# the class and status it must become.
 CORE_ERRORS = [
     ("missing_api_key", AuthenticationError, 401),
     ("invalid_api_key", AuthenticationError, 401),
@@ -44,6 +45,9 @@ CORE_ERRORS = [
     ("invalid_catalog", CatalogError, 500),
     ("store_error", InternalError, 503),
     ("internal_error", InternalError, 500),
+    # Python raises ValueError for a bad `now` before the core sees it; the core's argument
+    # error still converts, to the base class.
+    ("invalid_argument", NoxAuthenticatorError, 400),
 ]
 
 
