@@ -155,7 +155,7 @@ pub use crate::postgres::PostgresStore;
 pub use crate::sqlite::SqliteStore;
 
 /// The newest schema version this program knows (the number of the last migration).
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// A store location, parsed from `memory`, `sqlite:PATH[?synchronous=normal|full]` or
 /// `postgres://…`.

@@ -23,13 +23,14 @@ use nox_authenticator::store::{Attempt, Delivery, EventOutbox, QueueStats};
 mod batch;
 
 /// The migrations, in order: migration `i` brings the schema to version `i + 1`.
-const MIGRATIONS: [&str; 6] = [
+const MIGRATIONS: [&str; 7] = [
     include_str!("../migrations/postgres/0001_init.sql"),
     include_str!("../migrations/postgres/0002_pending_counts.sql"),
     include_str!("../migrations/postgres/0003_outbox.sql"),
     include_str!("../migrations/postgres/0004_outbox_expiry.sql"),
     include_str!("../migrations/postgres/0005_outbox_prune.sql"),
     include_str!("../migrations/postgres/0006_oauth_states.sql"),
+    include_str!("../migrations/postgres/0007_lighter_writes.sql"),
 ];
 
 /// The advisory lock (one `bigint` key) held while migrating, so instances starting at once

@@ -181,9 +181,6 @@ pub(crate) mod outbox_sql {
     pub const INSERT_EXPIRY: &str = "INSERT INTO webhook_outbox \
          (id, caller, event_type, body, created_at, next_attempt_at, session_sha256) \
          VALUES ($1, $2, $3, $4, $5, $5, $6)";
-    /// $1 session digest: a completed session's expiry event is never sent.
-    pub const DROP_EXPIRY: &str = "DELETE FROM webhook_outbox \
-         WHERE session_sha256 = $1 AND event_type = 'link_session.expired'";
     /// $1 id, $2 caller, $3 type, $4 body, $5 created_at.
     pub const INSERT: &str = "INSERT INTO webhook_outbox \
          (id, caller, event_type, body, created_at, next_attempt_at) \

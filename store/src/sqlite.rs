@@ -26,13 +26,14 @@ use nox_authenticator::store::{Attempt, Delivery, EventOutbox, QueueStats};
 mod writer;
 
 /// The migrations, in order: migration `i` brings the schema to version `i + 1`.
-const MIGRATIONS: [&str; 6] = [
+const MIGRATIONS: [&str; 7] = [
     include_str!("../migrations/sqlite/0001_init.sql"),
     include_str!("../migrations/sqlite/0002_pending_counts.sql"),
     include_str!("../migrations/sqlite/0003_outbox.sql"),
     include_str!("../migrations/sqlite/0004_outbox_expiry.sql"),
     include_str!("../migrations/sqlite/0005_outbox_prune.sql"),
     include_str!("../migrations/sqlite/0006_oauth_states.sql"),
+    include_str!("../migrations/sqlite/0007_lighter_writes.sql"),
 ];
 
 /// How long a statement waits for another process's write lock before failing.
@@ -450,7 +451,11 @@ fn insert_in(
 
 /// A completion, inside the writer's transaction: one conditional update (the compare-and-set,
 /// against other processes too), leaving the counts and writing the event in the same
-/// transaction.
+/// transaction. The session's pending `link_session.expired` event (if its caller has a
+/// webhook) stays where it is: a claim never hands out the expiry event of a completed
+/// session and deletes it instead ([`CLAIM`], [`DROP_STALE_EXPIRY`]), and migration 0007's
+/// trigger deletes it with its session, so it is never sent, as if the completion had deleted
+/// it, for one write fewer in the completion (spec decision 20).
 fn complete_in(
     connection: &Connection,
     token: &str,
@@ -500,12 +505,6 @@ fn complete_in(
                     event.created_at
                 ])
             })
-            .map_err(fail)?;
-    }
-    if updated.is_some() {
-        connection
-            .prepare_cached(&sqlite_sql(outbox_sql::DROP_EXPIRY))
-            .and_then(|mut s| s.execute(params![&digest[..]]))
             .map_err(fail)?;
     }
     match updated {
@@ -643,6 +642,24 @@ impl SessionStore for SqliteStore {
     }
 }
 
+/// The claim (`outbox_sql::CLAIM` with SQLite's parameters), skipping the expiry events of
+/// sessions completed since they were written. $1 now, $2 limit, $3 instance, $4 lease seconds.
+const CLAIM: &str = "UPDATE webhook_outbox SET leased_by = ?3, leased_until = ?1 + ?4 \
+     WHERE leased_until <= ?1 AND id IN (SELECT o.id FROM webhook_outbox o \
+       WHERE o.delivered_at IS NULL AND o.failed_at IS NULL AND o.next_attempt_at <= ?1 \
+       AND o.leased_until <= ?1 \
+       AND NOT EXISTS (SELECT 1 FROM link_sessions s \
+         WHERE s.token_sha256 = o.session_sha256 AND s.completed_at IS NOT NULL) \
+       ORDER BY o.next_attempt_at LIMIT ?2) \
+     RETURNING ";
+
+/// Deletes up to $2 due expiry events of sessions completed since they were written (never to
+/// be sent; see `complete_in`). $1 now.
+const DROP_STALE_EXPIRY: &str = "DELETE FROM webhook_outbox WHERE id IN (SELECT o.id \
+     FROM webhook_outbox o JOIN link_sessions s ON s.token_sha256 = o.session_sha256 \
+     WHERE o.delivered_at IS NULL AND o.failed_at IS NULL AND o.next_attempt_at <= ?1 \
+       AND o.leased_until <= ?1 AND s.completed_at IS NOT NULL LIMIT ?2)";
+
 /// The shared outbox SQL with SQLite's numbered parameters (`?1`) and no row locks (the
 /// writer's transaction holds the only write lock).
 fn sqlite_sql(sql: &str) -> String {
@@ -688,8 +705,12 @@ impl EventOutbox for SqliteStore {
         instance: &str,
     ) -> Result<Vec<Delivery>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let sql = format!("{}{OUTBOX_COLUMNS}", outbox_sql::CLAIM);
+        let sql = format!("{CLAIM}{OUTBOX_COLUMNS}");
         let mut claimed = self.write(|connection| {
+            connection
+                .prepare_cached(DROP_STALE_EXPIRY)
+                .and_then(|mut s| s.execute(params![now, SETTLE_BATCH]))
+                .map_err(fail)?;
             outbox_rows(
                 connection,
                 &sql,

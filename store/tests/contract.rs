@@ -978,7 +978,8 @@ fn expiry_events_are_due_at_expiry_and_dropped_by_a_completion(backend: &Backend
             .unwrap()
             .is_empty()
     );
-    // Completing b removes its expiry event in the same transaction.
+    // Completing b means its expiry event is never sent (removed by the completion, or
+    // skipped and removed by the claim).
     let done = Completion {
         completed_at: 200,
         brand: None,
@@ -988,7 +989,6 @@ fn expiry_events_are_due_at_expiry_and_dropped_by_a_completion(backend: &Backend
         .sessions
         .mark_completed(b.token.as_str(), done)
         .unwrap();
-    assert_eq!(stores.outbox.delivery("msg_exp_b").unwrap(), None);
     let due = backend
         .open()
         .outbox
@@ -996,6 +996,8 @@ fn expiry_events_are_due_at_expiry_and_dropped_by_a_completion(backend: &Backend
         .unwrap();
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].event, ea);
+    assert_eq!(stores.outbox.delivery("msg_exp_b").unwrap(), None);
+    assert_eq!(stores.outbox.queue_stats(a.expires_at).unwrap().depth, 1);
     let delivered = Attempt {
         at: a.expires_at + 1,
         status: Some(204),
@@ -1025,6 +1027,42 @@ fn expiry_events_are_due_at_expiry_and_dropped_by_a_completion(backend: &Backend
             .is_empty()
     );
     assert_eq!(stores.outbox.queue_stats(100_000).unwrap().depth, 0);
+}
+
+fn a_completed_sessions_expiry_event_is_never_sent_even_after_its_eviction(backend: &Backend) {
+    let stores = backend.open();
+    let random = SeededRandom::new(45);
+    let s = session(&random, SessionKind::V2Supplier, "acme", 100);
+    let expiry = OutboxEvent {
+        event_type: "link_session.expired".into(),
+        ..event("msg_exp_s", s.expires_at)
+    };
+    stores
+        .sessions
+        .insert_with_event(s.clone(), PendingCaps::NONE, 100, Some(&expiry))
+        .unwrap();
+    let done = Completion {
+        completed_at: 200,
+        brand: None,
+        event: None,
+    };
+    stores
+        .sessions
+        .mark_completed(s.token.as_str(), done)
+        .unwrap();
+    // No claim ran before the session's retention passed (the dispatcher was off): its
+    // eviction takes the expiry event with it, which is never claimed afterwards.
+    let after = s.expires_at + RETENTION + 1;
+    assert_eq!(stores.sessions.evict_expired(after, 100).unwrap(), 1);
+    assert_eq!(stores.outbox.delivery("msg_exp_s").unwrap(), None);
+    assert!(
+        stores
+            .outbox
+            .claim_due(after, 10, 30, "x")
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(stores.outbox.queue_stats(after).unwrap().depth, 0);
 }
 
 fn one_completion_wins_across_instances(backend: &Backend) {
@@ -1152,6 +1190,7 @@ macro_rules! contracts {
                 concurrent_claims_take_each_event_once,
                 failed_deliveries_are_listed_and_retried,
                 expiry_events_are_due_at_expiry_and_dropped_by_a_completion,
+                a_completed_sessions_expiry_event_is_never_sent_even_after_its_eviction,
             );
         )*
     };

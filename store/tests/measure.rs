@@ -172,3 +172,65 @@ fn postgres_costs() {
         &[RECOUNT, "VACUUM ANALYZE link_sessions"],
     );
 }
+
+/// The latency of concurrent subscriber reads (v1 connects with known device ids) from
+/// `NOX_MEASURE_THREADS` threads (default 32) for 5 s: p50, p99 and the maximum, to tell the
+/// store's own tail from the server's (issue 10).
+#[test]
+#[ignore = "a measurement, run by hand"]
+fn postgres_concurrent_reads() {
+    let Some(backend) = Backend::postgres() else {
+        return;
+    };
+    let stores = std::sync::Arc::new(backend.open());
+    for u in 0..1000 {
+        stores
+            .subscribers
+            .upsert("m", &format!("u{u}"), &mut |_| {
+                Ok(nox_authenticator::Subscriber {
+                    manufacturer_id: "m".into(),
+                    manufacturer_user_id: format!("u{u}"),
+                    nox_user_id: "n".into(),
+                    device_ids: vec!["d".into()],
+                })
+            })
+            .unwrap();
+    }
+    let threads: usize = std::env::var("NOX_MEASURE_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(32);
+    let until = Instant::now() + std::time::Duration::from_secs(5);
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let stores = std::sync::Arc::clone(&stores);
+            std::thread::spawn(move || {
+                let mut us = Vec::new();
+                let mut i = t;
+                while Instant::now() < until {
+                    let started = Instant::now();
+                    stores
+                        .subscribers
+                        .get("m", &format!("u{}", i % 1000))
+                        .unwrap();
+                    us.push(started.elapsed().as_secs_f64() * 1e6);
+                    i += 7;
+                }
+                us
+            })
+        })
+        .collect();
+    let mut all: Vec<f64> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    all.sort_by(f64::total_cmp);
+    let pct = |p: usize| all[(all.len() * p / 100).min(all.len() - 1)] / 1000.0;
+    println!(
+        "postgres subscriber reads from {threads} threads: {} in 5 s, p50 {:.2} ms, p99 {:.2} ms, max {:.1} ms",
+        all.len(),
+        pct(50),
+        pct(99),
+        all[all.len() - 1] / 1000.0
+    );
+}

@@ -143,7 +143,7 @@ fn calls_work_from_a_tokio_blocking_pool_and_drop_in_async_code() {
 }
 
 #[test]
-fn settling_and_refusals_use_the_counted_index() {
+fn settling_and_refusals_use_the_counted_expiry_index() {
     let Some(backend) = Backend::postgres() else {
         return;
     };
@@ -177,6 +177,9 @@ fn settling_and_refusals_use_the_counted_index() {
             .map(|r| r.get(0))
             .collect();
         let plan = plan.join("\n");
-        assert!(plan.contains("link_sessions_counted"), "{query}: {plan}");
+        assert!(
+            plan.contains("link_sessions_by_counted_expiry"),
+            "{query}: {plan}"
+        );
     }
 }
