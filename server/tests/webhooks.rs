@@ -218,6 +218,21 @@ fn start_on(json: &str, name: &str, store: Option<&str>) -> Server {
     }
 }
 
+/// As [`start_on`], with the server binary named by `NOX_BENCH_BINARY` when it is set (to
+/// compare two builds in interleaved runs of the benchmark).
+fn start_bench(json: &str, name: &str, store: Option<&str>) -> Server {
+    let Some(path) = std::env::var_os("NOX_BENCH_BINARY") else {
+        return start_on(json, name, store);
+    };
+    let dir = temp_dir(name);
+    let config = write_config(&dir, json);
+    let mut args = vec!["--config", config.as_str()];
+    if let Some(store) = store {
+        args.extend(["--store", store]);
+    }
+    common::start_with(std::process::Command::new(path), &args)
+}
+
 fn create(server: &Server, key: &str) -> String {
     let reply = request(
         &server.addr,
@@ -754,7 +769,8 @@ fn report_completion(store: &str, round: usize, without: &[f64], with: &[f64]) {
 /// The completion latency goal of issue 17 (with a webhook within 10% of without), reported
 /// for the memory store (the core and the server alone) and SQLite (with the store's outbox
 /// row), and events delivered per second to a loopback receiver (a benchmark; run with
-/// `--ignored`; `NOX_BENCH_ROUNDS` rounds of 1000 pairs, 3 by default).
+/// `--ignored`; `NOX_BENCH_ROUNDS` rounds of 1000 pairs, 3 by default; `NOX_BENCH_BINARY` runs
+/// another build of the server).
 #[test]
 #[ignore = "benchmark: cargo test --release -p nox-authenticator-server --test webhooks -- --ignored --nocapture"]
 fn events_per_second_to_a_loopback_receiver() {
@@ -766,8 +782,8 @@ fn events_per_second_to_a_loopback_receiver() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(3);
     let pairs = 1000;
-    let memory = start_on(&config(&receiver.url(), &[1], 2), "wh-bench-m", None);
-    let quiet = start_on(
+    let memory = start_bench(&config(&receiver.url(), &[1], 2), "wh-bench-m", None);
+    let quiet = start_bench(
         &config(&receiver.url(), &[1], 2),
         "wh-bench-q",
         Some(&store),
