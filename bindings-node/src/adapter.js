@@ -46,6 +46,78 @@
       return parse(native.connectV1Manufacturer.call(this, o.apiKey, o.manufacturerUserId, o.deviceIds))
     },
   }
+  // `handleHttp` / `handleAdminHttp`: the request's fields go positionally, and its headers as
+  // one string (names and values joined by NUL, with the number of pairs) when every one is a
+  // string: one string conversion instead of a property lookup and two conversions per header.
+  // Anything else (a non-string value, a lone surrogate, a NUL inside a header) takes the
+  // native path that reads the headers value itself and names what is wrong. A plain answer
+  // (the two JSON headers, no refusal details) comes back as [status, body] and is reshaped here.
+  native.handleHttp = proto.handleHttp
+  native.handleAdminHttp = proto.handleAdminHttp
+  function joinedHeaders(headers) {
+    let joined = ''
+    let pairs = 0
+    if (typeof headers !== 'object' || headers === null) return [undefined, 0]
+    if (Array.isArray(headers)) {
+      for (let i = 0; i < headers.length; i++) {
+        const pair = headers[i]
+        if (!Array.isArray(pair) || pair.length !== 2) return [undefined, 0]
+        const name = pair[0]
+        const value = pair[1]
+        if (typeof name !== 'string' || typeof value !== 'string') return [undefined, 0]
+        joined = pairs === 0 ? `${name}\0${value}` : `${joined}\0${name}\0${value}`
+        pairs++
+      }
+      return [joined, pairs]
+    }
+    // `for in`: the enumerable string keys, inherited ones too, in the order napi reads them.
+    for (const name in headers) {
+      const value = headers[name]
+      if (typeof value === 'string') {
+        joined = pairs === 0 ? `${name}\0${value}` : `${joined}\0${name}\0${value}`
+        pairs++
+      } else if (value === undefined) {
+        continue
+      } else if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) {
+          const item = value[i]
+          if (typeof item !== 'string') return [undefined, 0]
+          joined = pairs === 0 ? `${name}\0${item}` : `${joined}\0${name}\0${item}`
+          pairs++
+        }
+      } else {
+        return [undefined, 0]
+      }
+    }
+    return [joined, pairs]
+  }
+  function http(method, self, request) {
+    if (typeof request !== 'object' || request === null) {
+      const got = request === null ? 'null' : typeof request
+      const error = new TypeError(`${method}: request must be an object, got ${got}`)
+      error.code = 'ERR_INVALID_ARG_TYPE'
+      throw error
+    }
+    const verb = request.method
+    const path = request.path
+    const headers = request.headers
+    const body = request.body
+    const now = request.now
+    const [joined, pairs] = joinedHeaders(headers)
+    const answer = native[method].call(self, verb, path, joined, pairs, headers, body, now)
+    if (!Array.isArray(answer)) return answer
+    return {
+      status: answer[0],
+      headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+      body: answer[1],
+    }
+  }
+  methods.handleHttp = function handleHttp(request) {
+    return http('handleHttp', this, request)
+  }
+  methods.handleAdminHttp = function handleAdminHttp(request) {
+    return http('handleAdminHttp', this, request)
+  }
   // `setCatalog` takes a `Catalog`: anything else is refused as Node's own APIs refuse it.
   native.setCatalog = proto.setCatalog
   methods.setCatalog = function setCatalog(catalog) {

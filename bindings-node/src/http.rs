@@ -1,9 +1,11 @@
-//! `Authenticator#handleHttp`: the core's pure HTTP adapter as one call.
+//! `Authenticator#handleHttp`: the core's pure HTTP adapter as one call. Its JavaScript half
+//! (`adapter.js`) takes the request object apart and builds a plain answer's object; this half
+//! checks the types and calls the core.
 
 use napi::Env;
 use napi::ValueType;
 use napi::bindgen_prelude::{
-    Buffer, BufferSlice, Either, FromNapiValue, JsObjectValue, JsValue, Object, Unknown,
+    Array, Buffer, BufferSlice, Either, FromNapiValue, JsValue, Object, Unknown,
 };
 use napi_derive::napi;
 use nox_authenticator::{HttpRequest as CoreRequest, HttpResponse as CoreResponse};
@@ -51,37 +53,101 @@ pub struct HttpResponse<'env> {
 /// The core adapter a call goes to.
 type Adapter = fn(&nox_authenticator::Authenticator, &CoreRequest<'_>, i64) -> CoreResponse;
 
+/// What the native half of `handleHttp` answers: `[status, body]` for a plain answer (the two
+/// JSON headers, no refusal details), which `adapter.js` reshapes into an [`HttpResponse`], or
+/// the whole [`HttpResponse`].
+type Answer<'env> = Either<Array<'env>, HttpResponse<'env>>;
+
+/// The request's fields as `adapter.js` passes them: each one as the caller wrote it, and the
+/// headers also as one string, names and values joined by NUL, with the number of pairs (or
+/// `undefined` when a header is not a plain string).
+struct Fields<'v> {
+    method: Unknown<'v>,
+    path: Unknown<'v>,
+    joined: Unknown<'v>,
+    pairs: Unknown<'v>,
+    headers: Unknown<'v>,
+    body: Unknown<'v>,
+    now: Unknown<'v>,
+}
+
+/// The headers from the joined string, when it holds exactly `pairs` pairs and no U+FFFD (which
+/// could be napi's stand-in for a lone surrogate, and a NUL inside a name or value changes the
+/// count): otherwise `None`, and the headers value is read as the caller wrote it.
+fn split_headers(joined: &str, pairs: usize) -> Option<Vec<(&str, &str)>> {
+    if pairs == 0 {
+        return joined.is_empty().then(Vec::new);
+    }
+    if joined.contains('\u{FFFD}') {
+        return None;
+    }
+    let mut parts = joined.split('\0');
+    let mut headers = Vec::with_capacity(pairs);
+    for _ in 0..pairs {
+        headers.push((parts.next()?, parts.next()?));
+    }
+    parts.next().is_none().then_some(headers)
+}
+
+/// Whether `response` is a plain answer: exactly the two JSON headers and nothing for the log.
+fn is_plain(response: &CoreResponse) -> bool {
+    matches!(
+        response.headers.as_slice(),
+        [("content-type", json), ("cache-control", no_store)]
+            if json == "application/json" && no_store == "no-store"
+    ) && response.refusal.is_none()
+}
+
 impl Authenticator {
     fn answer<'env>(
         &self,
         env: &'env Env,
-        request: Unknown,
+        fields: Fields<'_>,
         method_name: &'static str,
         adapter: Adapter,
-    ) -> napi::Result<HttpResponse<'env>> {
-        // Read field by field, so that each wrong type or lone surrogate is named
-        // (`request.headers["x-api-key"]`) as Node's own APIs name it.
+    ) -> napi::Result<Answer<'env>> {
+        // Each wrong type or lone surrogate is named (`request.headers["x-api-key"]`) as Node's
+        // own APIs name it.
         let args = Args::new(env, method_name);
-        let request = args.object(request, "request")?;
-        let field = |name: &str| request.get_named_property::<Unknown>(name);
-        let method = args.required_string(field("method")?, "request.method")?;
-        let path = args.required_string(field("path")?, "request.path")?;
-        let pairs = args.headers(field("headers")?, "request.headers")?;
-        let body_value = field("body")?;
+        let method = args.required_string(fields.method, "request.method")?;
+        let path = args.required_string(fields.path, "request.path")?;
+        let joined = match fields.joined.get_type()? {
+            ValueType::String => Some(String::from_unknown(fields.joined)?),
+            _ => None,
+        };
+        let pairs = match fields.pairs.get_type()? {
+            ValueType::Number => f64::from_unknown(fields.pairs)?,
+            _ => 0.0,
+        };
+        // A count napi could not have made is no count: the headers are then read as written.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let fast = joined.as_deref().and_then(|joined| {
+            (pairs.fract() == 0.0 && (0.0..=65_536.0).contains(&pairs))
+                .then(|| split_headers(joined, pairs as usize))
+                .flatten()
+        });
+        let owned;
+        let headers = match fast {
+            Some(headers) => headers,
+            None => {
+                owned = args.headers(fields.headers, "request.headers")?;
+                owned
+                    .iter()
+                    .map(|(name, value)| (name.as_str(), value.as_str()))
+                    .collect()
+            }
+        };
+        let body_value = fields.body;
         let (buffer, text) = match body_value.get_type()? {
             ValueType::Undefined | ValueType::Null => (None, String::new()),
             ValueType::Object if body_value.is_buffer()? => {
-                (Some(Buffer::from_unknown(body_value)?), String::new())
+                (Some(BufferSlice::from_unknown(body_value)?), String::new())
             }
             ValueType::String => (None, args.required_string(body_value, "request.body")?),
             other => return Err(args.type_error("request.body", "a Buffer or a string", other)),
         };
         let body: &[u8] = buffer.as_deref().unwrap_or(text.as_bytes());
-        let now = args.now(field("now")?, "request.now")?;
-        let headers: Vec<(&str, &str)> = pairs
-            .iter()
-            .map(|(name, value)| (name.as_str(), value.as_str()))
-            .collect();
+        let now = args.now(fields.now, "request.now")?;
         let response = adapter(
             &self.inner,
             &CoreRequest {
@@ -92,9 +158,15 @@ impl Authenticator {
             },
             now,
         );
+        if is_plain(&response) {
+            let mut answer = env.create_array(2)?;
+            answer.set(0, u32::from(response.status))?;
+            answer.set(1, BufferSlice::copy_from(env, &response.body)?)?;
+            return Ok(Either::A(answer));
+        }
         let (rule, field) = (response.rule(), response.field());
         let did_you_mean = response.did_you_mean().map(str::to_owned);
-        Ok(HttpResponse {
+        Ok(Either::B(HttpResponse {
             status: u32::from(response.status),
             headers: response
                 .headers
@@ -105,7 +177,7 @@ impl Authenticator {
             rule,
             field,
             did_you_mean,
-        })
+        }))
     }
 }
 
@@ -113,15 +185,36 @@ impl Authenticator {
 impl Authenticator {
     /// Answers one HTTP request for any of the four endpoints. Never throws for what a client
     /// sent: errors are answered as the documented error bodies (v2 `{error}`, v1 envelope).
-    #[napi(catch_unwind, strict, ts_args_type = "request: HttpRequest")]
+    #[napi(
+        catch_unwind,
+        strict,
+        ts_args_type = "request: HttpRequest",
+        ts_return_type = "HttpResponse"
+    )]
+    #[allow(clippy::too_many_arguments)]
     pub fn handle_http<'env>(
         &self,
         env: &'env Env,
-        request: Unknown,
-    ) -> napi::Result<HttpResponse<'env>> {
+        method: Unknown,
+        path: Unknown,
+        joined: Unknown,
+        pairs: Unknown,
+        headers: Unknown,
+        body: Unknown,
+        now: Unknown,
+    ) -> napi::Result<Answer<'env>> {
+        let fields = Fields {
+            method,
+            path,
+            joined,
+            pairs,
+            headers,
+            body,
+            now,
+        };
         self.answer(
             env,
-            request,
+            fields,
             "handleHttp",
             nox_authenticator::Authenticator::handle_http,
         )
@@ -131,15 +224,36 @@ impl Authenticator {
     /// /admin/link-sessions/{token}/complete`: `{kind, state, session}` or `{error, code}`),
     /// for a host that serves its own admin side. Serve it only where the public cannot reach
     /// it, or configure an admin key (`"admin": {"api_key_sha256": …}` in the JSON configuration).
-    #[napi(catch_unwind, strict, ts_args_type = "request: HttpRequest")]
+    #[napi(
+        catch_unwind,
+        strict,
+        ts_args_type = "request: HttpRequest",
+        ts_return_type = "HttpResponse"
+    )]
+    #[allow(clippy::too_many_arguments)]
     pub fn handle_admin_http<'env>(
         &self,
         env: &'env Env,
-        request: Unknown,
-    ) -> napi::Result<HttpResponse<'env>> {
+        method: Unknown,
+        path: Unknown,
+        joined: Unknown,
+        pairs: Unknown,
+        headers: Unknown,
+        body: Unknown,
+        now: Unknown,
+    ) -> napi::Result<Answer<'env>> {
+        let fields = Fields {
+            method,
+            path,
+            joined,
+            pairs,
+            headers,
+            body,
+            now,
+        };
         self.answer(
             env,
-            request,
+            fields,
             "handleAdminHttp",
             nox_authenticator::Authenticator::handle_admin_http,
         )
