@@ -352,18 +352,19 @@ impl Authenticator {
         session.check_completable(now)?;
         // The event the completion writes into the outbox in its transaction (decision 20),
         // built from the session as the completion leaves it.
-        let event = match self.webhooks.endpoints.get(&webhook_caller_key(
-            session.kind == crate::session::SessionKind::V2Manufacturer,
-            &session.owner_id,
-        )) {
-            Some(_) => {
-                session.completed_at = Some(now);
-                if session.brand.is_none() {
-                    session.brand = picked_brand.map(str::to_owned);
-                }
-                Some(self.outbox_event(&session, WebhookEventType::LinkSessionCompleted, now)?)
+        let has_webhook = !self.webhooks.endpoints.is_empty()
+            && self.webhooks.endpoints.contains_key(&webhook_caller_key(
+                session.kind == crate::session::SessionKind::V2Manufacturer,
+                &session.owner_id,
+            ));
+        let event = if has_webhook {
+            session.completed_at = Some(now);
+            if session.brand.is_none() {
+                session.brand = picked_brand.map(str::to_owned);
             }
-            None => None,
+            Some(self.outbox_event(&session, WebhookEventType::LinkSessionCompleted, now)?)
+        } else {
+            None
         };
         let completion = Completion {
             completed_at: now,
@@ -394,9 +395,8 @@ impl Authenticator {
     ) -> Result<OutboxEvent> {
         let mut bytes = [0u8; 16];
         self.random.fill(&mut bytes)?;
-        let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         Ok(OutboxEvent {
-            id: format!("msg_{id}"),
+            id: crate::webhook::event_id(&bytes),
             caller: webhook_caller_key(
                 session.kind == crate::session::SessionKind::V2Manufacturer,
                 &session.owner_id,
