@@ -4,9 +4,7 @@
 
 use napi::Env;
 use napi::ValueType;
-use napi::bindgen_prelude::{
-    Array, Buffer, BufferSlice, Either, FromNapiValue, JsValue, Object, Unknown,
-};
+use napi::bindgen_prelude::{Buffer, BufferSlice, Either, FromNapiValue, JsValue, Object, Unknown};
 use napi_derive::napi;
 use nox_authenticator::{HttpRequest as CoreRequest, HttpResponse as CoreResponse};
 
@@ -53,10 +51,14 @@ pub struct HttpResponse<'env> {
 /// The core adapter a call goes to.
 type Adapter = fn(&nox_authenticator::Authenticator, &CoreRequest<'_>, i64) -> CoreResponse;
 
-/// What the native half of `handleHttp` answers: `[status, body]` for a plain answer (the two
-/// JSON headers, no refusal details), which `adapter.js` reshapes into an [`HttpResponse`], or
-/// the whole [`HttpResponse`].
-type Answer<'env> = Either<Array<'env>, HttpResponse<'env>>;
+/// What the native half of `handleHttp` answers: for a plain answer (the two JSON headers, no
+/// refusal details, a body that fits the scratch buffer), `status << 17 | length` with the body
+/// written at the start of the scratch buffer, which `adapter.js` copies out and reshapes into
+/// an [`HttpResponse`]; otherwise the whole [`HttpResponse`].
+type Answer<'env> = Either<u32, HttpResponse<'env>>;
+
+/// The longest body answered through the scratch buffer (17 bits of the answer).
+const SCRATCH_MAX: usize = 1 << 16;
 
 /// The request's fields as `adapter.js` passes them: each one as the caller wrote it, and the
 /// headers also as one string, names and values joined by NUL, with the number of pairs (or
@@ -69,6 +71,8 @@ struct Fields<'v> {
     headers: Unknown<'v>,
     body: Unknown<'v>,
     now: Unknown<'v>,
+    /// The thread's scratch buffer from `adapter.js` (anything else: no scratch).
+    scratch: Unknown<'v>,
 }
 
 /// The headers from the joined string, when it holds exactly `pairs` pairs and no U+FFFD (which
@@ -158,11 +162,20 @@ impl Authenticator {
             },
             now,
         );
-        if is_plain(&response) {
-            let mut answer = env.create_array(2)?;
-            answer.set(0, u32::from(response.status))?;
-            answer.set(1, BufferSlice::copy_from(env, &response.body)?)?;
-            return Ok(Either::A(answer));
+        if is_plain(&response) && response.status < 1000 && response.body.len() <= SCRATCH_MAX {
+            let scratch = match fields.scratch.get_type()? {
+                ValueType::Object if fields.scratch.is_buffer()? => {
+                    Some(BufferSlice::from_unknown(fields.scratch)?)
+                }
+                _ => None,
+            };
+            if let Some(mut scratch) = scratch
+                && let Some(target) = scratch.get_mut(..response.body.len())
+                && let Ok(length) = u32::try_from(response.body.len())
+            {
+                target.copy_from_slice(&response.body);
+                return Ok(Either::A((u32::from(response.status) << 17) | length));
+            }
         }
         let (rule, field) = (response.rule(), response.field());
         let did_you_mean = response.did_you_mean().map(str::to_owned);
@@ -202,6 +215,7 @@ impl Authenticator {
         headers: Unknown,
         body: Unknown,
         now: Unknown,
+        scratch: Unknown,
     ) -> napi::Result<Answer<'env>> {
         let fields = Fields {
             method,
@@ -211,6 +225,7 @@ impl Authenticator {
             headers,
             body,
             now,
+            scratch,
         };
         self.answer(
             env,
@@ -241,6 +256,7 @@ impl Authenticator {
         headers: Unknown,
         body: Unknown,
         now: Unknown,
+        scratch: Unknown,
     ) -> napi::Result<Answer<'env>> {
         let fields = Fields {
             method,
@@ -250,6 +266,7 @@ impl Authenticator {
             headers,
             body,
             now,
+            scratch,
         };
         self.answer(
             env,
