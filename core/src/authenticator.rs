@@ -352,12 +352,7 @@ impl Authenticator {
         session.check_completable(now)?;
         // The event the completion writes into the outbox in its transaction (decision 20),
         // built from the session as the completion leaves it.
-        let has_webhook = !self.webhooks.endpoints.is_empty()
-            && self.webhooks.endpoints.contains_key(&webhook_caller_key(
-                session.kind == crate::session::SessionKind::V2Manufacturer,
-                &session.owner_id,
-            ));
-        let event = if has_webhook {
+        let event = if self.has_webhook(&session) {
             session.completed_at = Some(now);
             if session.brand.is_none() {
                 session.brand = picked_brand.map(str::to_owned);
@@ -383,6 +378,16 @@ impl Authenticator {
     /// The checked webhook settings: schedule, time-out and each caller's endpoint.
     pub fn webhooks(&self) -> &WebhookSettings {
         &self.webhooks
+    }
+
+    /// Whether the caller that owns `session` has a webhook (no lookup, and no key built, when
+    /// no caller has one).
+    fn has_webhook(&self, session: &LinkSession) -> bool {
+        !self.webhooks.endpoints.is_empty()
+            && self.webhooks.endpoints.contains_key(&webhook_caller_key(
+                session.kind == SessionKind::V2Manufacturer,
+                &session.owner_id,
+            ))
     }
 
     /// The outbox event of type `event_type` for `session` at `now`, with a fresh id, for its
@@ -466,12 +471,8 @@ impl Authenticator {
         // A caller with a webhook hears of a session that reached its expiry still pending:
         // the event is written with the session, due at its expiry, and a completion removes
         // it (spec decision 20).
-        let has_webhook = !self.webhooks.endpoints.is_empty()
-            && self.webhooks.endpoints.contains_key(&webhook_caller_key(
-                session.kind == crate::session::SessionKind::V2Manufacturer,
-                &session.owner_id,
-            ));
-        if has_webhook && session.completed_at.is_none() && session.expires_at > now {
+        if self.has_webhook(&session) && session.completed_at.is_none() && session.expires_at > now
+        {
             let event = self.outbox_event(
                 &session,
                 WebhookEventType::LinkSessionExpired,

@@ -605,33 +605,6 @@ impl<'a> CompletionEvent<'a> {
     }
 }
 
-/// The `data` of a body that [`CompletionEvent::to_body`] wrote: the admin lookup's JSON
-/// (`{"kind", "state", "session"}`) as its bytes, so that a host answering the completion
-/// with that lookup can send them instead of serializing the session again. `None` for bytes
-/// of another layout (the envelope is checked, not parsed: `type`, the 20-byte timestamp,
-/// `data`, and the closing brace).
-///
-/// ```
-/// use nox_authenticator::webhook::event_data;
-///
-/// let body = br#"{"type":"link_session.completed","timestamp":"2026-12-01T22:51:17Z","data":{"kind":"v2_supplier"}}"#;
-/// assert_eq!(event_data(body), Some(&br#"{"kind":"v2_supplier"}"#[..]));
-/// assert_eq!(event_data(br#"{"type":"other","data":{}}"#), None);
-/// ```
-pub fn event_data(body: &[u8]) -> Option<&[u8]> {
-    let rest = body.strip_prefix(br#"{"type":""#)?;
-    let rest = [
-        WebhookEventType::LinkSessionCompleted,
-        WebhookEventType::LinkSessionExpired,
-    ]
-    .into_iter()
-    .find_map(|event_type| rest.strip_prefix(event_type.as_str().as_bytes()))?;
-    let rest = rest.strip_prefix(br#"","timestamp":""#)?;
-    let rest = rest.get(20..)?.strip_prefix(br#"","data":"#)?;
-    rest.strip_suffix(b"}")
-        .filter(|data| data.starts_with(b"{") && data.ends_with(b"}"))
-}
-
 /// The `webhook-id` of a new event: `msg_` and the 32 lower-case hex digits of 16 random
 /// bytes (one draw from the host's random source), in one allocation.
 ///
@@ -1023,34 +996,6 @@ mod tests {
                 r#"{{"type":"{event_type}","timestamp":"2026-12-01T22:51:17Z","data":{data}}}"#
             );
             assert_eq!(String::from_utf8(body).unwrap(), expected);
-        }
-    }
-
-    #[test]
-    fn event_data_is_the_admin_lookup_inside_the_body() {
-        let now = 1_796_165_477;
-        let session = completed_session(now - 5);
-        let lookup = serde_json::to_vec(&AdminSessionBody::new(&session, now)).unwrap();
-        for event_type in [
-            WebhookEventType::LinkSessionCompleted,
-            WebhookEventType::LinkSessionExpired,
-        ] {
-            let body = CompletionEvent::new(&session, event_type, now).to_body();
-            assert_eq!(event_data(&body), Some(lookup.as_slice()));
-        }
-        for other in [
-            &b""[..],
-            b"{}",
-            br#"{"type":"link_session.completed","timestamp":"2026","data":{}}"#,
-            br#"{"type":"link_session.completed","timestamp":"2026-12-01T22:51:17Z","data":{}"#,
-            br#"{"type":"link_session.done","timestamp":"2026-12-01T22:51:17Z","data":{}}"#,
-        ] {
-            assert_eq!(
-                event_data(other),
-                None,
-                "{}",
-                String::from_utf8_lossy(other)
-            );
         }
     }
 
