@@ -1,12 +1,48 @@
 //! `LinkSession` and `Subscriber`: immutable results whose `to_dict()` is the wire JSON.
 
 use nox_authenticator::wire::{SessionBody, V1ConnectData};
-use nox_authenticator::{LinkSession as CoreSession, SessionKind, Subscriber as CoreSubscriber};
+use nox_authenticator::{
+    AssetType, Language, LinkSession as CoreSession, SessionKind, Subscriber as CoreSubscriber,
+};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyTuple};
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
 use crate::convert::{self, repr_opt, repr_str};
+
+/// The keys of a v2 supplier session's body, in the order of the core's `wire::SessionBody`.
+const V2_SUPPLIER_KEYS: [&str; 11] = [
+    "link_url",
+    "link_token",
+    "brand",
+    "language",
+    "asset_type",
+    "redirect_url",
+    "supplier",
+    "supplier_user_id",
+    "completed_at",
+    "created_at",
+    "expires_at",
+];
+
+/// A language's wire code as an interned string (one object per code, not one per call).
+fn language_str(py: Python<'_>, language: Language) -> &Bound<'_, PyString> {
+    match language {
+        Language::Nl => intern!(py, "nl"),
+        Language::En => intern!(py, "en"),
+        Language::Fr => intern!(py, "fr"),
+        Language::Es => intern!(py, "es"),
+    }
+}
+
+/// An asset type's wire value as an interned string.
+fn asset_type_str(py: Python<'_>, asset_type: AssetType) -> &Bound<'_, PyString> {
+    match asset_type {
+        AssetType::HeatPump => intern!(py, "hp"),
+        AssetType::PvInverter => intern!(py, "pv"),
+    }
+}
 
 /// One link session, as created or looked up. Immutable: look it up again to see a later
 /// state. `to_dict()` is the endpoint's documented response body (for v1, the `data` object).
@@ -116,6 +152,34 @@ impl LinkSession {
     /// `pythonize` through serde, a few thousand this way.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let s = &self.inner;
+        if s.kind == SessionKind::V2Supplier {
+            // A copy of a private dict of the eleven keys (never handed out, so never changed)
+            // has its full size at once: no resize while the values are set, in key order.
+            static KEYS: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
+            let keys = KEYS.get_or_try_init(py, || -> PyResult<Py<PyDict>> {
+                let keys = PyDict::new(py);
+                for key in V2_SUPPLIER_KEYS {
+                    keys.set_item(PyString::intern(py, key), py.None())?;
+                }
+                Ok(keys.unbind())
+            })?;
+            let d = keys.bind(py).copy()?;
+            d.set_item(intern!(py, "link_url"), &s.link_url)?;
+            d.set_item(intern!(py, "link_token"), s.token.as_str())?;
+            d.set_item(intern!(py, "brand"), s.brand.as_deref())?;
+            d.set_item(intern!(py, "language"), language_str(py, s.language))?;
+            d.set_item(
+                intern!(py, "asset_type"),
+                s.asset_type.map(|a| asset_type_str(py, a)),
+            )?;
+            d.set_item(intern!(py, "redirect_url"), &s.redirect_url)?;
+            d.set_item(intern!(py, "supplier"), &s.owner_name)?;
+            d.set_item(intern!(py, "supplier_user_id"), &s.user_id)?;
+            d.set_item(intern!(py, "completed_at"), s.completed_at)?;
+            d.set_item(intern!(py, "created_at"), s.created_at)?;
+            d.set_item(intern!(py, "expires_at"), s.expires_at)?;
+            return Ok(d);
+        }
         let d = PyDict::new(py);
         match s.kind {
             SessionKind::V2Supplier => {
