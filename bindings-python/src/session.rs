@@ -152,64 +152,53 @@ impl LinkSession {
     /// `pythonize` through serde, a few thousand this way.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let s = &self.inner;
-        if s.kind == SessionKind::V2Supplier {
-            // A copy of a private dict of the eleven keys (never handed out, so never changed)
-            // has its full size at once: no resize while the values are set, in key order.
-            static KEYS: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
-            let keys = KEYS.get_or_try_init(py, || -> PyResult<Py<PyDict>> {
-                let keys = PyDict::new(py);
-                for key in V2_SUPPLIER_KEYS {
-                    keys.set_item(PyString::intern(py, key), py.None())?;
-                }
-                Ok(keys.unbind())
-            })?;
-            let d = keys.bind(py).copy()?;
-            d.set_item(intern!(py, "link_url"), &s.link_url)?;
-            d.set_item(intern!(py, "link_token"), s.token.as_str())?;
-            d.set_item(intern!(py, "brand"), s.brand.as_deref())?;
-            d.set_item(intern!(py, "language"), language_str(py, s.language))?;
-            d.set_item(
-                intern!(py, "asset_type"),
-                s.asset_type.map(|a| asset_type_str(py, a)),
-            )?;
-            d.set_item(intern!(py, "redirect_url"), &s.redirect_url)?;
-            d.set_item(intern!(py, "supplier"), &s.owner_name)?;
-            d.set_item(intern!(py, "supplier_user_id"), &s.user_id)?;
-            d.set_item(intern!(py, "completed_at"), s.completed_at)?;
-            d.set_item(intern!(py, "created_at"), s.created_at)?;
-            d.set_item(intern!(py, "expires_at"), s.expires_at)?;
-            return Ok(d);
-        }
-        let d = PyDict::new(py);
-        match s.kind {
+        let d = match s.kind {
             SessionKind::V2Supplier => {
+                // A copy of a private dict of the eleven keys (never handed out, so never
+                // changed) has its full size at once: no resize while the values are set.
+                static KEYS: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
+                let keys = KEYS.get_or_try_init(py, || -> PyResult<Py<PyDict>> {
+                    let keys = PyDict::new(py);
+                    for key in V2_SUPPLIER_KEYS {
+                        keys.set_item(PyString::intern(py, key), py.None())?;
+                    }
+                    Ok(keys.unbind())
+                })?;
+                let d = keys.bind(py).copy()?;
                 d.set_item(intern!(py, "link_url"), &s.link_url)?;
                 d.set_item(intern!(py, "link_token"), s.token.as_str())?;
                 d.set_item(intern!(py, "brand"), s.brand.as_deref())?;
-                d.set_item(intern!(py, "language"), s.language.as_str())?;
-                d.set_item(intern!(py, "asset_type"), s.asset_type.map(|a| a.as_str()))?;
+                d.set_item(intern!(py, "language"), language_str(py, s.language))?;
+                d.set_item(
+                    intern!(py, "asset_type"),
+                    s.asset_type.map(|a| asset_type_str(py, a)),
+                )?;
                 d.set_item(intern!(py, "redirect_url"), &s.redirect_url)?;
                 d.set_item(intern!(py, "supplier"), &s.owner_name)?;
                 d.set_item(intern!(py, "supplier_user_id"), &s.user_id)?;
                 d.set_item(intern!(py, "completed_at"), s.completed_at)?;
                 d.set_item(intern!(py, "created_at"), s.created_at)?;
                 d.set_item(intern!(py, "expires_at"), s.expires_at)?;
+                d
             }
             SessionKind::V2Manufacturer => {
+                let d = PyDict::new(py);
                 d.set_item(intern!(py, "link_url"), &s.link_url)?;
                 d.set_item(intern!(py, "link_token"), s.token.as_str())?;
                 if let Some(brand) = s.brand.as_deref() {
                     d.set_item(intern!(py, "brand"), brand)?;
                 }
-                d.set_item(intern!(py, "language"), s.language.as_str())?;
+                d.set_item(intern!(py, "language"), language_str(py, s.language))?;
                 d.set_item(intern!(py, "redirect_url"), &s.redirect_url)?;
                 d.set_item(intern!(py, "manufacturer"), &s.owner_name)?;
                 d.set_item(intern!(py, "manufacturer_user_id"), &s.user_id)?;
                 d.set_item(intern!(py, "completed_at"), s.completed_at)?;
                 d.set_item(intern!(py, "created_at"), s.created_at)?;
                 d.set_item(intern!(py, "expires_at"), s.expires_at)?;
+                d
             }
             SessionKind::V1Supplier => {
+                let d = PyDict::new(py);
                 d.set_item(intern!(py, "link_token"), s.token.as_str())?;
                 d.set_item(intern!(py, "link_url"), &s.link_url)?;
                 d.set_item(intern!(py, "expires_at"), s.expires_at)?;
@@ -218,8 +207,9 @@ impl LinkSession {
                 if let Some(brand) = s.brand.as_deref() {
                     d.set_item(intern!(py, "brand"), brand)?;
                 }
+                d
             }
-        }
+        };
         Ok(d)
     }
 

@@ -111,7 +111,7 @@ def test_supplier_session(auth: Authenticator) -> None:
                           "redirect_url", "supplier", "supplier_user_id", "completed_at",
                           "created_at", "expires_at"]
     assert wire["link_token"] == session.token and wire["supplier"] == "Acme Energy"
-    assert json.loads(session.to_json()) == wire
+    assert json.loads(session.to_json()) == wire and list(json.loads(session.to_json())) == list(wire)
     assert session == auth.session(session.token)
     assert session.token not in repr(session) and session.token[:6] in repr(session)
     with pytest.raises(AttributeError):
@@ -132,6 +132,8 @@ def test_manufacturer_session(auth: Authenticator) -> None:
     wire = session.to_dict()
     assert wire["manufacturer"] == "Acme Manufacturing" and wire["manufacturer_user_id"] == "m-user"
     assert "asset_type" not in wire
+    # to_dict is built in the binding: its keys and their order are the core's JSON body's.
+    assert list(json.loads(session.to_json()).items()) == list(wire.items())
     with pytest.raises(ValidationError) as caught:
         auth.create_manufacturer_link_session(api_key="manufacturer-key", user_id=None,
                                               redirect_url=None)
@@ -146,6 +148,7 @@ def test_v1_supplier_link(auth: Authenticator) -> None:
     assert session.to_dict() == {"link_token": session.token, "link_url": session.link_url,
                                  "expires_at": NOW + 600, "supplier_id": "supplier_123",
                                  "supplier_user_id": "u 1", "brand": "alpha-innotec"}
+    assert list(json.loads(session.to_json()).items()) == list(session.to_dict().items())
     with pytest.raises(ValidationError) as caught:
         auth.create_v1_supplier_link(api_key="supplier-key", user_id="u", redirect_uri=CALLBACK,
                                      brand="sma")
