@@ -34,7 +34,7 @@ use crate::redirect::RedirectField;
 use crate::session::{LinkSession, SessionKind, expires_at};
 use crate::store::OutboxEvent;
 use crate::store::{
-    Completion, MarkCompleted, MemorySessionStore, MemorySubscriberStore, PendingCaps,
+    Completion, InsertDone, MarkCompleted, MemorySessionStore, MemorySubscriberStore, PendingCaps,
     SessionCounts, SessionStore, Subscriber, SubscriberStore,
 };
 use crate::token::{LinkToken, RandomSource, SystemRandom};
@@ -71,6 +71,30 @@ pub struct Authenticator {
     sessions: Arc<dyn SessionStore>,
     subscribers: Arc<dyn SubscriberStore>,
     random: Arc<dyn RandomSource>,
+}
+
+/// A new session with what its insert takes ([`Authenticator::new_session_write`]).
+#[derive(Debug)]
+pub(crate) struct NewSessionWrite {
+    session: LinkSession,
+    caps: PendingCaps,
+    event: Option<OutboxEvent>,
+    now: i64,
+}
+
+impl NewSessionWrite {
+    /// Runs the insert in the call.
+    pub(crate) fn run(self, store: &dyn SessionStore) -> Result<()> {
+        match &self.event {
+            Some(event) => store.insert_with_event(self.session, self.caps, self.now, Some(event)),
+            None => store.insert(self.session, self.caps, self.now),
+        }
+    }
+
+    /// Hands the insert to the store, which answers through `done` ([`SessionStore::insert_queued`]).
+    pub(crate) fn queue(self, store: &dyn SessionStore, done: InsertDone) {
+        store.insert_queued(self.session, self.caps, self.now, self.event, done);
+    }
 }
 
 /// Builds an [`Authenticator`] with other stores, catalog or randomness than the defaults
@@ -464,25 +488,52 @@ impl Authenticator {
 
     /// Stores a new session under the pending caps; the host may answer 201 once this returns.
     pub(crate) fn store_new_session(&self, session: LinkSession, now: i64) -> Result<()> {
+        self.new_session_write(session, now)?
+            .run(self.sessions.as_ref())
+    }
+
+    /// The write that stores a new session: the session, the pending caps, and the session's
+    /// `link_session.expired` event if its caller has a webhook (spec decision 20: written
+    /// with the session, due at its expiry; a completion removes it).
+    pub(crate) fn new_session_write(
+        &self,
+        session: LinkSession,
+        now: i64,
+    ) -> Result<NewSessionWrite> {
         let caps = PendingCaps {
             per_caller: self.limits.pending_sessions_per_caller,
             total: self.limits.pending_sessions_total,
         };
-        // A caller with a webhook hears of a session that reached its expiry still pending:
-        // the event is written with the session, due at its expiry, and a completion removes
-        // it (spec decision 20).
-        if self.has_webhook(&session) && session.completed_at.is_none() && session.expires_at > now
+        let event = if self.has_webhook(&session)
+            && session.completed_at.is_none()
+            && session.expires_at > now
         {
-            let event = self.outbox_event(
+            Some(self.outbox_event(
                 &session,
                 WebhookEventType::LinkSessionExpired,
                 session.expires_at,
-            )?;
-            return self
-                .sessions
-                .insert_with_event(session, caps, now, Some(&event));
-        }
-        self.sessions.insert(session, caps, now)
+            )?)
+        } else {
+            None
+        };
+        Ok(NewSessionWrite {
+            session,
+            caps,
+            event,
+            now,
+        })
+    }
+
+    /// The session store.
+    pub(crate) fn session_store(&self) -> &dyn SessionStore {
+        self.sessions.as_ref()
+    }
+
+    /// Whether the session store queues inserts for a thread of its own
+    /// ([`SessionStore::queues_inserts`]): then [`Authenticator::insert_queued`] never waits
+    /// for the store, and a host on an async runtime may call it there.
+    pub fn queues_inserts(&self) -> bool {
+        self.sessions.queues_inserts()
     }
 
     /// A new session for a validated request: a fresh token, its link URL and its expiry.

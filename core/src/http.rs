@@ -53,7 +53,7 @@
 use percent_encoding::percent_decode_str;
 use serde::Serialize;
 
-use crate::authenticator::Authenticator;
+use crate::authenticator::{Authenticator, NewSessionWrite};
 use crate::error::{Error, Refusal, Result};
 use crate::principal::{ApiKeyDigest, api_key_from_headers, presented_digest};
 use crate::v1_connect::V1ConnectInput;
@@ -134,6 +134,13 @@ impl Preflight {
         &self.caller_id
     }
 
+    /// Whether the request creates a session (the v2 creates and the v1 supplier link): its
+    /// only store work is the insert, which [`Authenticator::stage_http`] leaves to
+    /// [`Authenticator::insert_queued`]. A v1 connect's store work happens in the stage.
+    pub fn creates_session(&self) -> bool {
+        !matches!(self.endpoint, Endpoint::V1Connect)
+    }
+
     /// Whether the endpoint answers errors as v2 `{error}` (otherwise the v1 envelope).
     pub fn is_v2(&self) -> bool {
         matches!(
@@ -156,6 +163,44 @@ impl Preflight {
             &Error::refuse_body(crate::error::Rule::BodyUnreadable, "Invalid request body"),
             now,
         )
+    }
+}
+
+/// What [`Authenticator::stage_http`] leaves to do.
+#[derive(Debug)]
+// Returned once and taken apart at once: boxing the insert would cost an allocation per create.
+#[allow(clippy::large_enum_variant)]
+pub enum Staged {
+    /// The response: the request needed no insert (a refusal, a v1 connect).
+    Answered(HttpResponse),
+    /// A create whose session is still to be stored: pass it to
+    /// [`Authenticator::insert_queued`], which answers once it is.
+    Insert(PendingInsert),
+}
+
+/// A create's new session and its response, waiting for the insert
+/// ([`Authenticator::insert_queued`]); the 201 is sent only once the session is durable.
+#[derive(Debug)]
+pub struct PendingInsert {
+    write: NewSessionWrite,
+    answer: InsertAnswer,
+}
+
+/// The answer of a create, decided by its insert's result.
+#[derive(Debug)]
+struct InsertAnswer {
+    response: HttpResponse,
+    /// Whether errors take the `/v2/` shape (else the v1 envelope).
+    v2: bool,
+    now: i64,
+}
+
+impl InsertAnswer {
+    fn finish(self, result: Result<()>) -> HttpResponse {
+        match result {
+            Ok(()) => self.response,
+            Err(error) => error_response(self.v2, &error, self.now),
+        }
     }
 }
 
@@ -291,8 +336,43 @@ impl Authenticator {
     /// the size of a body without a declared length (413), then JSON and fields (400), then
     /// the store. `preflight` must come from this authenticator (one from another answers 401).
     pub fn complete_http(&self, preflight: &Preflight, body: &[u8], now: i64) -> HttpResponse {
-        self.complete(preflight, body, now)
-            .unwrap_or_else(|error| preflight.refuse(&error, now))
+        match self.stage_http(preflight, body, now) {
+            Staged::Answered(response) => response,
+            Staged::Insert(PendingInsert { write, answer }) => {
+                answer.finish(write.run(self.session_store()))
+            }
+        }
+    }
+
+    /// [`Authenticator::complete_http`] up to the store: everything but storing a new
+    /// session. A create comes back as [`Staged::Insert`], for
+    /// [`Authenticator::insert_queued`]; every other request (a refusal, a v1 connect, whose
+    /// store work is not an insert) is answered here, and so may wait for the store. A host
+    /// whose store [queues inserts](Authenticator::queues_inserts) can run this for a
+    /// [`Preflight::creates_session`] on an async runtime and await the insert, instead of
+    /// holding a thread for it.
+    pub fn stage_http(&self, preflight: &Preflight, body: &[u8], now: i64) -> Staged {
+        match self.complete(preflight, body, now) {
+            Ok(staged) => staged,
+            Err(error) => Staged::Answered(preflight.refuse(&error, now)),
+        }
+    }
+
+    /// Stores the session of a [`Staged::Insert`] and calls `done` with the response once
+    /// it is durable (201) or refused (503 for a failing store, 429 for a full one, in the
+    /// endpoint's error shape): on the store's own thread if it
+    /// [queues inserts](Authenticator::queues_inserts), else before this returns. `done` is
+    /// called exactly once.
+    pub fn insert_queued(
+        &self,
+        insert: PendingInsert,
+        done: impl FnOnce(HttpResponse) + Send + 'static,
+    ) {
+        let PendingInsert { write, answer } = insert;
+        write.queue(
+            self.session_store(),
+            Box::new(move |result| done(answer.finish(result))),
+        );
     }
 
     fn preflight(&self, path: &str, head: &HttpHead<'_>) -> Result<Preflight> {
@@ -343,7 +423,22 @@ impl Authenticator {
         })
     }
 
-    fn complete(&self, preflight: &Preflight, body: &[u8], now: i64) -> Result<HttpResponse> {
+    /// A create's answer once its session is stored: `response`, or the store's refusal in
+    /// the endpoint's error shape (`v2` or the v1 envelope).
+    fn insert_then(
+        &self,
+        session: crate::LinkSession,
+        response: HttpResponse,
+        v2: bool,
+        now: i64,
+    ) -> Result<Staged> {
+        Ok(Staged::Insert(PendingInsert {
+            write: self.new_session_write(session, now)?,
+            answer: InsertAnswer { response, v2, now },
+        }))
+    }
+
+    fn complete(&self, preflight: &Preflight, body: &[u8], now: i64) -> Result<Staged> {
         if body.len() > preflight.body_limit {
             return Err(Error::PayloadTooLarge {
                 limit: preflight.body_limit,
@@ -376,15 +471,13 @@ impl Authenticator {
                 let input = SupplierLinkSessionInput::from_json(body)?;
                 let session = self.new_supplier_link_session(supplier()?, &input, now)?;
                 let response = HttpResponse::json(201, &SessionBody::new(&session));
-                self.store_new_session(session, now)?;
-                Ok(response)
+                self.insert_then(session, response, preflight.is_v2(), now)
             }
             Endpoint::V2Manufacturer => {
                 let input = ManufacturerLinkSessionInput::from_json(body)?;
                 let session = self.new_manufacturer_link_session(manufacturer()?, &input, now)?;
                 let response = HttpResponse::json(201, &SessionBody::new(&session));
-                self.store_new_session(session, now)?;
-                Ok(response)
+                self.insert_then(session, response, preflight.is_v2(), now)
             }
             Endpoint::V1SupplierLink(segment) => {
                 let user_id = percent_decode_str(segment).decode_utf8().map_err(|_| {
@@ -398,14 +491,16 @@ impl Authenticator {
                 let session = self.new_v1_supplier_link(supplier()?, &input, now)?;
                 let body = V1Envelope::new(SessionBody::new(&session), now);
                 let response = HttpResponse::json(201, &body);
-                self.store_new_session(session, now)?;
-                Ok(response)
+                self.insert_then(session, response, preflight.is_v2(), now)
             }
             Endpoint::V1Connect => {
                 let input = V1ConnectInput::from_json(body)?;
                 let subscriber = self.v1_connect_for(manufacturer()?, &input)?;
                 let data = V1ConnectData::new(&subscriber);
-                Ok(HttpResponse::json(201, &V1Envelope::new(data, now)))
+                Ok(Staged::Answered(HttpResponse::json(
+                    201,
+                    &V1Envelope::new(data, now),
+                )))
             }
         }
     }

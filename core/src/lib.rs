@@ -78,7 +78,7 @@ pub use catalog::{AssetType, Brand, Catalog, V1_BRANDS, normalize_spelling};
 pub use clock::{MAX_NOW, NowOutOfRange, check_now, check_now_f64, system_now};
 pub use config::{AdminConfig, Config, Limits, LinkBaseUrls, ManufacturerConfig, SupplierConfig};
 pub use error::{ByteCount, Error, ErrorKind, FieldName, NoxError, Refusal, Result, Rule};
-pub use http::{HttpHead, HttpRequest, HttpResponse, Preflight};
+pub use http::{HttpHead, HttpRequest, HttpResponse, PendingInsert, Preflight, Staged};
 pub use language::Language;
 pub use link_url::{LinkUrlParts, parse_link_url};
 pub use principal::{ApiKeyDigest, Manufacturer, Supplier, api_key_from_headers, title_case};
@@ -86,7 +86,7 @@ pub use redirect::{RedirectPolicy, RedirectRejection, check_shape};
 pub use request::{MAX_DEVICE_IDS, MAX_ID_CHARS};
 pub use session::{LINK_SESSION_TTL_SECONDS, LinkSession, SessionKind, SessionState};
 pub use store::{
-    Completion, MarkCompleted, MemorySessionStore, MemorySubscriberStore, PendingCaps,
+    Completion, InsertDone, MarkCompleted, MemorySessionStore, MemorySubscriberStore, PendingCaps,
     SessionCounts, SessionStore, Subscriber, SubscriberStore,
 };
 pub use token::{LinkToken, RandomSource, SeededRandom, SystemRandom};

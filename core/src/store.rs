@@ -177,6 +177,9 @@ impl PendingCaps {
     }
 }
 
+/// Receives the outcome of a queued insert ([`SessionStore::insert_queued`]).
+pub type InsertDone = Box<dyn FnOnce(Result<()>) + Send>;
+
 /// Storage for link sessions, keyed by token.
 ///
 /// Implementations keep the rules of the core (which computes expiry and decides what may be
@@ -205,6 +208,31 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
                 "this store has no outbox for completion events",
             )),
         }
+    }
+    /// Whether [`insert_queued`](Self::insert_queued) returns at once and leaves the write to
+    /// a thread of the store's own: a host on an async runtime may then call it there, and
+    /// await `done` instead of holding a thread for the write. (The default runs the insert in
+    /// the call, which blocks for as long as the store takes.)
+    fn queues_inserts(&self) -> bool {
+        false
+    }
+    /// As [`insert_with_event`](Self::insert_with_event), answered through `done` with the
+    /// same result once the session is durable (or refused): on the store's own thread for a
+    /// store that [queues inserts](Self::queues_inserts), else before this returns. `done` is
+    /// called exactly once.
+    fn insert_queued(
+        &self,
+        session: LinkSession,
+        caps: PendingCaps,
+        now: i64,
+        expiry_event: Option<OutboxEvent>,
+        done: InsertDone,
+    ) {
+        let result = match &expiry_event {
+            None => self.insert(session, caps, now),
+            Some(event) => self.insert_with_event(session, caps, now, Some(event)),
+        };
+        done(result);
     }
     /// The session with this token, if any.
     fn get(&self, token: &str) -> Result<Option<LinkSession>>;

@@ -11,7 +11,7 @@ use axum::extract::{Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::Response;
-use nox_authenticator::{Error, HttpHead, HttpRequest, HttpResponse, Preflight};
+use nox_authenticator::{Error, HttpHead, HttpRequest, HttpResponse, Preflight, Staged};
 
 use crate::AppState;
 use crate::health;
@@ -176,21 +176,50 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
             return with_caller(refused(preflight.body_unreadable(now), true), caller);
         }
     };
+    let response = if state.blocking_store
+        && preflight.creates_session()
+        && state.authenticator.queues_inserts()
+    {
+        // Everything but the insert is pure work; the insert is queued for the store's own
+        // thread and awaited here, so no thread is held while it commits.
+        match state.authenticator.stage_http(&preflight, &body, now) {
+            Staged::Answered(response) => response,
+            Staged::Insert(insert) => {
+                let (answered, answer) = tokio::sync::oneshot::channel();
+                state.authenticator.insert_queued(insert, move |response| {
+                    // The request may have been dropped meanwhile: then no one waits.
+                    let _ = answered.send(response);
+                });
+                answer.await.unwrap_or_else(|_| internal_error())
+            }
+        }
+    } else {
+        complete_blocking(&state, preflight, body, now).await
+    };
+    if response.status == 429 {
+        counters.refuse(Refusal::TooManySessions);
+    }
+    with_caller(into_axum(response), caller)
+}
+
+/// Completes a request where the store may block (see [`run`]).
+async fn complete_blocking(
+    state: &Arc<AppState>,
+    preflight: Preflight,
+    body: Vec<u8>,
+    now: i64,
+) -> HttpResponse {
     let request = Completing {
         preflight,
         body,
         now,
     };
-    let response = run(&state, request, |state, request| {
+    run(state, request, |state, request| {
         state
             .authenticator
             .complete_http(&request.preflight, &request.body, request.now)
     })
-    .await;
-    if response.status == 429 {
-        counters.refuse(Refusal::TooManySessions);
-    }
-    with_caller(into_axum(response), caller)
+    .await
 }
 
 /// Tells the log line which caller a response went to.

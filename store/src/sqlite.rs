@@ -21,7 +21,9 @@ use crate::row::{
     outbox_sql,
 };
 use crate::{OpenError, SCHEMA_VERSION, Synchronous};
-use nox_authenticator::store::{Attempt, Delivery, EventOutbox, QueueStats};
+use nox_authenticator::store::{
+    Attempt, Delivery, EventOutbox, InsertDone, OutboxEvent, QueueStats,
+};
 
 mod writer;
 
@@ -183,6 +185,37 @@ impl SqliteStore {
             last_settle: Arc::new(AtomicI64::new(i64::MIN)),
             retention: retention_seconds.max(0),
         })
+    }
+
+    /// An insert as a write for the writer thread: the session (under the caps) and its
+    /// expiry event, if any, in one transaction.
+    fn insert_op(
+        &self,
+        session: LinkSession,
+        caps: PendingCaps,
+        now: i64,
+        expiry_event: Option<OutboxEvent>,
+    ) -> impl FnOnce(&Connection) -> Result<()> + Send + 'static {
+        let last_settle = Arc::clone(&self.last_settle);
+        move |connection| {
+            insert_in(connection, &session, caps, now, &last_settle)?;
+            if let Some(event) = &expiry_event {
+                connection
+                    .prepare_cached(&sqlite_sql(outbox_sql::INSERT_EXPIRY))
+                    .and_then(|mut s| {
+                        s.execute(params![
+                            event.id,
+                            event.caller,
+                            event.event_type,
+                            event.body,
+                            event.created_at,
+                            &session.token.digest()[..]
+                        ])
+                    })
+                    .map_err(fail)?;
+            }
+            Ok(())
+        }
     }
 
     /// Runs `op` (which may borrow from the caller) on the writer connection in a transaction
@@ -526,29 +559,26 @@ impl SessionStore for SqliteStore {
         session: LinkSession,
         caps: PendingCaps,
         now: i64,
-        expiry_event: Option<&nox_authenticator::store::OutboxEvent>,
+        expiry_event: Option<&OutboxEvent>,
     ) -> Result<()> {
-        let expiry_event = expiry_event.cloned();
-        let last_settle = Arc::clone(&self.last_settle);
-        self.writer.submit(move |connection| {
-            insert_in(connection, &session, caps, now, &last_settle)?;
-            if let Some(event) = &expiry_event {
-                connection
-                    .prepare_cached(&sqlite_sql(outbox_sql::INSERT_EXPIRY))
-                    .and_then(|mut s| {
-                        s.execute(params![
-                            event.id,
-                            event.caller,
-                            event.event_type,
-                            event.body,
-                            event.created_at,
-                            &session.token.digest()[..]
-                        ])
-                    })
-                    .map_err(fail)?;
-            }
-            Ok(())
-        })
+        self.writer
+            .submit(self.insert_op(session, caps, now, expiry_event.cloned()))
+    }
+
+    fn queues_inserts(&self) -> bool {
+        true
+    }
+
+    fn insert_queued(
+        &self,
+        session: LinkSession,
+        caps: PendingCaps,
+        now: i64,
+        expiry_event: Option<OutboxEvent>,
+        done: InsertDone,
+    ) {
+        self.writer
+            .queue(self.insert_op(session, caps, now, expiry_event), done);
     }
 
     fn get(&self, token: &str) -> Result<Option<LinkSession>> {

@@ -153,10 +153,19 @@ trait Write: Send {
 /// What a caller gets back: its result, or the panic of its write (resumed in the caller).
 type Answer<T> = std::thread::Result<Result<T>>;
 
+/// Where a write's answer goes.
+enum Reply<T> {
+    /// To a caller blocked in [`Writer::submit`] (which resumes a panic of the write).
+    Wait(SyncSender<Answer<T>>),
+    /// To a callback, called on the writer thread ([`Writer::queue`]); a panic of the write
+    /// comes to it as a store error.
+    Call(Box<dyn FnOnce(Result<T>) + Send>),
+}
+
 struct Op<F, T> {
     op: Option<F>,
     outcome: Option<Answer<T>>,
-    reply: SyncSender<Answer<T>>,
+    reply: Reply<T>,
 }
 
 impl<F, T> Write for Op<F, T>
@@ -193,8 +202,16 @@ where
                 }))))
             }
         };
-        // The caller waits for this; if it is gone there is no one to tell.
-        let _ = self.reply.send(answer);
+        match self.reply {
+            // The caller waits for this; if it is gone there is no one to tell.
+            Reply::Wait(reply) => drop(reply.send(answer)),
+            Reply::Call(done) => {
+                let result =
+                    answer.unwrap_or_else(|_| Err(Error::store("sqlite: the write panicked")));
+                // The callback is the host's: a panic in it must not stop the writer.
+                drop(catch_unwind(AssertUnwindSafe(|| done(result))));
+            }
+        }
     }
 }
 
@@ -344,26 +361,55 @@ impl Writer {
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
-        self.ensure_thread()?;
         let (reply, answer) = sync_channel(1);
-        {
-            let mut queue = lock(&self.shared.queue);
-            if queue.closed {
-                return Err(Error::store("sqlite: the store is closed"));
-            }
-            queue.writes.push(Box::new(Op {
-                op: Some(op),
-                outcome: None,
-                reply,
-            }));
-            if queue.sleeping {
-                self.shared.wake.notify_one();
-            }
-        }
+        self.enqueue(op, Reply::Wait(reply));
         match answer.recv() {
             Ok(Ok(result)) => result,
             Ok(Err(panic)) => resume_unwind(panic),
             Err(_) => Err(Error::store("sqlite: the writer stopped")),
+        }
+    }
+
+    /// Queues `op` for the writer thread and returns at once; `done` gets its result on the
+    /// writer thread once the transaction that ran it is committed (as [`Writer::submit`]
+    /// returns it), or here if the write cannot be queued. `done` is called exactly once.
+    pub(super) fn queue<T, F>(&self, op: F, done: Box<dyn FnOnce(Result<T>) + Send>)
+    where
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.enqueue(op, Reply::Call(done));
+    }
+
+    /// Queues `op` with where its answer goes; answers at once if the store is closed or the
+    /// writer thread cannot start.
+    fn enqueue<T, F>(&self, op: F, reply: Reply<T>)
+    where
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let write = Box::new(Op {
+            op: Some(op),
+            outcome: None,
+            reply,
+        });
+        if let Err(e) = self.ensure_thread() {
+            let reason = match e {
+                Error::Store { reason } => reason,
+                other => other.to_string(),
+            };
+            write.answer(Err(reason));
+            return;
+        }
+        let mut queue = lock(&self.shared.queue);
+        if queue.closed {
+            drop(queue);
+            write.answer(Err("sqlite: the store is closed".to_owned()));
+            return;
+        }
+        queue.writes.push(write);
+        if queue.sleeping {
+            self.shared.wake.notify_one();
         }
     }
 
