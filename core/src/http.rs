@@ -545,6 +545,42 @@ mod tests {
     }
 
     #[test]
+    fn a_staged_create_is_answered_by_its_insert() {
+        let auth = authenticator();
+        let keyed = [("x-api-key", "k1"), ("content-type", "application/json")];
+        let preflight = auth
+            .preflight_http(&head("/v2/supplier/link-sessions", &keyed), 0)
+            .unwrap();
+        assert!(preflight.creates_session());
+        assert!(
+            !auth.queues_inserts(),
+            "the memory store inserts in the call"
+        );
+        let body =
+            br#"{"user_id":"u1","redirect_url":"https://acme.example/cb","asset_type":"pv"}"#;
+        // A bad body is answered in the stage, with no insert.
+        let Staged::Answered(refused) = auth.stage_http(&preflight, b"{}", 0) else {
+            panic!("a refusal needs no insert");
+        };
+        assert_eq!(refused.status, 400);
+        let Staged::Insert(insert) = auth.stage_http(&preflight, body, 0) else {
+            panic!("a create is staged up to its insert");
+        };
+        assert_eq!(
+            auth.session_count().unwrap(),
+            0,
+            "nothing is stored before the insert"
+        );
+        let (sent, answer) = std::sync::mpsc::channel();
+        auth.insert_queued(insert, move |response| sent.send(response).unwrap());
+        let response = answer.recv().unwrap();
+        assert_eq!(response.status, 201);
+        let created: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
+        let token = created["link_token"].as_str().unwrap();
+        assert!(auth.session(token).is_ok(), "the 201 session is stored");
+    }
+
+    #[test]
     fn the_head_alone_decides_route_method_key_type_and_declared_size() {
         let auth = authenticator();
         let json = ("content-type", "application/json");

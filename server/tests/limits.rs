@@ -297,10 +297,33 @@ fn the_rate_limit_is_429_with_retry_after_in_each_shape() {
 
 #[test]
 fn the_pending_caps_are_429_with_retry_after_in_each_shape() {
-    let server = start_with_limits(
-        "caps",
-        r#"{"pending_sessions_per_caller": 2, "requests_per_second_per_key": 0}"#,
-    );
+    pending_caps_are_429_with_retry_after_in_each_shape(None);
+}
+
+/// On SQLite, whose creates are staged on the runtime and their inserts queued for the
+/// writer thread (the refusal comes back through the queue).
+#[test]
+fn the_pending_caps_are_429_with_retry_after_in_each_shape_on_sqlite() {
+    let db = temp_dir("caps-sqlite").join("caps.db");
+    pending_caps_are_429_with_retry_after_in_each_shape(Some(&format!("sqlite:{}", db.display())));
+}
+
+fn pending_caps_are_429_with_retry_after_in_each_shape(store: Option<&str>) {
+    let mut config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(vectors_config()).unwrap()).unwrap();
+    config["limits"] =
+        serde_json::json!({"pending_sessions_per_caller": 2, "requests_per_second_per_key": 0});
+    let dir = temp_dir(if store.is_some() {
+        "caps-on-a-store"
+    } else {
+        "caps"
+    });
+    let path = write_config(&dir, &config.to_string());
+    let mut args = vec!["--config", path.as_str()];
+    if let Some(store) = store {
+        args.extend(["--store", store]);
+    }
+    let server = start(&args);
     for _ in 0..2 {
         let reply = request(
             &server.addr,

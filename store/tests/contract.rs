@@ -1151,6 +1151,63 @@ fn concurrent_upserts_keep_every_device_id(backend: &Backend) {
     assert_eq!(a.subscribers.len().unwrap(), 1);
 }
 
+fn queued_inserts_answer_as_inserts_do(backend: &Backend) {
+    let stores = backend.open();
+    let random = SeededRandom::new(31);
+    let caps = PendingCaps {
+        per_caller: 5,
+        total: 1000,
+    };
+    // Twelve inserts queued without waiting for any (for a store that queues them, they may
+    // share one transaction): each is answered once, five fit under the cap.
+    let (answered, answers) = std::sync::mpsc::channel();
+    let mut tokens = Vec::new();
+    for i in 0..12 {
+        let s = session(&random, SessionKind::V2Supplier, "q", 100 + i);
+        tokens.push(s.token.clone());
+        let answered = answered.clone();
+        stores.sessions.insert_queued(
+            s,
+            caps,
+            100 + i,
+            None,
+            Box::new(move |result| answered.send((i, result)).unwrap()),
+        );
+    }
+    drop(answered);
+    let mut results: Vec<_> = answers.iter().collect();
+    results.sort_by_key(|(i, _)| *i);
+    assert_eq!(results.len(), 12, "each insert is answered exactly once");
+    let accepted: Vec<_> = results
+        .iter()
+        .filter(|(_, r)| r.is_ok())
+        .map(|(i, _)| *i)
+        .collect();
+    assert_eq!(accepted.len(), 5, "{results:?}");
+    for (i, result) in &results {
+        let stored = stores.sessions.get(tokens[*i as usize].as_str()).unwrap();
+        match result {
+            Ok(()) => assert!(stored.is_some(), "an accepted insert is stored"),
+            Err(e) => {
+                assert_eq!(e.code(), "too_many_sessions", "{e:?}");
+                assert!(stored.is_none(), "a refused insert is not stored");
+            }
+        }
+    }
+    // With its expiry event, in the same transaction (a store without an outbox refuses it).
+    let s = session(&random, SessionKind::V2Manufacturer, "q", 200);
+    let (answered, answer) = std::sync::mpsc::channel();
+    stores.sessions.insert_queued(
+        s.clone(),
+        PendingCaps::NONE,
+        200,
+        Some(event("evt_queued", 800)),
+        Box::new(move |result| answered.send(result).unwrap()),
+    );
+    answer.recv().unwrap().unwrap();
+    assert!(stores.sessions.get(s.token.as_str()).unwrap().is_some());
+}
+
 macro_rules! contract {
     ($backend:ident: $($test:ident),* $(,)?) => {
         mod $backend {
@@ -1191,6 +1248,7 @@ macro_rules! contracts {
                 failed_deliveries_are_listed_and_retried,
                 expiry_events_are_due_at_expiry_and_dropped_by_a_completion,
                 a_completed_sessions_expiry_event_is_never_sent_even_after_its_eviction,
+                queued_inserts_answer_as_inserts_do,
             );
         )*
     };
