@@ -85,10 +85,7 @@ pub(crate) struct NewSessionWrite {
 impl NewSessionWrite {
     /// Runs the insert in the call.
     pub(crate) fn run(self, store: &dyn SessionStore) -> Result<()> {
-        match &self.event {
-            Some(event) => store.insert_with_event(self.session, self.caps, self.now, Some(event)),
-            None => store.insert(self.session, self.caps, self.now),
-        }
+        store.insert_with_event(self.session, self.caps, self.now, self.event.as_ref())
     }
 
     /// Hands the insert to the store, which answers through `done` ([`SessionStore::insert_queued`]).

@@ -193,8 +193,8 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
     /// As [`insert`](Self::insert), and in the same transaction puts `expiry_event` (the
     /// session's `link_session.expired` event, due at its expiry) into the outbox; a completion
     /// of the session removes that event in its own transaction, so it is sent only for a
-    /// session that reached its expiry still pending (spec decision 20). Stores without an
-    /// outbox refuse an event.
+    /// session that reached its expiry still pending (spec decision 20). Without an event it
+    /// is [`insert`](Self::insert). Stores without an outbox refuse an event.
     fn insert_with_event(
         &self,
         session: LinkSession,
@@ -228,11 +228,7 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
         expiry_event: Option<OutboxEvent>,
         done: InsertDone,
     ) {
-        let result = match &expiry_event {
-            None => self.insert(session, caps, now),
-            Some(event) => self.insert_with_event(session, caps, now, Some(event)),
-        };
-        done(result);
+        done(self.insert_with_event(session, caps, now, expiry_event.as_ref()));
     }
     /// The session with this token, if any.
     fn get(&self, token: &str) -> Result<Option<LinkSession>>;
@@ -550,15 +546,16 @@ impl SessionStore for MemorySessionStore {
         now: i64,
         expiry_event: Option<&OutboxEvent>,
     ) -> Result<()> {
+        let Some(event) = expiry_event else {
+            return self.insert(session, caps, now);
+        };
         let digest = session.token.digest();
         let mut table = self.table();
         self.insert_locked(&mut table, session, caps, now)?;
-        if let Some(event) = expiry_event {
-            table
-                .outbox
-                .insert(event.id.clone(), (new_delivery(event), None));
-            table.expiry_events.insert(digest, event.id.clone());
-        }
+        table
+            .outbox
+            .insert(event.id.clone(), (new_delivery(event), None));
+        table.expiry_events.insert(digest, event.id.clone());
         Ok(())
     }
 

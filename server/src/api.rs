@@ -176,10 +176,7 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
             return with_caller(refused(preflight.body_unreadable(now), true), caller);
         }
     };
-    let response = if state.blocking_store
-        && preflight.creates_session()
-        && state.authenticator.queues_inserts()
-    {
+    let response = if preflight.creates_session() && state.authenticator.queues_inserts() {
         // Everything but the insert is pure work; the insert is queued for the store's own
         // thread and awaited here, so no thread is held while it commits.
         match state.authenticator.stage_http(&preflight, &body, now) {
