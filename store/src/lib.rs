@@ -21,7 +21,10 @@
 //! host makes it from a blocking pool (`tokio::task::spawn_blocking`). For PostgreSQL this is a
 //! must, not only a courtesy: each pooled client drives its socket with a small runtime of its
 //! own, which cannot run on an async worker thread. ([`open`] and dropping a store are safe
-//! anywhere.) Failures while serving are [`nox_authenticator::Error::Store`] (a 503); a
+//! anywhere.) The exception is an insert: both stores
+//! [queue inserts](nox_authenticator::SessionStore::queues_inserts), so
+//! `SessionStore::insert_queued` returns at once on any thread and answers from a thread of the
+//! store's own (the SQLite writer, a PostgreSQL inserter) once the row is committed. Failures while serving are [`nox_authenticator::Error::Store`] (a 503); a
 //! PostgreSQL connection lost meanwhile is replaced by the pool on a later call, once the
 //! server answers again, without reopening.
 //!
@@ -65,8 +68,10 @@
 //!   parameters: read the counters, insert the rows within the caps, count them), and each
 //!   caller is answered once it has committed; a session the batch did not insert (refused,
 //!   a collision) is inserted alone by one statement (check the counters, insert, count it),
-//!   which decides its own outcome. An insert with an expiry event is one transaction of its
-//!   own. A completion is one conditional statement (`… WHERE completed_at IS NULL`, leaving
+//!   which decides its own outcome. A session's expiry event goes into the outbox in the
+//!   batch's statement too (a data-modifying `WITH`, one implicit transaction), and alone in
+//!   one transaction with its session. Two inserter threads write the batches: fewer, larger
+//!   batches cost PostgreSQL less CPU per row than many small ones. A completion is one conditional statement (`… WHERE completed_at IS NULL`, leaving
 //!   the counts in the same statement). An upsert reads the subscriber, and writes only if
 //!   `update` changed it, with a compare-and-set on the row as read; if another call changed it
 //!   meanwhile, it starts over in a transaction holding the row's lock (`SELECT … FOR UPDATE`,

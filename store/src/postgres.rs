@@ -18,7 +18,7 @@ use crate::row::{
     outbox_sql,
 };
 use crate::{OpenError, SCHEMA_VERSION};
-use nox_authenticator::store::{Attempt, Delivery, EventOutbox, QueueStats};
+use nox_authenticator::store::{Attempt, Delivery, EventOutbox, InsertDone, QueueStats};
 
 mod batch;
 
@@ -66,7 +66,8 @@ const POOL_SIZE: u32 = 32;
 ///
 /// Calls block on the network: an async host makes them from a blocking thread
 /// (`tokio::task::spawn_blocking`), never on a runtime worker, because each pooled client
-/// drives its socket with a small runtime of its own. A lost connection fails the call with
+/// drives its socket with a small runtime of its own; only `insert_queued` returns at once
+/// anywhere (the inserter threads answer it). A lost connection fails the call with
 /// [`Error::Store`]; the pool replaces it on a later call once the server answers again.
 pub struct PostgresStore {
     store: String,
@@ -75,8 +76,6 @@ pub struct PostgresStore {
     /// Inserts without an expiry event, written in batches (see `batch`); `None` only while
     /// dropping.
     inserter: Option<batch::Inserter>,
-    /// The `now` of the last settle an insert ran (see `settle_due`).
-    last_settle: AtomicI64,
     retention: i64,
 }
 
@@ -370,7 +369,6 @@ impl PostgresStore {
             store,
             inserter: Some(batch::Inserter::new(pool.clone())),
             pool: Some(pool),
-            last_settle: AtomicI64::new(i64::MIN),
             retention: retention_seconds.max(0),
         })
     }
@@ -464,17 +462,15 @@ fn count(row: &Row) -> Result<i64> {
     row.try_get(0).map_err(fail)
 }
 
-impl PostgresStore {
-    /// Whether an insert about to be refused may settle first: once per second of `now` per
-    /// store instance, so a full store does not settle on every refused insert.
-    fn settle_due(&self, now: i64) -> bool {
-        let last = self.last_settle.load(Ordering::Relaxed);
-        now > last
-            && self
-                .last_settle
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-    }
+/// Whether an insert about to be refused may settle first: once per second of `now` per
+/// store instance (`last_settle` is its clock), so a full store does not settle on every
+/// refused insert.
+fn settle_due(last_settle: &AtomicI64, now: i64) -> bool {
+    let last = last_settle.load(Ordering::Relaxed);
+    now > last
+        && last_settle
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
 }
 
 /// Takes up to [`SETTLE_BATCH`] counted sessions that expired by `now` out of the counts
@@ -497,20 +493,11 @@ impl SessionStore for PostgresStore {
     /// so inserts racing on several connections may each see room: a cap may be passed by at
     /// most the inserts in flight at that moment (of every instance).
     fn insert(&self, session: LinkSession, caps: PendingCaps, now: i64) -> Result<()> {
-        let Some(inserter) = &self.inserter else {
-            return Err(Error::store("postgres: the store is closed"));
-        };
-        match inserter.insert(session, caps, now) {
-            batch::Outcome::Inserted => Ok(()),
-            batch::Outcome::Retry(session) => {
-                let mut connection = self.connection()?;
-                self.insert_on(&mut connection, session, caps, now)
-            }
-            batch::Outcome::Failed(e) => Err(e),
-        }
+        self.insert_with_event(session, caps, now, None)
     }
 
-    /// As `insert`, with the session's expiry event in the same transaction.
+    /// As `insert`, with the session's expiry event in the same statement (alone: in the
+    /// same transaction).
     fn insert_with_event(
         &self,
         session: LinkSession,
@@ -518,38 +505,29 @@ impl SessionStore for PostgresStore {
         now: i64,
         expiry_event: Option<&nox_authenticator::store::OutboxEvent>,
     ) -> Result<()> {
-        let Some(event) = expiry_event else {
-            return self.insert(session, caps, now);
+        let Some(inserter) = &self.inserter else {
+            return Err(Error::store("postgres: the store is closed"));
         };
-        let mut connection = self.connection()?;
-        let digest = session.token.digest();
-        connection.client.batch_execute("BEGIN").map_err(fail)?;
-        let outcome = self
-            .insert_on(&mut connection, session, caps, now)
-            .and_then(|()| {
-                connection
-                    .client
-                    .execute(
-                        outbox_sql::INSERT_EXPIRY,
-                        &[
-                            &event.id,
-                            &event.caller,
-                            &event.event_type,
-                            &event.body,
-                            &event.created_at,
-                            &&digest[..],
-                        ],
-                    )
-                    .map(drop)
-                    .map_err(fail)
-            });
-        let end = if outcome.is_ok() {
-            "COMMIT"
-        } else {
-            "ROLLBACK"
-        };
-        let ended = connection.client.batch_execute(end).map_err(fail);
-        outcome.and(ended)
+        inserter.insert(session, caps, now, expiry_event.cloned())
+    }
+
+    /// Inserts go to the inserter threads' queue: an async host awaits `done`.
+    fn queues_inserts(&self) -> bool {
+        true
+    }
+
+    fn insert_queued(
+        &self,
+        session: LinkSession,
+        caps: PendingCaps,
+        now: i64,
+        expiry_event: Option<nox_authenticator::store::OutboxEvent>,
+        done: InsertDone,
+    ) {
+        match &self.inserter {
+            Some(inserter) => inserter.queue(session, caps, now, expiry_event, done),
+            None => done(Err(Error::store("postgres: the store is closed"))),
+        }
     }
 
     fn get(&self, token: &str) -> Result<Option<LinkSession>> {
@@ -682,92 +660,129 @@ impl SessionStore for PostgresStore {
     }
 }
 
-impl PostgresStore {
-    fn insert_on(
-        &self,
-        connection: &mut Connection,
-        session: LinkSession,
-        caps: PendingCaps,
-        now: i64,
-    ) -> Result<()> {
-        let caller = caller_kind(session.kind);
-        let per_caller = cap(caps.per_caller);
-        let total = cap(caps.total);
-        let capped = per_caller.is_some() || total.is_some();
-        let digest = session.token.digest();
-        let digest_bytes = &digest[..];
-        let shard = i32::from(digest.first().copied().unwrap_or(0) % SHARDS);
-        let counted = session.completed_at.is_none() && session.expires_at > now;
-        let (head, tail) = session.link_url_parts();
-        let per_caller_cap = per_caller.unwrap_or(i64::MAX);
-        let total_cap = total.unwrap_or(i64::MAX);
-        let kind = session.kind.as_str();
-        let language = session.language.as_str();
-        let asset_type = session.asset_type.map(|a| a.as_str());
-        let mut params: Vec<&(dyn ::postgres::types::ToSql + Sync)> = vec![
-            &digest_bytes,
-            &kind,
-            &caller,
-            &session.owner_id,
-            &session.owner_name,
-            &session.user_id,
-            &session.redirect_url,
-            &language,
-            &asset_type,
-            &session.brand,
-            &head,
-            &tail,
-            &session.created_at,
-            &session.expires_at,
-            &session.completed_at,
-            &counted,
-            &shard,
-        ];
-        if capped {
-            params.push(&per_caller_cap);
-            params.push(&total_cap);
-        }
-        let run = |connection: &mut Connection| -> Result<(i64, i64, i64)> {
-            let Connection {
-                client, statements, ..
-            } = connection;
-            let statement = if capped {
-                &statements.insert_capped
-            } else {
-                &statements.insert_uncapped
-            };
-            let row = client.query_one(statement, &params).map_err(fail)?;
-            let get = |i: usize| -> Result<i64> { row.try_get(i).map_err(fail) };
-            Ok((get(0)?, get(1)?, get(2)?))
-        };
-        let full = |(_, mine, all): (i64, i64, i64)| mine >= per_caller_cap || all >= total_cap;
-        let mut outcome = run(connection)?;
-        if outcome.0 == 0 && full(outcome) && self.settle_due(now) {
-            // Sessions that expired since the last settle still count: settle, then try
-            // again, so that a refusal is never caused by them.
-            for _ in 0..SETTLE_BATCHES_IN_INSERT {
-                if settle(connection, now)? < SETTLE_BATCH {
-                    break;
-                }
-            }
-            outcome = run(connection)?;
-        }
-        if outcome.0 == 1 {
-            return Ok(());
-        }
-        if full(outcome) {
-            let Connection {
-                client, statements, ..
-            } = &mut *connection;
-            let oldest: Option<i64> = client
-                .query_one(&statements.oldest_pending, &[&now])
-                .and_then(|row| row.try_get(0))
-                .map_err(fail)?;
-            return Err(PendingCaps::refusal(oldest, now));
-        }
-        // 256 random bits do not collide; if they ever do, refuse rather than overwrite.
-        Err(Error::store("token collision"))
+/// The single-row insert (see `insert_sql`) on `connection`, settling first if the session
+/// would be refused and a settle is due (`last_settle`, see `settle_due`).
+fn insert_on(
+    connection: &mut Connection,
+    last_settle: &AtomicI64,
+    session: LinkSession,
+    caps: PendingCaps,
+    now: i64,
+) -> Result<()> {
+    let caller = caller_kind(session.kind);
+    let per_caller = cap(caps.per_caller);
+    let total = cap(caps.total);
+    let capped = per_caller.is_some() || total.is_some();
+    let digest = session.token.digest();
+    let digest_bytes = &digest[..];
+    let shard = i32::from(digest.first().copied().unwrap_or(0) % SHARDS);
+    let counted = session.completed_at.is_none() && session.expires_at > now;
+    let (head, tail) = session.link_url_parts();
+    let per_caller_cap = per_caller.unwrap_or(i64::MAX);
+    let total_cap = total.unwrap_or(i64::MAX);
+    let kind = session.kind.as_str();
+    let language = session.language.as_str();
+    let asset_type = session.asset_type.map(|a| a.as_str());
+    let mut params: Vec<&(dyn ::postgres::types::ToSql + Sync)> = vec![
+        &digest_bytes,
+        &kind,
+        &caller,
+        &session.owner_id,
+        &session.owner_name,
+        &session.user_id,
+        &session.redirect_url,
+        &language,
+        &asset_type,
+        &session.brand,
+        &head,
+        &tail,
+        &session.created_at,
+        &session.expires_at,
+        &session.completed_at,
+        &counted,
+        &shard,
+    ];
+    if capped {
+        params.push(&per_caller_cap);
+        params.push(&total_cap);
     }
+    let run = |connection: &mut Connection| -> Result<(i64, i64, i64)> {
+        let Connection {
+            client, statements, ..
+        } = connection;
+        let statement = if capped {
+            &statements.insert_capped
+        } else {
+            &statements.insert_uncapped
+        };
+        let row = client.query_one(statement, &params).map_err(fail)?;
+        let get = |i: usize| -> Result<i64> { row.try_get(i).map_err(fail) };
+        Ok((get(0)?, get(1)?, get(2)?))
+    };
+    let full = |(_, mine, all): (i64, i64, i64)| mine >= per_caller_cap || all >= total_cap;
+    let mut outcome = run(connection)?;
+    if outcome.0 == 0 && full(outcome) && settle_due(last_settle, now) {
+        // Sessions that expired since the last settle still count: settle, then try
+        // again, so that a refusal is never caused by them.
+        for _ in 0..SETTLE_BATCHES_IN_INSERT {
+            if settle(connection, now)? < SETTLE_BATCH {
+                break;
+            }
+        }
+        outcome = run(connection)?;
+    }
+    if outcome.0 == 1 {
+        return Ok(());
+    }
+    if full(outcome) {
+        let Connection {
+            client, statements, ..
+        } = &mut *connection;
+        let oldest: Option<i64> = client
+            .query_one(&statements.oldest_pending, &[&now])
+            .and_then(|row| row.try_get(0))
+            .map_err(fail)?;
+        return Err(PendingCaps::refusal(oldest, now));
+    }
+    // 256 random bits do not collide; if they ever do, refuse rather than overwrite.
+    Err(Error::store("token collision"))
+}
+
+/// As [`insert_on`], with the session's expiry event, in one transaction on `connection`.
+fn insert_with_event_on(
+    connection: &mut Connection,
+    last_settle: &AtomicI64,
+    session: LinkSession,
+    caps: PendingCaps,
+    now: i64,
+    event: &nox_authenticator::store::OutboxEvent,
+) -> Result<()> {
+    let digest = session.token.digest();
+    connection.client.batch_execute("BEGIN").map_err(fail)?;
+    let outcome = insert_on(connection, last_settle, session, caps, now).and_then(|()| {
+        connection
+            .client
+            .execute(
+                outbox_sql::INSERT_EXPIRY,
+                &[
+                    &event.id,
+                    &event.caller,
+                    &event.event_type,
+                    &event.body,
+                    &event.created_at,
+                    &&digest[..],
+                ],
+            )
+            .map(drop)
+            .map_err(fail)
+    });
+    let end = if outcome.is_ok() {
+        "COMMIT"
+    } else {
+        "ROLLBACK"
+    };
+    let ended = connection.client.batch_execute(end).map_err(fail);
+    outcome.and(ended)
 }
 
 fn pg_sql(sql: &str) -> String {

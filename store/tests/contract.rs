@@ -1206,6 +1206,39 @@ fn queued_inserts_answer_as_inserts_do(backend: &Backend) {
     );
     answer.recv().unwrap().unwrap();
     assert!(stores.sessions.get(s.token.as_str()).unwrap().is_some());
+    assert!(stores.outbox.delivery("evt_queued").unwrap().is_some());
+    // Eight with their events queued at once under a cap of three (PostgreSQL writes them in
+    // one statement, refused ones alone): an event exactly for each stored session.
+    let caps = PendingCaps {
+        per_caller: 3,
+        total: 1000,
+    };
+    let (answered, answers) = std::sync::mpsc::channel();
+    let mut queued = Vec::new();
+    for i in 0..8 {
+        let s = session(&random, SessionKind::V2Supplier, "e", 300);
+        let id = format!("evt_batch_{i}");
+        queued.push((s.token.clone(), id.clone()));
+        let answered = answered.clone();
+        stores.sessions.insert_queued(
+            s,
+            caps,
+            300,
+            Some(event(&id, 900)),
+            Box::new(move |result| answered.send((i, result)).unwrap()),
+        );
+    }
+    drop(answered);
+    let mut results: Vec<_> = answers.iter().collect();
+    results.sort_by_key(|(i, _)| *i);
+    assert_eq!(results.len(), 8, "each insert is answered exactly once");
+    assert_eq!(results.iter().filter(|(_, r)| r.is_ok()).count(), 3, "{results:?}");
+    for ((token, id), (_, result)) in queued.iter().zip(&results) {
+        let stored = stores.sessions.get(token.as_str()).unwrap().is_some();
+        let event = stores.outbox.delivery(id).unwrap().is_some();
+        assert_eq!(stored, result.is_ok(), "{result:?}");
+        assert_eq!(event, stored, "the event {id} is stored with its session only");
+    }
 }
 
 macro_rules! contract {

@@ -1,33 +1,41 @@
 //! Group commit of PostgreSQL inserts: the sessions queued at one moment are written by one
 //! connection in one statement (`INSERT … SELECT FROM unnest($1::bytea[], …)`, typed array
 //! parameters, no SQL built from input), so one round trip, one plan and one commit serve
-//! them all.
+//! them all, with the expiry events of the sessions that have one (a data-modifying `WITH`
+//! of the same statement, so a session and its event commit together).
 //!
-//! A caller queues its session ([`Inserter::insert`]) and waits; an inserter thread takes
-//! everything queued, runs the batch statement, and answers each caller once it returned (the
-//! statement is its own transaction: it has committed). The statement admits a row only if its
-//! caller's counter plus all the batch's rows of that caller, and the total plus all the
-//! batch's rows, stay within the caps (a stricter test than a single insert's); a row it did
-//! not insert (refused, a token collision, or the statement failing on a row) is handed back to
-//! its caller, who runs the single-row insert (`PostgresStore::insert_on`), so each caller's
+//! A caller queues its session with a callback ([`Inserter::queue`], which returns at once:
+//! an async host awaits the callback instead of holding a thread) or queues it and waits
+//! ([`Inserter::insert`]); an inserter thread takes everything queued, runs the batch
+//! statement, and answers each caller once it returned (the statement is its own
+//! transaction: it has committed). The statement admits a row only if its caller's counter
+//! plus all the batch's rows of that caller, and the total plus all the batch's rows, stay
+//! within the caps (a stricter test than a single insert's); a row it did not insert
+//! (refused, a token collision, or the statement failing on a row) is inserted alone by the
+//! same thread on the same connection (`insert_on`, `insert_with_event_on`), so each caller's
 //! own refusal or failure stays its own and is decided exactly as without batching. A lost
 //! connection fails the batch's callers with it.
 
-use std::sync::mpsc::{SyncSender, sync_channel};
+use std::sync::atomic::AtomicI64;
+use std::sync::mpsc::sync_channel;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
+use nox_authenticator::store::{InsertDone, OutboxEvent};
 use nox_authenticator::{Error, LinkSession, PendingCaps, Result};
 
-use super::{Manager, SHARDS};
+use super::{Connection, Manager, SHARDS, insert_on, insert_with_event_on};
 use crate::row::{caller_kind, cap};
 use crate::threads::Threads;
 
 /// Sessions one statement inserts at most.
 const MAX_BATCH: usize = 128;
 
-/// Inserter threads: several batches can be committing (waiting for the server's WAL flush,
-/// which they share) while the next is written.
-const THREADS: usize = 8;
+/// Inserter threads: one batch can be committing (waiting for the server's WAL flush) while
+/// the next is written. Two, not more: on a machine whose cores the server, its clients and
+/// the PostgreSQL backends share, fewer and larger batches cost the backends less CPU per row
+/// (measured, `wrk -c32` creates: 1 thread 10,880/s, 2 about 10,100, 4 about 7,200, 8 about
+/// 6,700; see docs/performance/stores.md).
+const THREADS: usize = 2;
 
 /// The batch statement (see the module docs). A caller's rows are inserted only if all of
 /// them fit under its cap and all the batch's rows under the total cap (else they are retried
@@ -35,7 +43,9 @@ const THREADS: usize = 8;
 /// rows to one shard of each counter (`$19`, drawn from the first row's digest: only the sum
 /// of the shards means anything), so that two batches rarely wait for each other's commit on
 /// a counter row, and it locks counter rows in key order, so that it never deadlocks with
-/// other statements changing them. Returns the digests of the rows it inserted.
+/// other statements changing them. The expiry events (`$20`-`$25`, one entry per event, keyed
+/// by their session's digest) go into the outbox for the sessions it inserted. Returns the
+/// digests of the rows it inserted.
 pub(super) const INSERT_BATCH: &str = "WITH rows AS ( \
            SELECT * FROM unnest($1::bytea[], $2::text[], $3::text[], $4::text[], $5::text[], \
              $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], \
@@ -71,28 +81,28 @@ pub(super) const INSERT_BATCH: &str = "WITH rows AS ( \
          inc AS ( \
            INSERT INTO pending_counts AS p (caller_kind, owner_id, shard, count) \
            SELECT caller_kind, owner_id, $19::int, n FROM keys ORDER BY 1, 2 \
-           ON CONFLICT (caller_kind, owner_id, shard) DO UPDATE SET count = p.count + excluded.count) \
+           ON CONFLICT (caller_kind, owner_id, shard) DO UPDATE SET count = p.count + excluded.count), \
+         events AS ( \
+           INSERT INTO webhook_outbox (id, caller, event_type, body, created_at, next_attempt_at, \
+             session_sha256) \
+           SELECT e.id, e.caller, e.event_type, e.body, e.created_at, e.created_at, e.session_sha256 \
+           FROM unnest($20::text[], $21::text[], $22::text[], $23::bytea[], $24::bigint[], \
+             $25::bytea[]) AS e (id, caller, event_type, body, created_at, session_sha256) \
+           JOIN ins ON ins.token_sha256 = e.session_sha256) \
          SELECT token_sha256 FROM ins";
-
-/// What a queued insert's caller gets back.
-pub(super) enum Outcome {
-    /// The session is stored and committed.
-    Inserted,
-    /// The batch did not insert it: run the single-row insert.
-    Retry(LinkSession),
-    /// The batch failed as a whole (the server away, the connection lost).
-    Failed(Error),
-}
 
 struct Queued {
     session: LinkSession,
     caps: PendingCaps,
     now: i64,
-    reply: SyncSender<Outcome>,
+    event: Option<OutboxEvent>,
+    done: InsertDone,
 }
 
 struct Shared {
     pool: r2d2::Pool<Manager>,
+    /// The `now` of the last settle a single insert ran (see `settle_due`).
+    last_settle: AtomicI64,
     queue: Mutex<Queue>,
     /// Signalled when a session is queued while an inserter thread sleeps, or when closing.
     wake: Condvar,
@@ -122,6 +132,7 @@ impl Inserter {
         Inserter {
             shared: Arc::new(Shared {
                 pool,
+                last_settle: AtomicI64::new(i64::MIN),
                 queue: Mutex::new(Queue::default()),
                 wake: Condvar::new(),
             }),
@@ -139,30 +150,59 @@ impl Inserter {
         })
     }
 
-    /// Queues `session` for the next batch and waits for its outcome.
-    pub(super) fn insert(&self, session: LinkSession, caps: PendingCaps, now: i64) -> Outcome {
+    /// Queues `session` (with its expiry event, if any) for the next batch; `done` gets the
+    /// outcome on an inserter thread once it is committed or refused (or here, at once, if the
+    /// store is closed or its threads cannot start). `done` is called exactly once.
+    pub(super) fn queue(
+        &self,
+        session: LinkSession,
+        caps: PendingCaps,
+        now: i64,
+        event: Option<OutboxEvent>,
+        done: InsertDone,
+    ) {
         if let Err(e) = self.ensure_threads() {
-            return Outcome::Failed(e);
+            return done(Err(e));
         }
+        let mut queue = lock(&self.shared.queue);
+        if queue.closed {
+            drop(queue);
+            return done(Err(Error::store("postgres: the store is closed")));
+        }
+        queue.sessions.push(Queued {
+            session,
+            caps,
+            now,
+            event,
+            done,
+        });
+        if queue.sleeping > 0 {
+            self.shared.wake.notify_one();
+        }
+    }
+
+    /// As [`queue`](Self::queue), waiting for the outcome.
+    pub(super) fn insert(
+        &self,
+        session: LinkSession,
+        caps: PendingCaps,
+        now: i64,
+        event: Option<OutboxEvent>,
+    ) -> Result<()> {
         let (reply, outcome) = sync_channel(1);
-        {
-            let mut queue = lock(&self.shared.queue);
-            if queue.closed {
-                return Outcome::Failed(Error::store("postgres: the store is closed"));
-            }
-            queue.sessions.push(Queued {
-                session,
-                caps,
-                now,
-                reply,
-            });
-            if queue.sleeping > 0 {
-                self.shared.wake.notify_one();
-            }
-        }
+        self.queue(
+            session,
+            caps,
+            now,
+            event,
+            Box::new(move |result| {
+                // The caller waits in `recv` below.
+                let _ = reply.send(result);
+            }),
+        );
         outcome
             .recv()
-            .unwrap_or_else(|_| Outcome::Failed(Error::store("postgres: the inserter stopped")))
+            .unwrap_or_else(|_| Err(Error::store("postgres: the inserter stopped")))
     }
 }
 
@@ -193,24 +233,52 @@ fn serve(shared: &Shared) {
             let take = queue.sessions.len().min(MAX_BATCH);
             queue.sessions.drain(..take).collect::<Vec<_>>()
         };
-        let inserted = write(shared, &batch);
+        let mut connection = match shared.pool.get() {
+            Ok(connection) => connection,
+            Err(e) => {
+                let reason = format!("postgres: {e}");
+                for queued in batch {
+                    (queued.done)(Err(Error::store(reason.clone())));
+                }
+                continue;
+            }
+        };
+        let inserted = write(&mut connection, &batch);
         for queued in batch {
-            let digest = queued.session.token.digest();
+            let Queued {
+                session,
+                caps,
+                now,
+                event,
+                done,
+            } = queued;
             let outcome = match &inserted {
-                Ok(inserted) if inserted.contains(&digest) => Outcome::Inserted,
-                Ok(_) => Outcome::Retry(queued.session),
-                Err(e) => Outcome::Failed(Error::store(e.clone())),
+                Ok(inserted) if inserted.contains(&session.token.digest()) => Ok(()),
+                // Not inserted by the batch: alone, for its own outcome.
+                Ok(_) => match &event {
+                    None => insert_on(&mut connection, &shared.last_settle, session, caps, now),
+                    Some(event) => insert_with_event_on(
+                        &mut connection,
+                        &shared.last_settle,
+                        session,
+                        caps,
+                        now,
+                        event,
+                    ),
+                },
+                Err(e) => Err(Error::store(e.clone())),
             };
-            // The caller waits for this; if it is gone there is no one to tell.
-            let _ = queued.reply.send(outcome);
+            done(outcome);
         }
     }
 }
 
 /// Runs the batch statement; returns the digests it inserted (none if the statement failed
 /// on its rows, so that each is retried alone), or why the batch as a whole failed.
-fn write(shared: &Shared, batch: &[Queued]) -> std::result::Result<Vec<[u8; 32]>, String> {
-    let mut connection = shared.pool.get().map_err(|e| format!("postgres: {e}"))?;
+fn write(
+    connection: &mut Connection,
+    batch: &[Queued],
+) -> std::result::Result<Vec<[u8; 32]>, String> {
     let digests: Vec<[u8; 32]> = batch.iter().map(|q| q.session.token.digest()).collect();
     let column = |f: &dyn Fn(&Queued) -> &str| batch.iter().map(f).collect::<Vec<&str>>();
     let digest_column: Vec<&[u8]> = digests.iter().map(|d| &d[..]).collect();
@@ -244,9 +312,20 @@ fn write(shared: &Shared, batch: &[Queued]) -> std::result::Result<Vec<[u8; 32]>
         .map(|q| cap(q.caps.total).unwrap_or(i64::MAX))
         .collect();
     let shard = i32::from(digests.first().map_or(0, |d| d[0]) % SHARDS);
-    let super::Connection {
+    let events: Vec<(&OutboxEvent, &[u8])> = batch
+        .iter()
+        .zip(&digests)
+        .filter_map(|(q, digest)| q.event.as_ref().map(|e| (e, &digest[..])))
+        .collect();
+    let event_id: Vec<&str> = events.iter().map(|(e, _)| e.id.as_str()).collect();
+    let event_caller: Vec<&str> = events.iter().map(|(e, _)| e.caller.as_str()).collect();
+    let event_type: Vec<&str> = events.iter().map(|(e, _)| e.event_type.as_str()).collect();
+    let event_body: Vec<&[u8]> = events.iter().map(|(e, _)| e.body.as_slice()).collect();
+    let event_created_at: Vec<i64> = events.iter().map(|(e, _)| e.created_at).collect();
+    let event_session: Vec<&[u8]> = events.iter().map(|(_, digest)| *digest).collect();
+    let Connection {
         client, statements, ..
-    } = &mut *connection;
+    } = connection;
     let rows = client.query(
         &statements.insert_batch,
         &[
@@ -269,6 +348,12 @@ fn write(shared: &Shared, batch: &[Queued]) -> std::result::Result<Vec<[u8; 32]>
             &caller_cap,
             &total_cap,
             &shard,
+            &event_id,
+            &event_caller,
+            &event_type,
+            &event_body,
+            &event_created_at,
+            &event_session,
         ],
     );
     match rows {
