@@ -1232,12 +1232,19 @@ fn queued_inserts_answer_as_inserts_do(backend: &Backend) {
     let mut results: Vec<_> = answers.iter().collect();
     results.sort_by_key(|(i, _)| *i);
     assert_eq!(results.len(), 8, "each insert is answered exactly once");
-    assert_eq!(results.iter().filter(|(_, r)| r.is_ok()).count(), 3, "{results:?}");
+    assert_eq!(
+        results.iter().filter(|(_, r)| r.is_ok()).count(),
+        3,
+        "{results:?}"
+    );
     for ((token, id), (_, result)) in queued.iter().zip(&results) {
         let stored = stores.sessions.get(token.as_str()).unwrap().is_some();
         let event = stores.outbox.delivery(id).unwrap().is_some();
         assert_eq!(stored, result.is_ok(), "{result:?}");
-        assert_eq!(event, stored, "the event {id} is stored with its session only");
+        assert_eq!(
+            event, stored,
+            "the event {id} is stored with its session only"
+        );
     }
 }
 
