@@ -23,9 +23,10 @@
 //! own, which cannot run on an async worker thread. ([`open`] and dropping a store are safe
 //! anywhere.) The exception is an insert: both stores
 //! [queue inserts](nox_authenticator::SessionStore::queues_inserts), so
-//! `SessionStore::insert_queued` returns at once on any thread and answers from a thread of the
-//! store's own (the SQLite writer, a PostgreSQL inserter) once the row is committed. Failures while serving are [`nox_authenticator::Error::Store`] (a 503); a
-//! PostgreSQL connection lost meanwhile is replaced by the pool on a later call, once the
+//! `SessionStore::insert_queued` returns at once on any thread and answers from a thread of
+//! the store's own (the SQLite writer, a PostgreSQL inserter) once the row is committed.
+//! Failures while serving are [`nox_authenticator::Error::Store`] (a 503); a PostgreSQL
+//! connection lost meanwhile is replaced by the pool on a later call, once the
 //! server answers again, without reopening.
 //!
 //! # Durability
@@ -71,8 +72,9 @@
 //!   which decides its own outcome. A session's expiry event goes into the outbox in the
 //!   batch's statement too (a data-modifying `WITH`, one implicit transaction), and alone in
 //!   one transaction with its session. Two inserter threads write the batches: fewer, larger
-//!   batches cost PostgreSQL less CPU per row than many small ones. A completion is one conditional statement (`… WHERE completed_at IS NULL`, leaving
-//!   the counts in the same statement). An upsert reads the subscriber, and writes only if
+//!   batches cost PostgreSQL less CPU per row than many small ones. A completion is one
+//!   conditional statement (`… WHERE completed_at IS NULL`, leaving the counts in the same
+//!   statement). An upsert reads the subscriber, and writes only if
 //!   `update` changed it, with a compare-and-set on the row as read; if another call changed it
 //!   meanwhile, it starts over in a transaction holding the row's lock (`SELECT … FOR UPDATE`,
 //!   starting over if another instance inserted it first), so the device ids of two instances'

@@ -73,8 +73,8 @@ pub struct PostgresStore {
     store: String,
     /// `None` only while dropping (see `Drop`).
     pool: Option<r2d2::Pool<Manager>>,
-    /// Inserts without an expiry event, written in batches (see `batch`); `None` only while
-    /// dropping.
+    /// Inserts (with their expiry events), written in batches (see `batch`); `None` only
+    /// while dropping.
     inserter: Option<batch::Inserter>,
     retention: i64,
 }

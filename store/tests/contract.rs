@@ -17,8 +17,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use common::{Backend, RETENTION, session};
 use nox_authenticator::store::{Attempt, AttemptOutcome, OutboxEvent, QueueStats};
 use nox_authenticator::{
-    Completion, Error, MarkCompleted, PendingCaps, SeededRandom, SessionCounts, SessionKind,
-    Subscriber,
+    Completion, Error, LinkSession, MarkCompleted, PendingCaps, SeededRandom, SessionCounts,
+    SessionKind, Subscriber,
 };
 use nox_authenticator_store::OpenError;
 
@@ -1160,32 +1160,21 @@ fn queued_inserts_answer_as_inserts_do(backend: &Backend) {
     };
     // Twelve inserts queued without waiting for any (for a store that queues them, they may
     // share one transaction): each is answered once, five fit under the cap.
-    let (answered, answers) = std::sync::mpsc::channel();
-    let mut tokens = Vec::new();
-    for i in 0..12 {
-        let s = session(&random, SessionKind::V2Supplier, "q", 100 + i);
-        tokens.push(s.token.clone());
-        let answered = answered.clone();
-        stores.sessions.insert_queued(
-            s,
-            caps,
-            100 + i,
-            None,
-            Box::new(move |result| answered.send((i, result)).unwrap()),
-        );
-    }
-    drop(answered);
-    let mut results: Vec<_> = answers.iter().collect();
-    results.sort_by_key(|(i, _)| *i);
-    assert_eq!(results.len(), 12, "each insert is answered exactly once");
-    let accepted: Vec<_> = results
-        .iter()
-        .filter(|(_, r)| r.is_ok())
-        .map(|(i, _)| *i)
+    let sessions: Vec<_> = (0..12)
+        .map(|i| {
+            (
+                session(&random, SessionKind::V2Supplier, "q", 100 + i),
+                100 + i,
+                None,
+            )
+        })
         .collect();
-    assert_eq!(accepted.len(), 5, "{results:?}");
-    for (i, result) in &results {
-        let stored = stores.sessions.get(tokens[*i as usize].as_str()).unwrap();
+    let tokens: Vec<_> = sessions.iter().map(|(s, _, _)| s.token.clone()).collect();
+    let results = queue_all(&stores, caps, sessions);
+    let accepted = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(accepted, 5, "{results:?}");
+    for (token, result) in tokens.iter().zip(&results) {
+        let stored = stores.sessions.get(token.as_str()).unwrap();
         match result {
             Ok(()) => assert!(stored.is_some(), "an accepted insert is stored"),
             Err(e) => {
@@ -1213,31 +1202,23 @@ fn queued_inserts_answer_as_inserts_do(backend: &Backend) {
         per_caller: 3,
         total: 1000,
     };
-    let (answered, answers) = std::sync::mpsc::channel();
-    let mut queued = Vec::new();
-    for i in 0..8 {
-        let s = session(&random, SessionKind::V2Supplier, "e", 300);
-        let id = format!("evt_batch_{i}");
-        queued.push((s.token.clone(), id.clone()));
-        let answered = answered.clone();
-        stores.sessions.insert_queued(
-            s,
-            caps,
-            300,
-            Some(event(&id, 900)),
-            Box::new(move |result| answered.send((i, result)).unwrap()),
-        );
-    }
-    drop(answered);
-    let mut results: Vec<_> = answers.iter().collect();
-    results.sort_by_key(|(i, _)| *i);
-    assert_eq!(results.len(), 8, "each insert is answered exactly once");
+    let sessions: Vec<_> = (0..8)
+        .map(|i| {
+            let s = session(&random, SessionKind::V2Supplier, "e", 300);
+            (s, 300, Some(event(&format!("evt_batch_{i}"), 900)))
+        })
+        .collect();
+    let queued: Vec<_> = sessions
+        .iter()
+        .map(|(s, _, e)| (s.token.clone(), e.as_ref().unwrap().id.clone()))
+        .collect();
+    let results = queue_all(&stores, caps, sessions);
     assert_eq!(
-        results.iter().filter(|(_, r)| r.is_ok()).count(),
+        results.iter().filter(|r| r.is_ok()).count(),
         3,
         "{results:?}"
     );
-    for ((token, id), (_, result)) in queued.iter().zip(&results) {
+    for ((token, id), result) in queued.iter().zip(&results) {
         let stored = stores.sessions.get(token.as_str()).unwrap().is_some();
         let event = stores.outbox.delivery(id).unwrap().is_some();
         assert_eq!(stored, result.is_ok(), "{result:?}");
@@ -1246,6 +1227,36 @@ fn queued_inserts_answer_as_inserts_do(backend: &Backend) {
             "the event {id} is stored with its session only"
         );
     }
+}
+
+/// Queues every `(session, now, expiry event)` without waiting for any, then collects the
+/// answers in the order queued, asserting that each came exactly once.
+fn queue_all(
+    stores: &nox_authenticator_store::Stores,
+    caps: PendingCaps,
+    sessions: Vec<(LinkSession, i64, Option<OutboxEvent>)>,
+) -> Vec<nox_authenticator::Result<()>> {
+    let n = sessions.len();
+    let (answered, answers) = std::sync::mpsc::channel();
+    for (i, (s, now, event)) in sessions.into_iter().enumerate() {
+        let answered = answered.clone();
+        stores.sessions.insert_queued(
+            s,
+            caps,
+            now,
+            event,
+            Box::new(move |result| answered.send((i, result)).unwrap()),
+        );
+    }
+    drop(answered);
+    let mut results: Vec<_> = answers.iter().collect();
+    results.sort_by_key(|(i, _)| *i);
+    assert_eq!(results.len(), n, "each insert is answered exactly once");
+    assert!(
+        results.iter().enumerate().all(|(i, (j, _))| i == *j),
+        "answered once each"
+    );
+    results.into_iter().map(|(_, result)| result).collect()
 }
 
 macro_rules! contract {
