@@ -25,7 +25,10 @@ use nox_authenticator::store::{
     Attempt, Delivery, EventOutbox, InsertDone, OutboxEvent, QueueStats,
 };
 
+mod counts;
 mod writer;
+
+use counts::WriteConnection;
 
 /// The migrations, in order: migration `i` brings the schema to version `i + 1`.
 const MIGRATIONS: [&str; 7] = [
@@ -195,7 +198,7 @@ impl SqliteStore {
         caps: PendingCaps,
         now: i64,
         expiry_event: Option<OutboxEvent>,
-    ) -> impl FnOnce(&Connection) -> Result<()> + Send + 'static {
+    ) -> impl FnOnce(&WriteConnection) -> Result<()> + Send + 'static {
         let last_settle = Arc::clone(&self.last_settle);
         move |connection| {
             insert_in(connection, &session, caps, now, &last_settle)?;
@@ -222,7 +225,7 @@ impl SqliteStore {
     /// of its own, and returns its result once that is committed; the frequent writes
     /// (inserts, completions, connects) are queued for the writer thread instead
     /// ([`writer::Writer::submit`]), which commits them in groups.
-    fn write<T>(&self, op: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    fn write<T>(&self, op: impl FnOnce(&WriteConnection) -> Result<T>) -> Result<T> {
         self.writer.write(op)
     }
 
@@ -315,54 +318,28 @@ const SETTLE_BATCH: i64 = 1000;
 /// background eviction settles the rest).
 const SETTLE_BATCHES_IN_INSERT: usize = 10;
 
-/// Adds `delta` to the counter of `(caller_kind, owner_id)` (SQLite keeps one shard, 0).
-fn add_count(connection: &Connection, caller_kind: &str, owner_id: &str, delta: i64) -> Result<()> {
-    connection
-        .prepare_cached(
-            "INSERT INTO pending_counts (caller_kind, owner_id, shard, count) VALUES (?1, ?2, 0, ?3) \
-             ON CONFLICT (caller_kind, owner_id, shard) DO UPDATE SET count = count + excluded.count",
-        )
-        .and_then(|mut s| s.execute(params![caller_kind, owner_id, delta]))
-        .map(drop)
-        .map_err(fail)
-}
-
-/// Adds `delta` to the counter of `(caller_kind, owner_id)` and to the total, in one
-/// statement.
-fn add_counts(
-    connection: &Connection,
+/// The counter of `(caller_kind, owner_id)` and the total, in the writer's transaction.
+fn read_counts(
+    connection: &WriteConnection,
     caller_kind: &str,
     owner_id: &str,
-    delta: i64,
-) -> Result<()> {
-    connection
-        .prepare_cached(
-            "INSERT INTO pending_counts (caller_kind, owner_id, shard, count) \
-             VALUES (?1, ?2, 0, ?3), ('total', '', 0, ?3) \
-             ON CONFLICT (caller_kind, owner_id, shard) DO UPDATE SET count = count + excluded.count",
-        )
-        .and_then(|mut s| s.execute(params![caller_kind, owner_id, delta]))
-        .map(drop)
-        .map_err(fail)
+) -> Result<(i64, i64)> {
+    Ok((
+        connection.count(caller_kind, owner_id)?,
+        connection.count(TOTAL.0, TOTAL.1)?,
+    ))
 }
 
-/// The counter of `(caller_kind, owner_id)` and the total (each the sum of its shards), in
-/// one statement.
-fn read_counts(connection: &Connection, caller_kind: &str, owner_id: &str) -> Result<(i64, i64)> {
-    connection
-        .prepare_cached(
-            "SELECT coalesce(sum(count) FILTER (WHERE caller_kind = ?1), 0), \
-                    coalesce(sum(count) FILTER (WHERE caller_kind = 'total'), 0) \
-             FROM pending_counts \
-             WHERE (caller_kind = ?1 AND owner_id = ?2) OR (caller_kind = 'total' AND owner_id = '')",
-        )
-        .and_then(|mut s| s.query_row(params![caller_kind, owner_id], |r| Ok((r.get(0)?, r.get(1)?))))
-        .map_err(fail)
+/// Adds `delta` to the counter of `(caller_kind, owner_id)` and to the total, in the writer's
+/// transaction.
+fn add_counts(connection: &WriteConnection, caller_kind: &str, owner_id: &str, delta: i64) {
+    connection.add_count(caller_kind, owner_id, delta);
+    connection.add_count(TOTAL.0, TOTAL.1, delta);
 }
 
 /// Takes up to `limit` counted sessions that expired by `now` out of the counts (one
 /// decrement per caller); returns how many.
-fn settle(connection: &Connection, now: i64, limit: i64) -> Result<i64> {
+fn settle(connection: &WriteConnection, now: i64, limit: i64) -> Result<i64> {
     let mut per_caller: HashMap<(String, String), i64> = HashMap::new();
     connection
         .prepare_cached(
@@ -381,10 +358,7 @@ fn settle(connection: &Connection, now: i64, limit: i64) -> Result<i64> {
         .map_err(fail)?;
     let settled: i64 = per_caller.values().sum();
     for ((caller_kind, owner_id), n) in &per_caller {
-        add_count(connection, caller_kind, owner_id, -n)?;
-    }
-    if settled > 0 {
-        add_count(connection, TOTAL.0, TOTAL.1, -settled)?;
+        add_counts(connection, caller_kind, owner_id, -n);
     }
     Ok(settled)
 }
@@ -411,7 +385,7 @@ fn settle_due(last_settle: &AtomicI64, now: i64) -> bool {
 
 /// The insert itself, inside the writer's transaction.
 fn insert_in(
-    connection: &Connection,
+    connection: &WriteConnection,
     session: &LinkSession,
     caps: PendingCaps,
     now: i64,
@@ -477,7 +451,7 @@ fn insert_in(
         return Err(Error::store("token collision"));
     }
     if counted {
-        add_counts(connection, caller, &session.owner_id, 1)?;
+        add_counts(connection, caller, &session.owner_id, 1);
     }
     Ok(())
 }
@@ -490,7 +464,7 @@ fn insert_in(
 /// trigger deletes it with its session, so it is never sent, as if the completion had deleted
 /// it, for one write fewer in the completion (spec decision 20).
 fn complete_in(
-    connection: &Connection,
+    connection: &WriteConnection,
     token: &str,
     completion: Completion<'_>,
 ) -> Result<MarkCompleted> {
@@ -508,7 +482,7 @@ fn complete_in(
         })
         .map_err(fail)?;
     if let Some((caller_kind, owner_id)) = uncounted {
-        add_counts(connection, &caller_kind, &owner_id, -1)?;
+        add_counts(connection, &caller_kind, &owner_id, -1);
     }
     // One conditional statement: the compare-and-set, against other processes too.
     let sql = format!(

@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use nox_authenticator::{Error, Result};
 use rusqlite::Connection;
 
+use super::counts::WriteConnection;
 use super::{fail, lock};
 use crate::threads::Threads;
 
@@ -55,7 +56,7 @@ pub(super) struct Writer {
 }
 
 struct Shared {
-    connection: Mutex<Connection>,
+    connection: Mutex<WriteConnection>,
     /// The checkpoint thread's connection (the write connection does not checkpoint).
     checkpointer: Mutex<Connection>,
     queue: Mutex<Queue>,
@@ -164,10 +165,10 @@ fn checkpoint(shared: &Shared) {
 trait Write: Send {
     /// Runs the write in a savepoint; returns whether the savepoint ended cleanly (released
     /// or rolled back), else the whole transaction must be rolled back.
-    fn run(&mut self, connection: &Connection) -> bool;
+    fn run(&mut self, connection: &WriteConnection) -> bool;
     /// Runs the write as the transaction's only one, without a savepoint (the transaction
     /// is its savepoint); returns whether it succeeded, and so whether to commit.
-    fn run_alone(&mut self, connection: &Connection) -> bool;
+    fn run_alone(&mut self, connection: &WriteConnection) -> bool;
     /// Answers the caller with the transaction's outcome (and its own result, if it ran).
     fn answer(self: Box<Self>, committed: std::result::Result<(), String>);
 }
@@ -192,10 +193,10 @@ struct Op<F, T> {
 
 impl<F, T> Write for Op<F, T>
 where
-    F: FnOnce(&Connection) -> Result<T> + Send,
+    F: FnOnce(&WriteConnection) -> Result<T> + Send,
     T: Send,
 {
-    fn run(&mut self, connection: &Connection) -> bool {
+    fn run(&mut self, connection: &WriteConnection) -> bool {
         let Some(op) = self.op.take() else {
             return true;
         };
@@ -204,7 +205,7 @@ where
         clean
     }
 
-    fn run_alone(&mut self, connection: &Connection) -> bool {
+    fn run_alone(&mut self, connection: &WriteConnection) -> bool {
         let Some(op) = self.op.take() else {
             return false;
         };
@@ -239,19 +240,22 @@ where
 
 /// Runs `op` in a savepoint, released if it succeeds and rolled back otherwise (also if it
 /// panics: the panic is returned, to be resumed by the caller once the transaction is
-/// settled). The second value is whether the savepoint ended cleanly.
+/// settled). The second value is whether the savepoint ended cleanly. The pending counts it
+/// changed are taken back with it.
 fn in_savepoint<T>(
-    connection: &Connection,
-    op: impl FnOnce(&Connection) -> Result<T>,
+    connection: &WriteConnection,
+    op: impl FnOnce(&WriteConnection) -> Result<T>,
 ) -> (std::thread::Result<Result<T>>, bool) {
     let run = |sql: &str| run(connection, sql);
     if let Err(e) = run("SAVEPOINT op") {
         return (Ok(Err(fail(e))), true);
     }
+    let mark = connection.counts().mark();
     let outcome = catch_unwind(AssertUnwindSafe(|| op(connection)));
     let clean = if matches!(outcome, Ok(Ok(_))) {
         run("RELEASE op").is_ok()
     } else {
+        connection.counts().undo_to(mark);
         run("ROLLBACK TO op")
             .and_then(|()| run("RELEASE op"))
             .is_ok()
@@ -268,13 +272,19 @@ fn run(connection: &Connection, sql: &str) -> rusqlite::Result<()> {
         .map(drop)
 }
 
-/// Ends the open transaction: commits it if `commit` and it is intact, else rolls it back.
-fn end(connection: &Connection, commit: bool) -> std::result::Result<(), String> {
+/// Ends the open transaction: writes its pending counts and commits it if `commit` and it is
+/// intact, else rolls it back.
+fn end(connection: &WriteConnection, commit: bool) -> std::result::Result<(), String> {
     let outcome = if connection.is_autocommit() {
         // SQLite rolled it back itself (after an I/O error, a full disk…).
         Err("sqlite: the transaction was rolled back".to_owned())
     } else if commit {
-        run(connection, "COMMIT").map_err(|e| format!("sqlite: commit failed: {e}"))
+        let counts = connection.counts().write(connection);
+        counts
+            .map_err(|e| format!("sqlite: writing the pending counts failed: {e}"))
+            .and_then(|()| {
+                run(connection, "COMMIT").map_err(|e| format!("sqlite: commit failed: {e}"))
+            })
     } else {
         Err("sqlite: the transaction was rolled back after a failed savepoint".to_owned())
     };
@@ -282,8 +292,10 @@ fn end(connection: &Connection, commit: bool) -> std::result::Result<(), String>
     outcome
 }
 
-/// Rolls back the open transaction, if there is one (a failed `COMMIT` leaves it open).
-fn roll_back_if_open(connection: &Connection) {
+/// Rolls back the open transaction, if there is one (a failed `COMMIT` leaves it open), and
+/// forgets its pending counts.
+fn roll_back_if_open(connection: &WriteConnection) {
+    connection.counts().clear();
     if !connection.is_autocommit() {
         let _ = run(connection, "ROLLBACK");
     }
@@ -293,7 +305,7 @@ fn roll_back_if_open(connection: &Connection) {
 /// without a savepoint: if it fails, the whole transaction, which holds nothing else, is
 /// rolled back, and the write's own result is its answer.
 fn run_batch(
-    connection: &Connection,
+    connection: &WriteConnection,
     batch: &mut [Box<dyn Write>],
 ) -> std::result::Result<(), String> {
     run(connection, "BEGIN IMMEDIATE").map_err(|e| format!("sqlite: {e}"))?;
@@ -353,7 +365,7 @@ impl Writer {
         connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         Ok(Writer {
             shared: Arc::new(Shared {
-                connection: Mutex::new(connection),
+                connection: Mutex::new(WriteConnection::new(connection)),
                 checkpointer: Mutex::new(checkpointer),
                 queue: Mutex::new(Queue::default()),
                 wake: Condvar::new(),
@@ -380,7 +392,7 @@ impl Writer {
     /// ran it is committed (an error if it failed, and then for every write it held).
     pub(super) fn submit<T, F>(&self, op: F) -> Result<T>
     where
-        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+        F: FnOnce(&WriteConnection) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
         let (reply, answer) = sync_channel(1);
@@ -397,7 +409,7 @@ impl Writer {
     /// returns it), or here if the write cannot be queued. `done` is called exactly once.
     pub(super) fn queue<T, F>(&self, op: F, done: Box<dyn FnOnce(Result<T>) + Send>)
     where
-        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+        F: FnOnce(&WriteConnection) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
         self.enqueue(op, Reply::Call(done));
@@ -407,7 +419,7 @@ impl Writer {
     /// writer thread cannot start.
     fn enqueue<T, F>(&self, op: F, reply: Reply<T>)
     where
-        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+        F: FnOnce(&WriteConnection) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
         let write = Box::new(Op {
@@ -437,7 +449,7 @@ impl Writer {
 
     /// Runs `op` (which may borrow from the caller) on the write connection in a transaction
     /// of its own, and returns its result once that is committed.
-    pub(super) fn write<T>(&self, op: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    pub(super) fn write<T>(&self, op: impl FnOnce(&WriteConnection) -> Result<T>) -> Result<T> {
         let connection = lock(&self.shared.connection);
         run(&connection, "BEGIN IMMEDIATE").map_err(fail)?;
         // The transaction is the write's own: no savepoint (a failure rolls it all back).
