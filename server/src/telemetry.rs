@@ -26,6 +26,8 @@ use prometheus_client::registry::Registry;
 use crate::AppState;
 use crate::limits::{self, Refusal};
 
+mod request_line;
+
 /// How log lines are written (`--log-format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
@@ -38,6 +40,8 @@ pub enum LogFormat {
 /// Installs the global subscriber: the level follows `RUST_LOG` (default `info`), lines go to
 /// standard error, each written by the thread that logged it (a log thread fed through a queue
 /// was measured slower on two cores: the hand-over costs more than the system calls it saves).
+/// In the text format, the request line is written by [`request_line::Lines`] (the same bytes,
+/// for a fraction of the cost), every other line by tracing-subscriber's `Full` format.
 pub fn init_logs(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -46,7 +50,15 @@ pub fn init_logs(format: LogFormat) {
         .with_writer(std::io::stderr)
         .with_target(false);
     let _ = match format {
-        LogFormat::Text => builder.with_ansi(false).try_init(),
+        LogFormat::Text => {
+            let full = tracing_subscriber::fmt::format()
+                .with_target(false)
+                .with_ansi(false);
+            builder
+                .with_ansi(false)
+                .event_format(request_line::Lines { other: full })
+                .try_init()
+        }
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
 }
