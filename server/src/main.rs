@@ -161,6 +161,8 @@ fn run(args: Args) -> Result<(), Fatal> {
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .on_thread_park(telemetry::on_worker_park)
+        .on_thread_stop(telemetry::on_thread_stop)
         .build()
         .map_err(|e| Fatal(format!("cannot start the async runtime: {e}"), 1))?;
     let rate_limiter = limits::KeyRateLimiter::new(authenticator.limits());
@@ -185,6 +187,8 @@ fn run(args: Args) -> Result<(), Fatal> {
     // Past the grace period: connections still open, and store calls still running on the
     // blocking pool, are abandoned rather than waited for.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    // Workers it gave up on may still hold lines.
+    telemetry::flush_logs();
     served.map_err(|e| Fatal(e.to_string(), 1))
 }
 

@@ -26,7 +26,12 @@ use prometheus_client::registry::Registry;
 use crate::AppState;
 use crate::limits::{self, Refusal};
 
+mod log_buffer;
 mod request_line;
+
+pub(crate) use log_buffer::{
+    flush_all as flush_logs, on_park as on_worker_park, on_stop as on_thread_stop,
+};
 
 /// How log lines are written (`--log-format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -38,16 +43,17 @@ pub enum LogFormat {
 }
 
 /// Installs the global subscriber: the level follows `RUST_LOG` (default `info`), lines go to
-/// standard error, each written by the thread that logged it (a log thread fed through a queue
-/// was measured slower on two cores: the hand-over costs more than the system calls it saves).
-/// In the text format, the request line is written by [`request_line::Lines`] (the same bytes,
-/// for a fraction of the cost), every other line by tracing-subscriber's `Full` format.
+/// standard error, a runtime worker's in batches (see [`log_buffer`]: the runtime must call
+/// [`on_worker_park`] and [`on_thread_stop`], and the server [`flush_logs`] before it exits),
+/// any other thread's at once. In the text format, the request line is written by
+/// [`request_line::Lines`] (the same bytes, for a fraction of the cost), every other line by
+/// tracing-subscriber's `Full` format.
 pub fn init_logs(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(log_buffer::Stderr)
         .with_target(false);
     let _ = match format {
         LogFormat::Text => {
