@@ -47,7 +47,8 @@ pub enum LogFormat {
 /// [`on_worker_park`] and [`on_thread_stop`], and the server [`flush_logs`] before it exits),
 /// any other thread's at once. In the text format, the request line is written by
 /// [`request_line::Lines`] (the same bytes, for a fraction of the cost), every other line by
-/// tracing-subscriber's `Full` format.
+/// tracing-subscriber's `Full` format; in JSON, by [`request_line::JsonLines`] and its JSON
+/// format.
 pub fn init_logs(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -65,7 +66,16 @@ pub fn init_logs(format: LogFormat) {
                 .event_format(request_line::Lines { other: full })
                 .try_init()
         }
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Json => {
+            let json = tracing_subscriber::fmt::format()
+                .with_target(false)
+                .json()
+                .flatten_event(true);
+            builder
+                .json()
+                .event_format(request_line::JsonLines { other: json })
+                .try_init()
+        }
     };
 }
 

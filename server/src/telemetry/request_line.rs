@@ -10,7 +10,7 @@
 //! format unchanged.
 
 use std::cell::RefCell;
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use chrono::{Datelike, Timelike};
@@ -42,14 +42,10 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        let meta = event.metadata();
-        // Only the request line, outside any span (the `Full` format would name the spans).
-        if meta.target() != TARGET
-            || meta.fields().field("request_id").is_none()
-            || ctx.event_scope().is_some()
-        {
+        if !is_request_line(ctx, event) {
             return self.other.format_event(ctx, writer, event);
         }
+        let meta = event.metadata();
         write_timestamp(&mut writer, SystemTime::now())?;
         // The level, right-aligned in five columns, as the `Full` format writes it.
         writer.write_str(match *meta.level() {
@@ -126,20 +122,11 @@ impl Visit for Fields<'_, '_> {
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.field(field, |w| {
-            let mut digits = [0u8; 20];
-            w.write_str(decimal(value, &mut digits))
-        });
+        self.field(field, |w| write_integer(w, false, value));
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.field(field, |w| {
-            if value < 0 {
-                w.write_char('-')?;
-            }
-            let mut digits = [0u8; 20];
-            w.write_str(decimal(value.unsigned_abs(), &mut digits))
-        });
+        self.field(field, |w| write_integer(w, value < 0, value.unsigned_abs()));
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
@@ -153,6 +140,168 @@ impl Visit for Fields<'_, '_> {
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         self.field(field, |w| write!(w, "{value:?}"));
     }
+}
+
+/// JSON log lines (`--log-format json`): the request line written by [`JsonLines`] itself,
+/// the same bytes as tracing-subscriber's JSON format with `flatten_event(true)` and no target
+/// (`{"timestamp":"…Z","level":"INFO","message":"request","request_id":"…",…}`; compared in the
+/// tests below, hostile values included), every other event by `other`.
+pub(crate) struct JsonLines<F> {
+    pub(crate) other: F,
+}
+
+impl<S, N, F> FormatEvent<S, N> for JsonLines<F>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+    F: FormatEvent<S, N>,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        if !is_request_line(ctx, event) {
+            return self.other.format_event(ctx, writer, event);
+        }
+        let meta = event.metadata();
+        writer.write_str("{\"timestamp\":\"")?;
+        write_time(&mut writer, SystemTime::now())?;
+        writer.write_str(match *meta.level() {
+            Level::ERROR => "\",\"level\":\"ERROR\"",
+            Level::WARN => "\",\"level\":\"WARN\"",
+            Level::INFO => "\",\"level\":\"INFO\"",
+            Level::DEBUG => "\",\"level\":\"DEBUG\"",
+            Level::TRACE => "\",\"level\":\"TRACE\"",
+        })?;
+        let mut fields = JsonFields {
+            writer: &mut writer,
+            result: Ok(()),
+        };
+        event.record(&mut fields);
+        fields.result?;
+        writer.write_str("}\n")
+    }
+}
+
+/// Writes an event's fields as `,"name":value` pairs, as the JSON format does through
+/// `serde_json`: strings escaped as `serde_json` escapes them (see [`Escaped`]), a `Debug`
+/// or `Display` value as the string it formats to, integers and booleans as they are, a
+/// float as `serde_json` writes it (`null` if it is not finite).
+struct JsonFields<'a, 'w> {
+    writer: &'a mut Writer<'w>,
+    result: fmt::Result,
+}
+
+impl JsonFields<'_, '_> {
+    fn field(&mut self, field: &Field, value: impl FnOnce(&mut Writer<'_>) -> fmt::Result) {
+        if self.result.is_ok() {
+            self.result = (|| {
+                self.writer.write_str(",\"")?;
+                Escaped(self.writer).write_str(field.name())?;
+                self.writer.write_str("\":")?;
+                value(self.writer)
+            })();
+        }
+    }
+}
+
+/// Escapes what is written into it as `serde_json` escapes a string's characters: `"` and
+/// `\` with a backslash, the control characters below U+0020 as `\b`, `\t`, `\n`, `\f`, `\r`
+/// or `\u00xx`; everything else (DEL and non-ASCII included) as it is.
+struct Escaped<'a, 'w>(&'a mut Writer<'w>);
+
+impl fmt::Write for Escaped<'_, '_> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut start = 0;
+        for (at, byte) in text.bytes().enumerate() {
+            let escape = match byte {
+                b'"' => "\\\"",
+                b'\\' => "\\\\",
+                0x08 => "\\b",
+                b'\t' => "\\t",
+                b'\n' => "\\n",
+                0x0c => "\\f",
+                b'\r' => "\\r",
+                0x00..=0x1f => "",
+                _ => continue,
+            };
+            // `at` is an ASCII byte's index: a character boundary.
+            self.0.write_str(text.get(start..at).unwrap_or_default())?;
+            if escape.is_empty() {
+                let high = HEX.get(usize::from(byte >> 4)).copied().unwrap_or(b'0');
+                let low = HEX.get(usize::from(byte & 0xf)).copied().unwrap_or(b'0');
+                self.0.write_str("\\u00")?;
+                self.0.write_char(char::from(high))?;
+                self.0.write_char(char::from(low))?;
+            } else {
+                self.0.write_str(escape)?;
+            }
+            start = at + 1;
+        }
+        self.0.write_str(text.get(start..).unwrap_or_default())
+    }
+}
+
+impl Visit for JsonFields<'_, '_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.field(field, |w| {
+            w.write_char('"')?;
+            Escaped(w).write_str(value)?;
+            w.write_char('"')
+        });
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.field(field, |w| write_integer(w, false, value));
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.field(field, |w| write_integer(w, value < 0, value.unsigned_abs()));
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.field(field, |w| w.write_str(if value { "true" } else { "false" }));
+    }
+
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.field(field, |w| match serde_json::Number::from_f64(value) {
+            Some(number) => write!(w, "{number}"),
+            None => w.write_str("null"),
+        });
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.field(field, |w| {
+            w.write_char('"')?;
+            write!(Escaped(w), "{value:?}")?;
+            w.write_char('"')
+        });
+    }
+}
+
+/// Whether `event` is the request line outside any span (the formats add the spans to a line
+/// inside one: those lines are theirs).
+fn is_request_line<S, N>(ctx: &FmtContext<'_, S, N>, event: &Event<'_>) -> bool
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    let meta = event.metadata();
+    meta.target() == TARGET
+        && meta.fields().field("request_id").is_some()
+        && ctx.event_scope().is_none()
+}
+
+/// Writes an integer in decimal.
+fn write_integer(writer: &mut Writer<'_>, negative: bool, magnitude: u64) -> fmt::Result {
+    if negative {
+        writer.write_char('-')?;
+    }
+    let mut digits = [0u8; 20];
+    writer.write_str(decimal(magnitude, &mut digits))
 }
 
 /// `value` in decimal, in the end of `buffer`.
@@ -183,6 +332,12 @@ thread_local! {
 /// Writes `now` as tracing-subscriber's `SystemTime` timer does (RFC 3339 in UTC, with
 /// microseconds: `2026-12-03T14:52:42.122668Z`), then a space.
 fn write_timestamp(writer: &mut Writer<'_>, now: SystemTime) -> fmt::Result {
+    write_time(writer, now)?;
+    writer.write_char(' ')
+}
+
+/// `now` in RFC 3339, UTC, with microseconds (`2026-12-03T14:52:42.122668Z`).
+fn write_time(writer: &mut Writer<'_>, now: SystemTime) -> fmt::Result {
     let since = now.duration_since(UNIX_EPOCH).unwrap_or_default();
     let seconds = since.as_secs();
     let micros = since.subsec_micros();
@@ -198,7 +353,7 @@ fn write_timestamp(writer: &mut Writer<'_>, now: SystemTime) -> fmt::Result {
     // One million added: seven digits, the first a 1, for the six with their leading zeros.
     writer.write_char('.')?;
     writer.write_str(fraction.get(1..).unwrap_or_default())?;
-    writer.write_str("Z ")
+    writer.write_str("Z")
 }
 
 /// `YYYY-MM-DDTHH:MM:SS` of `seconds` since the Unix epoch, in UTC.
@@ -342,6 +497,100 @@ mod tests {
         assert!(full.contains(r#"DEBUG request request_id="d""#), "{full}");
         assert!(full.contains("in_span{k=1}: request"), "{full}");
         assert_eq!(lines, full);
+    }
+
+    /// What `log` writes with the JSON format (flattened, no target, as `init_logs` sets it)
+    /// and with [`JsonLines`], each line's timestamp value cut off.
+    fn both_json(log: impl Fn()) -> (String, String) {
+        let run = |lines: bool| {
+            let buffer = Buffer::default();
+            let json = tracing_subscriber::fmt::format()
+                .with_target(false)
+                .json()
+                .flatten_event(true);
+            let builder = tracing_subscriber::fmt()
+                .with_writer(buffer.clone())
+                .with_max_level(tracing::Level::TRACE)
+                .json();
+            if lines {
+                let subscriber = builder.event_format(JsonLines { other: json }).finish();
+                tracing::subscriber::with_default(subscriber, &log);
+            } else {
+                let subscriber = builder.event_format(json).finish();
+                tracing::subscriber::with_default(subscriber, &log);
+            }
+            let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+            text.lines()
+                .map(|line| {
+                    // `{"timestamp":"` is 14 bytes, the time 27.
+                    let (head, rest) = line.split_at(14.min(line.len()));
+                    format!("{head}{}\n", rest.get(27..).unwrap_or_default())
+                })
+                .collect::<String>()
+        };
+        (run(false), run(true))
+    }
+
+    #[test]
+    fn the_json_request_line_is_the_json_formats() {
+        let (json, lines) = both_json(|| {
+            request_line(
+                "0123abcd",
+                "supplier_123",
+                "/v2/supplier/link-sessions",
+                201,
+                1.638_429_000_000_000_1,
+            );
+            request_line(
+                "id with \"quotes\" and \\",
+                "-",
+                "unmatched",
+                404,
+                0.034_852,
+            );
+            request_line(
+                "x\u{7f}\u{0}\u{1f}\u{8}\u{c}\r",
+                "caller \"quoted\" \\ é \u{1b}[31m \n tab\t \u{2028} 🦀",
+                "/health/alive",
+                200,
+                1.0,
+            );
+            request_line("y", "", "/admin", 0, 0.0);
+            request_line("z", "ünïcödé", "/v1", 65535, 12_345.678_9);
+            request_line("big", "c", "/r", 1, 1e300);
+            request_line("small", "c", "/r", 1, 1.5e-7);
+            request_line("nan", "c", "/r", 1, f64::NAN);
+            request_line("inf", "c", "/r", 1, f64::NEG_INFINITY);
+        });
+        assert_eq!(json.lines().count(), 9, "{json}");
+        assert!(json.contains(r#""level":"INFO","message":"request","request_id":"0123abcd","method":"POST","route":"/v2/supplier/link-sessions","status":201,"latency_ms":1.6384290000000001,"caller":"supplier_123","listener":"public"}"#), "{json}");
+        for line in json.lines() {
+            serde_json::from_str::<serde_json::Value>(line).unwrap();
+        }
+        assert_eq!(lines, json);
+    }
+
+    #[test]
+    fn other_events_go_to_the_json_format() {
+        let (json, lines) = both_json(|| {
+            tracing::warn!(target: TARGET, store = "sqlite:x", attempt = 3_u64, "not the request line");
+            tracing::warn!(target: TARGET, request_id = "w", failure = "store", n = -5_i64, ok = true, "request");
+            tracing::debug!(target: TARGET, request_id = "d", "request");
+            tracing::error!(request_id = "elsewhere", "another target");
+            let span = tracing::info_span!("in_span", k = 1);
+            let _entered = span.enter();
+            request_line("in-span", "c", "/r", 200, 2.5);
+        });
+        assert_eq!(json.lines().count(), 5, "{json}");
+        assert!(
+            json.contains(r#""level":"WARN","message":"request","request_id":"w","failure":"store","n":-5,"ok":true}"#),
+            "{json}"
+        );
+        assert!(
+            json.contains(r#""span":{"k":1,"name":"in_span"}"#),
+            "{json}"
+        );
+        assert_eq!(lines, json);
     }
 
     #[test]
