@@ -46,9 +46,8 @@ pub enum LogFormat {
 /// standard error, a runtime worker's in batches (see [`log_buffer`]: the runtime must call
 /// [`on_worker_park`] and [`on_thread_stop`], and the server [`flush_logs`] before it exits),
 /// any other thread's at once. In the text format, the request line is written by
-/// [`request_line::Lines`] (the same bytes, for a fraction of the cost), every other line by
-/// tracing-subscriber's `Full` format; in JSON, by [`request_line::JsonLines`] and its JSON
-/// format.
+/// [`request_line::RequestLines`] (the same bytes, for a fraction of the cost), every other
+/// line by tracing-subscriber's `Full` format; in JSON, by the same in front of its JSON format.
 pub fn init_logs(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -63,7 +62,10 @@ pub fn init_logs(format: LogFormat) {
                 .with_ansi(false);
             builder
                 .with_ansi(false)
-                .event_format(request_line::Lines { other: full })
+                .event_format(request_line::RequestLines {
+                    other: full,
+                    line: request_line::Text,
+                })
                 .try_init()
         }
         LogFormat::Json => {
@@ -73,7 +75,10 @@ pub fn init_logs(format: LogFormat) {
                 .flatten_event(true);
             builder
                 .json()
-                .event_format(request_line::JsonLines { other: json })
+                .event_format(request_line::RequestLines {
+                    other: json,
+                    line: request_line::Json,
+                })
                 .try_init()
         }
     };

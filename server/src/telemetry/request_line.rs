@@ -1,13 +1,17 @@
-//! The text form of the request line, written without tracing's general formatter.
+//! The request line, written without tracing's general formatters.
 //!
 //! Every request logs one line (spec decision 14), so its formatting is on every request's
 //! path: tracing-subscriber's `Full` format spends about 9,000 instructions on it (a `write!`
 //! with three arguments per field, and the timestamp's calendar arithmetic per line), about a
-//! tenth of a create through the server. [`Lines`] writes the request line itself, the same
-//! bytes as the `Full` format (`…Z  INFO request request_id=… method=POST route="/v2/…" …`;
-//! compared in the tests below, hostile values included), with the timestamp's date and time
-//! of day formatted once per second per thread, and hands every other event to the `Full`
-//! format unchanged.
+//! tenth of a create through the server, and its JSON format more. [`RequestLines`] writes the
+//! request line itself, the same bytes as the format it stands in front of (compared in the
+//! tests below, hostile values included), with the timestamp's date and time of day formatted
+//! once per second per thread, and hands every other event to that format unchanged:
+//!
+//! - text ([`Text`]): `…Z  INFO request request_id=… method=POST route="/v2/…" …`, as the
+//!   `Full` format writes it;
+//! - JSON ([`Json`]): `{"timestamp":"…Z","level":"INFO","message":"request","request_id":"…",…}`,
+//!   as the JSON format writes it with `flatten_event(true)` and no target.
 
 use std::cell::RefCell;
 use std::fmt::{self, Write as _};
@@ -24,17 +28,24 @@ use tracing_subscriber::registry::LookupSpan;
 /// The target (module) of the request line's event.
 const TARGET: &str = "nox_authenticator_server::telemetry";
 
-/// Text log lines: the request line written by [`Lines`] itself, every other event by `other`
-/// (the `Full` format as configured).
-pub(crate) struct Lines<F> {
+/// Log lines: the request line (outside any span) written as `L` writes it, every other event
+/// by `other`, the format `L` stands in front of (configured as `init_logs` configures it).
+pub(crate) struct RequestLines<F, L> {
     pub(crate) other: F,
+    pub(crate) line: L,
 }
 
-impl<S, N, F> FormatEvent<S, N> for Lines<F>
+/// How a [`RequestLines`] writes the request line: the whole line, its newline included.
+pub(crate) trait WriteLine {
+    fn write_line(&self, writer: &mut Writer<'_>, event: &Event<'_>) -> fmt::Result;
+}
+
+impl<S, N, F, L> FormatEvent<S, N> for RequestLines<F, L>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
     N: for<'a> FormatFields<'a> + 'static,
     F: FormatEvent<S, N>,
+    L: WriteLine,
 {
     fn format_event(
         &self,
@@ -42,11 +53,26 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        if !is_request_line(ctx, event) {
-            return self.other.format_event(ctx, writer, event);
-        }
         let meta = event.metadata();
-        write_timestamp(&mut writer, SystemTime::now())?;
+        // Only the request line, outside any span (the formats add the spans to a line in one).
+        if meta.target() == TARGET
+            && meta.fields().field("request_id").is_some()
+            && ctx.event_scope().is_none()
+        {
+            self.line.write_line(&mut writer, event)
+        } else {
+            self.other.format_event(ctx, writer, event)
+        }
+    }
+}
+
+/// The text request line, as the `Full` format writes it.
+pub(crate) struct Text;
+
+impl WriteLine for Text {
+    fn write_line(&self, writer: &mut Writer<'_>, event: &Event<'_>) -> fmt::Result {
+        let meta = event.metadata();
+        write_timestamp(writer, SystemTime::now())?;
         // The level, right-aligned in five columns, as the `Full` format writes it.
         writer.write_str(match *meta.level() {
             Level::ERROR => "ERROR ",
@@ -56,7 +82,7 @@ where
             Level::TRACE => "TRACE ",
         })?;
         let mut fields = Fields {
-            writer: &mut writer,
+            writer,
             first: true,
             result: Ok(()),
         };
@@ -142,32 +168,15 @@ impl Visit for Fields<'_, '_> {
     }
 }
 
-/// JSON log lines (`--log-format json`): the request line written by [`JsonLines`] itself,
-/// the same bytes as tracing-subscriber's JSON format with `flatten_event(true)` and no target
-/// (`{"timestamp":"…Z","level":"INFO","message":"request","request_id":"…",…}`; compared in the
-/// tests below, hostile values included), every other event by `other`.
-pub(crate) struct JsonLines<F> {
-    pub(crate) other: F,
-}
+/// The JSON request line (`--log-format json`), as the JSON format writes it with
+/// `flatten_event(true)` and no target.
+pub(crate) struct Json;
 
-impl<S, N, F> FormatEvent<S, N> for JsonLines<F>
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-    N: for<'a> FormatFields<'a> + 'static,
-    F: FormatEvent<S, N>,
-{
-    fn format_event(
-        &self,
-        ctx: &FmtContext<'_, S, N>,
-        mut writer: Writer<'_>,
-        event: &Event<'_>,
-    ) -> fmt::Result {
-        if !is_request_line(ctx, event) {
-            return self.other.format_event(ctx, writer, event);
-        }
+impl WriteLine for Json {
+    fn write_line(&self, writer: &mut Writer<'_>, event: &Event<'_>) -> fmt::Result {
         let meta = event.metadata();
         writer.write_str("{\"timestamp\":\"")?;
-        write_time(&mut writer, SystemTime::now())?;
+        write_time(writer, SystemTime::now())?;
         writer.write_str(match *meta.level() {
             Level::ERROR => "\",\"level\":\"ERROR\"",
             Level::WARN => "\",\"level\":\"WARN\"",
@@ -176,7 +185,7 @@ where
             Level::TRACE => "\",\"level\":\"TRACE\"",
         })?;
         let mut fields = JsonFields {
-            writer: &mut writer,
+            writer,
             result: Ok(()),
         };
         event.record(&mut fields);
@@ -280,19 +289,6 @@ impl Visit for JsonFields<'_, '_> {
             w.write_char('"')
         });
     }
-}
-
-/// Whether `event` is the request line outside any span (the formats add the spans to a line
-/// inside one: those lines are theirs).
-fn is_request_line<S, N>(ctx: &FmtContext<'_, S, N>, event: &Event<'_>) -> bool
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-    N: for<'a> FormatFields<'a> + 'static,
-{
-    let meta = event.metadata();
-    meta.target() == TARGET
-        && meta.fields().field("request_id").is_some()
-        && ctx.event_scope().is_none()
 }
 
 /// Writes an integer in decimal.
@@ -417,7 +413,7 @@ mod tests {
             .with_ansi(false)
     }
 
-    /// What `log` writes with the `Full` format and with [`Lines`], each line's timestamp
+    /// What `log` writes with the `Full` format and with [`RequestLines`] and [`Text`], each line's timestamp
     /// (its first 28 bytes) cut off.
     fn both(log: impl Fn()) -> (String, String) {
         let run = |lines: bool| {
@@ -426,7 +422,12 @@ mod tests {
                 .with_writer(buffer.clone())
                 .with_max_level(tracing::Level::TRACE);
             if lines {
-                let subscriber = builder.event_format(Lines { other: format() }).finish();
+                let subscriber = builder
+                    .event_format(RequestLines {
+                        other: format(),
+                        line: Text,
+                    })
+                    .finish();
                 tracing::subscriber::with_default(subscriber, &log);
             } else {
                 let subscriber = builder.event_format(format()).finish();
@@ -500,7 +501,7 @@ mod tests {
     }
 
     /// What `log` writes with the JSON format (flattened, no target, as `init_logs` sets it)
-    /// and with [`JsonLines`], each line's timestamp value cut off.
+    /// and with [`RequestLines`] and [`Json`], each line's timestamp value cut off.
     fn both_json(log: impl Fn()) -> (String, String) {
         let run = |lines: bool| {
             let buffer = Buffer::default();
@@ -513,7 +514,12 @@ mod tests {
                 .with_max_level(tracing::Level::TRACE)
                 .json();
             if lines {
-                let subscriber = builder.event_format(JsonLines { other: json }).finish();
+                let subscriber = builder
+                    .event_format(RequestLines {
+                        other: json,
+                        line: Json,
+                    })
+                    .finish();
                 tracing::subscriber::with_default(subscriber, &log);
             } else {
                 let subscriber = builder.event_format(json).finish();
