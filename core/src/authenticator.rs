@@ -21,6 +21,7 @@
 //! auth.complete_session(session.token.as_str(), 1_703_123_500).unwrap();
 //! ```
 
+use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use crate::catalog::{AssetType, Catalog};
@@ -35,7 +36,7 @@ use crate::session::{LinkSession, SessionKind, expires_at};
 use crate::store::OutboxEvent;
 use crate::store::{
     Completion, InsertDone, MarkCompleted, MemorySessionStore, MemorySubscriberStore, PendingCaps,
-    SessionCounts, SessionStore, Subscriber, SubscriberStore,
+    SessionCounts, SessionStore, Subscriber, SubscriberStore, SubscriberUpdate, UpsertDone,
 };
 use crate::token::{LinkToken, RandomSource, SystemRandom};
 use crate::webhook::{CompletionEvent, WebhookEventType};
@@ -91,6 +92,44 @@ impl NewSessionWrite {
     /// Hands the insert to the store, which answers through `done` ([`SessionStore::insert_queued`]).
     pub(crate) fn queue(self, store: &dyn SessionStore, done: InsertDone) {
         store.insert_queued(self.session, self.caps, self.now, self.event, done);
+    }
+}
+
+/// A v1 connect's upsert with what it takes ([`Authenticator::subscriber_write`]).
+pub(crate) struct SubscriberWrite {
+    manufacturer_id: String,
+    manufacturer_user_id: String,
+    update: SubscriberUpdate,
+}
+
+impl fmt::Debug for SubscriberWrite {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SubscriberWrite")
+            .field("manufacturer_id", &self.manufacturer_id)
+            .field("manufacturer_user_id", &self.manufacturer_user_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SubscriberWrite {
+    /// Runs the upsert in the call.
+    pub(crate) fn run(mut self, store: &dyn SubscriberStore) -> Result<Subscriber> {
+        store.upsert(
+            &self.manufacturer_id,
+            &self.manufacturer_user_id,
+            &mut *self.update,
+        )
+    }
+
+    /// Hands the upsert to the store, which answers through `done`
+    /// ([`SubscriberStore::upsert_queued`]).
+    pub(crate) fn queue(self, store: &dyn SubscriberStore, done: UpsertDone) {
+        store.upsert_queued(
+            self.manufacturer_id,
+            self.manufacturer_user_id,
+            self.update,
+            done,
+        );
     }
 }
 
@@ -329,22 +368,54 @@ impl Authenticator {
         manufacturer: &Manufacturer,
         input: &V1ConnectInput,
     ) -> Result<Subscriber> {
+        self.subscriber_write(manufacturer, input)?
+            .run(self.subscribers.as_ref())
+    }
+
+    /// The upsert a v1 connect makes: the key and the merge of its device ids into the stored
+    /// subscriber (a new one, with a fresh `nox_user_id`, if there is none).
+    pub(crate) fn subscriber_write(
+        &self,
+        manufacturer: &Manufacturer,
+        input: &V1ConnectInput,
+    ) -> Result<SubscriberWrite> {
         let request = input.validate()?;
         // Drawn before the upsert so that the atomic section cannot fail; unused on updates.
         let fresh_id = self.new_uuid()?;
+        let manufacturer_id = manufacturer.id.clone();
         let user_id = request.manufacturer_user_id;
         let cap = self.limits.device_ids_per_subscriber;
-        self.subscribers
-            .upsert(&manufacturer.id, &user_id, &mut |existing| {
+        let device_ids = request.device_ids;
+        let update = {
+            let (manufacturer_id, user_id) = (manufacturer_id.clone(), user_id.clone());
+            move |existing: Option<Subscriber>| {
                 let mut subscriber = existing.unwrap_or_else(|| Subscriber {
-                    manufacturer_id: manufacturer.id.clone(),
+                    manufacturer_id: manufacturer_id.clone(),
                     manufacturer_user_id: user_id.clone(),
                     nox_user_id: fresh_id.clone(),
                     device_ids: Vec::new(),
                 });
-                subscriber.merge_device_ids(&request.device_ids, cap)?;
+                subscriber.merge_device_ids(&device_ids, cap)?;
                 Ok(subscriber)
-            })
+            }
+        };
+        Ok(SubscriberWrite {
+            manufacturer_id,
+            manufacturer_user_id: user_id,
+            update: Box::new(update),
+        })
+    }
+
+    /// The subscriber store.
+    pub(crate) fn subscriber_store(&self) -> &dyn SubscriberStore {
+        self.subscribers.as_ref()
+    }
+
+    /// Whether the subscriber store queues upserts for a thread of its own
+    /// ([`SubscriberStore::queues_upserts`]): then [`Authenticator::upsert_queued`] never
+    /// waits for the store, and a host on an async runtime may call it there.
+    pub fn queues_upserts(&self) -> bool {
+        self.subscribers.queues_upserts()
     }
 
     /// The session with this token, in whatever state (`Error::SessionNotFound` if there is

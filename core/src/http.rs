@@ -53,7 +53,7 @@
 use percent_encoding::percent_decode_str;
 use serde::Serialize;
 
-use crate::authenticator::{Authenticator, NewSessionWrite};
+use crate::authenticator::{Authenticator, NewSessionWrite, SubscriberWrite};
 use crate::error::{Error, Refusal, Result};
 use crate::principal::{ApiKeyDigest, api_key_from_headers, presented_digest};
 use crate::v1_connect::V1ConnectInput;
@@ -136,7 +136,8 @@ impl Preflight {
 
     /// Whether the request creates a session (the v2 creates and the v1 supplier link): its
     /// only store work is the insert, which [`Authenticator::stage_http`] leaves to
-    /// [`Authenticator::insert_queued`]. A v1 connect's store work happens in the stage.
+    /// [`Authenticator::insert_queued`]. The other endpoint, the v1 connect, leaves an upsert
+    /// of its subscriber ([`Authenticator::upsert_queued`]).
     pub fn creates_session(&self) -> bool {
         !matches!(self.endpoint, Endpoint::V1Connect)
     }
@@ -171,11 +172,33 @@ impl Preflight {
 // Returned once and taken apart at once: boxing the insert would cost an allocation per create.
 #[allow(clippy::large_enum_variant)]
 pub enum Staged {
-    /// The response: the request needed no insert (a refusal, a v1 connect).
+    /// The response: the request needed no store work (a refusal).
     Answered(HttpResponse),
     /// A create whose session is still to be stored: pass it to
     /// [`Authenticator::insert_queued`], which answers once it is.
     Insert(PendingInsert),
+    /// A v1 connect whose subscriber is still to be read, merged and stored: pass it to
+    /// [`Authenticator::upsert_queued`], which answers once it is.
+    Upsert(PendingUpsert),
+}
+
+/// A v1 connect's upsert and the answer it decides ([`Authenticator::upsert_queued`]); the
+/// 201 is sent only once the subscriber is durable.
+#[derive(Debug)]
+pub struct PendingUpsert {
+    write: SubscriberWrite,
+    now: i64,
+}
+
+impl PendingUpsert {
+    fn finish(now: i64, result: Result<crate::Subscriber>) -> HttpResponse {
+        match result {
+            Ok(subscriber) => {
+                HttpResponse::json(201, &V1Envelope::new(V1ConnectData::new(&subscriber), now))
+            }
+            Err(error) => error_response(false, &error, now),
+        }
+    }
 }
 
 /// A create's new session and its response, waiting for the insert
@@ -341,16 +364,18 @@ impl Authenticator {
             Staged::Insert(PendingInsert { write, answer }) => {
                 answer.finish(write.run(self.session_store()))
             }
+            Staged::Upsert(PendingUpsert { write, now }) => {
+                PendingUpsert::finish(now, write.run(self.subscriber_store()))
+            }
         }
     }
 
-    /// [`Authenticator::complete_http`] up to the store: everything but storing a new
-    /// session. A create comes back as [`Staged::Insert`], for
-    /// [`Authenticator::insert_queued`]; every other request (a refusal, a v1 connect, whose
-    /// store work is not an insert) is answered here, and so may wait for the store. A host
-    /// whose store [queues inserts](Authenticator::queues_inserts) can run this for a
-    /// [`Preflight::creates_session`] on an async runtime and await the insert, instead of
-    /// holding a thread for it.
+    /// [`Authenticator::complete_http`] up to the store: everything but the store's work,
+    /// which never runs here. A create comes back as [`Staged::Insert`], for
+    /// [`Authenticator::insert_queued`]; a v1 connect as [`Staged::Upsert`], for
+    /// [`Authenticator::upsert_queued`]; a refusal is answered here. A host whose store
+    /// [queues that work](Authenticator::queues_store_work) can run this on an async runtime
+    /// and await the store's answer, instead of holding a thread for it.
     pub fn stage_http(&self, preflight: &Preflight, body: &[u8], now: i64) -> Staged {
         match self.complete(preflight, body, now) {
             Ok(staged) => staged,
@@ -373,6 +398,35 @@ impl Authenticator {
             self.session_store(),
             Box::new(move |result| done(answer.finish(result))),
         );
+    }
+
+    /// Stores the subscriber of a [`Staged::Upsert`] and calls `done` with the response once
+    /// it is durable (201 with the subscriber as stored), refused (400 for too many device
+    /// ids) or failed (503), in the v1 envelope: on the store's own thread if it
+    /// [queues upserts](Authenticator::queues_upserts), else before this returns. `done` is
+    /// called exactly once.
+    pub fn upsert_queued(
+        &self,
+        upsert: PendingUpsert,
+        done: impl FnOnce(HttpResponse) + Send + 'static,
+    ) {
+        let PendingUpsert { write, now } = upsert;
+        write.queue(
+            self.subscriber_store(),
+            Box::new(move |result| done(PendingUpsert::finish(now, result))),
+        );
+    }
+
+    /// Whether the store work the request leaves after [`Authenticator::stage_http`] (an
+    /// insert for a [create](Preflight::creates_session), an upsert for a v1 connect) is
+    /// queued for a thread of the store's own, so that a host on an async runtime may stage
+    /// the request there and await the answer.
+    pub fn queues_store_work(&self, preflight: &Preflight) -> bool {
+        if preflight.creates_session() {
+            self.queues_inserts()
+        } else {
+            self.queues_upserts()
+        }
     }
 
     fn preflight(&self, path: &str, head: &HttpHead<'_>) -> Result<Preflight> {
@@ -495,12 +549,10 @@ impl Authenticator {
             }
             Endpoint::V1Connect => {
                 let input = V1ConnectInput::from_json(body)?;
-                let subscriber = self.v1_connect_for(manufacturer()?, &input)?;
-                let data = V1ConnectData::new(&subscriber);
-                Ok(Staged::Answered(HttpResponse::json(
-                    201,
-                    &V1Envelope::new(data, now),
-                )))
+                Ok(Staged::Upsert(PendingUpsert {
+                    write: self.subscriber_write(manufacturer()?, &input)?,
+                    now,
+                }))
             }
         }
     }
@@ -578,6 +630,66 @@ mod tests {
         let created: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
         let token = created["link_token"].as_str().unwrap();
         assert!(auth.session(token).is_ok(), "the 201 session is stored");
+    }
+
+    #[test]
+    fn a_staged_connect_is_answered_by_its_upsert() {
+        let auth = Authenticator::from_json(
+            r#"{"manufacturers": [{"id": "m1", "name": "Acme Heat", "api_key": "mk",
+                "enabled": true}], "limits": {"device_ids_per_subscriber": 3}}"#,
+        )
+        .unwrap();
+        let keyed = [("x-api-key", "mk"), ("content-type", "application/json")];
+        let preflight = auth
+            .preflight_http(&head("/manufacturers/nox", &keyed), 0)
+            .unwrap();
+        assert!(!preflight.creates_session());
+        assert!(
+            !auth.queues_store_work(&preflight),
+            "the memory store upserts in the call"
+        );
+        let connect = |body: &[u8], now: i64| {
+            let Staged::Upsert(upsert) = auth.stage_http(&preflight, body, now) else {
+                panic!("a connect is staged up to its upsert");
+            };
+            let (sent, answer) = std::sync::mpsc::channel();
+            auth.upsert_queued(upsert, move |response| sent.send(response).unwrap());
+            answer.recv().unwrap()
+        };
+        // A bad body is answered in the stage, in the v1 envelope, with no upsert.
+        let Staged::Answered(refused) = auth.stage_http(&preflight, b"{}", 0) else {
+            panic!("a refusal needs no upsert");
+        };
+        assert_eq!(refused.status, 400);
+        let first = br#"{"manufacturer_user_id":"u1","device_ids":["a","b"]}"#;
+        assert!(
+            matches!(auth.stage_http(&preflight, first, 5), Staged::Upsert(_)),
+            "staging stores nothing"
+        );
+        let response = connect(first, 10);
+        assert_eq!(response.status, 201);
+        // The same bytes as the connect answered in the call (which now finds the subscriber).
+        assert_eq!(auth.complete_http(&preflight, first, 10), response);
+        let body: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
+        assert_eq!(body["data"]["device_ids"], serde_json::json!(["a", "b"]));
+        // Past the cap: 400 in the v1 envelope, with its rule, and nothing changes.
+        let response = connect(
+            br#"{"manufacturer_user_id":"u1","device_ids":["c","d"]}"#,
+            20,
+        );
+        assert_eq!(response.status, 400);
+        assert_eq!(
+            response.refusal.as_ref().map(|r| r.rule.as_str()),
+            Some("too_many_device_ids")
+        );
+        let body: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
+        assert_eq!(body["success"], serde_json::json!(false));
+        let response = connect(br#"{"manufacturer_user_id":"u1","device_ids":["c"]}"#, 30);
+        let body: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
+        assert_eq!(
+            body["data"]["device_ids"],
+            serde_json::json!(["a", "b", "c"])
+        );
     }
 
     #[test]

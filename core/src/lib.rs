@@ -78,7 +78,9 @@ pub use catalog::{AssetType, Brand, Catalog, V1_BRANDS, normalize_spelling};
 pub use clock::{MAX_NOW, NowOutOfRange, check_now, check_now_f64, system_now};
 pub use config::{AdminConfig, Config, Limits, LinkBaseUrls, ManufacturerConfig, SupplierConfig};
 pub use error::{ByteCount, Error, ErrorKind, FieldName, NoxError, Refusal, Result, Rule};
-pub use http::{HttpHead, HttpRequest, HttpResponse, PendingInsert, Preflight, Staged};
+pub use http::{
+    HttpHead, HttpRequest, HttpResponse, PendingInsert, PendingUpsert, Preflight, Staged,
+};
 pub use language::Language;
 pub use link_url::{LinkUrlParts, parse_link_url};
 pub use principal::{ApiKeyDigest, Manufacturer, Supplier, api_key_from_headers, title_case};
@@ -87,7 +89,7 @@ pub use request::{MAX_DEVICE_IDS, MAX_ID_CHARS};
 pub use session::{LINK_SESSION_TTL_SECONDS, LinkSession, SessionKind, SessionState};
 pub use store::{
     Completion, InsertDone, MarkCompleted, MemorySessionStore, MemorySubscriberStore, PendingCaps,
-    SessionCounts, SessionStore, Subscriber, SubscriberStore,
+    SessionCounts, SessionStore, Subscriber, SubscriberStore, SubscriberUpdate, UpsertDone,
 };
 pub use token::{LinkToken, RandomSource, SeededRandom, SystemRandom};
 pub use v1_connect::{V1ConnectInput, V1ConnectRequest};

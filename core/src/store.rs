@@ -180,6 +180,13 @@ impl PendingCaps {
 /// Receives the outcome of a queued insert ([`SessionStore::insert_queued`]).
 pub type InsertDone = Box<dyn FnOnce(Result<()>) + Send>;
 
+/// What a v1 connect makes of the stored subscriber (none for a new one): the core's merge
+/// rule, which a queued upsert ([`SubscriberStore::upsert_queued`]) runs on the store's thread.
+pub type SubscriberUpdate = Box<dyn FnMut(Option<Subscriber>) -> Result<Subscriber> + Send>;
+
+/// Receives the outcome of a queued upsert ([`SubscriberStore::upsert_queued`]).
+pub type UpsertDone = Box<dyn FnOnce(Result<Subscriber>) + Send>;
+
 /// Storage for link sessions, keyed by token.
 ///
 /// Implementations keep the rules of the core (which computes expiry and decides what may be
@@ -815,6 +822,26 @@ pub trait SubscriberStore: Send + Sync + fmt::Debug {
         manufacturer_user_id: &str,
         update: &mut dyn FnMut(Option<Subscriber>) -> Result<Subscriber>,
     ) -> Result<Subscriber>;
+    /// Whether [`upsert_queued`](Self::upsert_queued) returns at once and leaves the read
+    /// and the write to a thread of the store's own: a host on an async runtime may then call
+    /// it there, and await `done` instead of holding a thread for the round trips. (The
+    /// default runs the upsert in the call, which blocks for as long as the store takes.)
+    fn queues_upserts(&self) -> bool {
+        false
+    }
+    /// As [`upsert`](Self::upsert), answered through `done` with the same result: on the
+    /// store's own thread for a store that [queues upserts](Self::queues_upserts), else before
+    /// this returns. `update` is called as by `upsert` (again if the subscriber changed under
+    /// it); `done` is called exactly once.
+    fn upsert_queued(
+        &self,
+        manufacturer_id: String,
+        manufacturer_user_id: String,
+        mut update: SubscriberUpdate,
+        done: UpsertDone,
+    ) {
+        done(self.upsert(&manufacturer_id, &manufacturer_user_id, &mut *update));
+    }
     /// The subscriber for the key, if any.
     fn get(&self, manufacturer_id: &str, manufacturer_user_id: &str) -> Result<Option<Subscriber>>;
     /// How many subscribers are stored.

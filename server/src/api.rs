@@ -176,17 +176,22 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
             return with_caller(refused(preflight.body_unreadable(now), true), caller);
         }
     };
-    let response = if preflight.creates_session() && state.authenticator.queues_inserts() {
-        // Everything but the insert is pure work; the insert is queued for the store's own
-        // thread and awaited here, so no thread is held while it commits.
+    let response = if state.authenticator.queues_store_work(&preflight) {
+        // Everything but the store's work is pure; that work is queued for the store's own
+        // thread and awaited here, so no thread is held while it runs.
+        let (answered, answer) = tokio::sync::oneshot::channel();
+        let done = move |response| {
+            // The request may have been dropped meanwhile: then no one waits.
+            let _ = answered.send(response);
+        };
         match state.authenticator.stage_http(&preflight, &body, now) {
             Staged::Answered(response) => response,
             Staged::Insert(insert) => {
-                let (answered, answer) = tokio::sync::oneshot::channel();
-                state.authenticator.insert_queued(insert, move |response| {
-                    // The request may have been dropped meanwhile: then no one waits.
-                    let _ = answered.send(response);
-                });
+                state.authenticator.insert_queued(insert, done);
+                answer.await.unwrap_or_else(|_| internal_error())
+            }
+            Staged::Upsert(upsert) => {
+                state.authenticator.upsert_queued(upsert, done);
                 answer.await.unwrap_or_else(|_| internal_error())
             }
         }

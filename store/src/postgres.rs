@@ -18,9 +18,13 @@ use crate::row::{
     outbox_sql,
 };
 use crate::{OpenError, SCHEMA_VERSION};
-use nox_authenticator::store::{Attempt, Delivery, EventOutbox, InsertDone, QueueStats};
+use nox_authenticator::store::{
+    Attempt, Delivery, EventOutbox, InsertDone, QueueStats, SubscriberUpdate, UpsertDone,
+};
 
 mod batch;
+mod queue;
+mod upsert;
 
 /// The migrations, in order: migration `i` brings the schema to version `i + 1`.
 const MIGRATIONS: [&str; 7] = [
@@ -66,8 +70,9 @@ const POOL_SIZE: u32 = 32;
 ///
 /// Calls block on the network: an async host makes them from a blocking thread
 /// (`tokio::task::spawn_blocking`), never on a runtime worker, because each pooled client
-/// drives its socket with a small runtime of its own; only `insert_queued` returns at once
-/// anywhere (the inserter threads answer it). A lost connection fails the call with
+/// drives its socket with a small runtime of its own; only `insert_queued` and
+/// `upsert_queued` return at once anywhere (the inserter and upserter threads answer them),
+/// so an async host calls those on its runtime and awaits their answer. A lost connection fails the call with
 /// [`Error::Store`]; the pool replaces it on a later call once the server answers again.
 pub struct PostgresStore {
     store: String,
@@ -76,6 +81,8 @@ pub struct PostgresStore {
     /// Inserts (with their expiry events), written in batches (see `batch`); `None` only
     /// while dropping.
     inserter: Option<batch::Inserter>,
+    /// v1 connects, read and written in batches (see `upsert`); `None` only while dropping.
+    upserter: Option<upsert::Upserter>,
     retention: i64,
 }
 
@@ -211,6 +218,8 @@ statements! {
                        WHERE manufacturer_id = $1 AND manufacturer_user_id = $2 \
                        AND nox_user_id = $5 AND device_ids = $6";
     count_subscribers = "SELECT count(*) FROM subscribers";
+    select_subscribers_batch = upsert::SELECT_BATCH;
+    write_subscribers_batch = upsert::WRITE_BATCH;
 }
 
 impl r2d2::ManageConnection for Manager {
@@ -368,6 +377,7 @@ impl PostgresStore {
         Ok(PostgresStore {
             store,
             inserter: Some(batch::Inserter::new(pool.clone())),
+            upserter: Some(upsert::Upserter::new(pool.clone())),
             pool: Some(pool),
             retention: retention_seconds.max(0),
         })
@@ -452,6 +462,7 @@ impl Drop for PostgresStore {
         // an async context (a host dropping its stores inside `block_on`): drop on a thread,
         // once the inserter threads (which hold the pool too) have stopped.
         drop(self.inserter.take());
+        drop(self.upserter.take());
         if let Some(pool) = self.pool.take() {
             let _ = std::thread::spawn(move || drop(pool)).join();
         }
@@ -923,6 +934,128 @@ fn to_subscriber(
 /// its read and its insert (once is enough: the row then exists and is locked on the re-read).
 const UPSERT_ATTEMPTS: usize = 3;
 
+/// An upsert on `connection` (see [`PostgresStore::upsert`]): the subscriber is read first
+/// without a lock, then written as [`write_upsert`] does.
+fn upsert_on(
+    connection: &mut Connection,
+    manufacturer_id: &str,
+    manufacturer_user_id: &str,
+    update: &mut dyn FnMut(Option<Subscriber>) -> Result<Subscriber>,
+) -> Result<Subscriber> {
+    let Connection {
+        client, statements, ..
+    } = connection;
+    let row = client
+        .query_opt(
+            &statements.select_subscriber,
+            &[&manufacturer_id, &manufacturer_user_id],
+        )
+        .map_err(fail)?;
+    let existing = to_subscriber(row, manufacturer_id, manufacturer_user_id)?;
+    let updated = update(existing.clone())?;
+    write_upsert(
+        connection,
+        manufacturer_id,
+        manufacturer_user_id,
+        existing,
+        updated,
+        update,
+    )
+}
+
+/// The rest of an upsert once `update` made `updated` of `existing` (read without a lock):
+/// nothing is written if they are equal; otherwise `updated` is written only if the row is
+/// still `existing` (one conditional statement), and if it is not, the upsert runs again
+/// holding the row's lock ([`upsert_locked`]).
+fn write_upsert(
+    connection: &mut Connection,
+    manufacturer_id: &str,
+    manufacturer_user_id: &str,
+    existing: Option<Subscriber>,
+    updated: Subscriber,
+    update: &mut dyn FnMut(Option<Subscriber>) -> Result<Subscriber>,
+) -> Result<Subscriber> {
+    let Connection {
+        client, statements, ..
+    } = &mut *connection;
+    let written = match &existing {
+        Some(existing) if *existing == updated => return Ok(updated),
+        Some(existing) => client.execute(
+            &statements.swap_subscriber,
+            &[
+                &manufacturer_id,
+                &manufacturer_user_id,
+                &updated.nox_user_id,
+                &updated.device_ids,
+                &existing.nox_user_id,
+                &existing.device_ids,
+            ],
+        ),
+        None => client.execute(
+            &statements.insert_subscriber,
+            &[
+                &manufacturer_id,
+                &manufacturer_user_id,
+                &updated.nox_user_id,
+                &updated.device_ids,
+            ],
+        ),
+    }
+    .map_err(fail)?;
+    if written == 1 {
+        return Ok(updated);
+    }
+    upsert_locked(connection, manufacturer_id, manufacturer_user_id, update)
+}
+
+/// An upsert in a transaction holding the row's lock, for when another call changed the
+/// subscriber after it was read: the read, the call to `update` and the write run again; if
+/// another instance creates the same subscriber at the same moment, the transaction starts
+/// over and `update` is called again with that row.
+fn upsert_locked(
+    connection: &mut Connection,
+    manufacturer_id: &str,
+    manufacturer_user_id: &str,
+    update: &mut dyn FnMut(Option<Subscriber>) -> Result<Subscriber>,
+) -> Result<Subscriber> {
+    let Connection {
+        client, statements, ..
+    } = connection;
+    let key: [&(dyn ::postgres::types::ToSql + Sync); 2] =
+        [&manufacturer_id, &manufacturer_user_id];
+    for _ in 0..UPSERT_ATTEMPTS {
+        let mut tx = client.transaction().map_err(fail)?;
+        // The row lock holds other instances' upserts of this subscriber until commit.
+        let row = tx
+            .query_opt(&statements.lock_subscriber, &key)
+            .map_err(fail)?;
+        let existing = to_subscriber(row, manufacturer_id, manufacturer_user_id)?;
+        let exists = existing.is_some();
+        // On Err the transaction is dropped, which rolls it back: nothing is stored.
+        let updated = update(existing)?;
+        let values: [&(dyn ::postgres::types::ToSql + Sync); 4] = [
+            &manufacturer_id,
+            &manufacturer_user_id,
+            &updated.nox_user_id,
+            &updated.device_ids,
+        ];
+        let statement = if exists {
+            &statements.update_subscriber
+        } else {
+            &statements.insert_subscriber
+        };
+        if tx.execute(statement, &values).map_err(fail)? == 1 {
+            tx.commit().map_err(fail)?;
+            return Ok(updated);
+        }
+        // Another instance inserted it first: read it (locked) and merge again.
+        tx.rollback().map_err(fail)?;
+    }
+    Err(Error::store(
+        "postgres: the subscriber kept changing under the upsert",
+    ))
+}
+
 impl SubscriberStore for PostgresStore {
     /// See [`SubscriberStore::upsert`]. The subscriber is read first without a lock: if
     /// `update` changes nothing (a connect with known device ids), nothing is written and that
@@ -937,75 +1070,31 @@ impl SubscriberStore for PostgresStore {
         manufacturer_user_id: &str,
         update: &mut dyn FnMut(Option<Subscriber>) -> Result<Subscriber>,
     ) -> Result<Subscriber> {
-        let mut connection = self.connection()?;
-        let Connection {
-            client, statements, ..
-        } = &mut *connection;
-        let key: [&(dyn ::postgres::types::ToSql + Sync); 2] =
-            [&manufacturer_id, &manufacturer_user_id];
-        let row = client
-            .query_opt(&statements.select_subscriber, &key)
-            .map_err(fail)?;
-        let existing = to_subscriber(row, manufacturer_id, manufacturer_user_id)?;
-        let updated = update(existing.clone())?;
-        let written = match &existing {
-            Some(existing) if *existing == updated => return Ok(updated),
-            Some(existing) => client.execute(
-                &statements.swap_subscriber,
-                &[
-                    &manufacturer_id,
-                    &manufacturer_user_id,
-                    &updated.nox_user_id,
-                    &updated.device_ids,
-                    &existing.nox_user_id,
-                    &existing.device_ids,
-                ],
-            ),
-            None => client.execute(
-                &statements.insert_subscriber,
-                &[
-                    &manufacturer_id,
-                    &manufacturer_user_id,
-                    &updated.nox_user_id,
-                    &updated.device_ids,
-                ],
-            ),
+        upsert_on(
+            &mut *self.connection()?,
+            manufacturer_id,
+            manufacturer_user_id,
+            update,
+        )
+    }
+
+    /// Upserts go to the upserter threads' queue, which read (and write) them in batches:
+    /// an async host awaits `done`.
+    fn queues_upserts(&self) -> bool {
+        true
+    }
+
+    fn upsert_queued(
+        &self,
+        manufacturer_id: String,
+        manufacturer_user_id: String,
+        update: SubscriberUpdate,
+        done: UpsertDone,
+    ) {
+        match &self.upserter {
+            Some(upserter) => upserter.queue(manufacturer_id, manufacturer_user_id, update, done),
+            None => done(Err(Error::store("postgres: the store is closed"))),
         }
-        .map_err(fail)?;
-        if written == 1 {
-            return Ok(updated);
-        }
-        for _ in 0..UPSERT_ATTEMPTS {
-            let mut tx = client.transaction().map_err(fail)?;
-            // The row lock holds other instances' upserts of this subscriber until commit.
-            let row = tx
-                .query_opt(&statements.lock_subscriber, &key)
-                .map_err(fail)?;
-            let existing = to_subscriber(row, manufacturer_id, manufacturer_user_id)?;
-            let exists = existing.is_some();
-            // On Err the transaction is dropped, which rolls it back: nothing is stored.
-            let updated = update(existing)?;
-            let values: [&(dyn ::postgres::types::ToSql + Sync); 4] = [
-                &manufacturer_id,
-                &manufacturer_user_id,
-                &updated.nox_user_id,
-                &updated.device_ids,
-            ];
-            let statement = if exists {
-                &statements.update_subscriber
-            } else {
-                &statements.insert_subscriber
-            };
-            if tx.execute(statement, &values).map_err(fail)? == 1 {
-                tx.commit().map_err(fail)?;
-                return Ok(updated);
-            }
-            // Another instance inserted it first: read it (locked) and merge again.
-            tx.rollback().map_err(fail)?;
-        }
-        Err(Error::store(
-            "postgres: the subscriber kept changing under the upsert",
-        ))
     }
 
     fn get(&self, manufacturer_id: &str, manufacturer_user_id: &str) -> Result<Option<Subscriber>> {

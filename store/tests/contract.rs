@@ -18,7 +18,7 @@ use common::{Backend, RETENTION, session};
 use nox_authenticator::store::{Attempt, AttemptOutcome, OutboxEvent, QueueStats};
 use nox_authenticator::{
     Completion, Error, LinkSession, MarkCompleted, PendingCaps, SeededRandom, SessionCounts,
-    SessionKind, Subscriber,
+    SessionKind, Subscriber, SubscriberStore,
 };
 use nox_authenticator_store::OpenError;
 
@@ -594,7 +594,7 @@ fn connect(
     ids: &[&str],
     fresh: &str,
     cap: u64,
-) -> impl FnMut(Option<Subscriber>) -> nox_authenticator::Result<Subscriber> {
+) -> impl FnMut(Option<Subscriber>) -> nox_authenticator::Result<Subscriber> + Send + 'static {
     let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
     let fresh = fresh.to_owned();
     move |existing| {
@@ -609,45 +609,92 @@ fn connect(
     }
 }
 
+/// How a test upserts: in the call, or queued for the store's threads and awaited.
+#[derive(Debug, Clone, Copy)]
+enum Via {
+    Call,
+    Queue,
+}
+
+impl Via {
+    fn upsert(
+        self,
+        subs: &dyn SubscriberStore,
+        manufacturer_id: &str,
+        user_id: &str,
+        mut update: impl FnMut(Option<Subscriber>) -> nox_authenticator::Result<Subscriber>
+        + Send
+        + 'static,
+    ) -> nox_authenticator::Result<Subscriber> {
+        match self {
+            Via::Call => subs.upsert(manufacturer_id, user_id, &mut update),
+            Via::Queue => {
+                let (answered, answer) = std::sync::mpsc::channel();
+                subs.upsert_queued(
+                    manufacturer_id.to_owned(),
+                    user_id.to_owned(),
+                    Box::new(update),
+                    Box::new(move |result| answered.send(result).unwrap()),
+                );
+                let result = answer.recv().unwrap();
+                assert!(answer.recv().is_err(), "answered exactly once");
+                result
+            }
+        }
+    }
+}
+
 fn subscribers_keep_the_union_in_first_seen_order(backend: &Backend) {
+    the_union_in_first_seen_order(backend, Via::Call);
+}
+
+fn queued_upserts_keep_the_union_in_first_seen_order(backend: &Backend) {
+    the_union_in_first_seen_order(backend, Via::Queue);
+}
+
+fn the_union_in_first_seen_order(backend: &Backend, via: Via) {
     let stores = backend.open();
-    let subs = &stores.subscribers;
+    let subs = &*stores.subscribers;
     assert_eq!(subs.get("m", "u").unwrap(), None);
     // Refused at the first connect: nothing stored.
-    let refused = subs
+    let refused = via
         .upsert(
+            subs,
             "m",
             "u",
-            &mut connect(&["a", "b", "c", "d", "e"], "id-0", 4),
+            connect(&["a", "b", "c", "d", "e"], "id-0", 4),
         )
         .unwrap_err();
     assert_eq!(refused.fields(), ["device_ids"]);
     assert_eq!(subs.get("m", "u").unwrap(), None);
     assert_eq!(subs.len().unwrap(), 0);
-    let s = subs
-        .upsert("m", "u", &mut connect(&["c", "a", "c"], "id-1", 4))
+    let s = via
+        .upsert(subs, "m", "u", connect(&["c", "a", "c"], "id-1", 4))
         .unwrap();
     assert_eq!(
         (s.nox_user_id.as_str(), s.device_ids.clone()),
         ("id-1", vec!["c".to_owned(), "a".into()])
     );
-    let s = subs
-        .upsert("m", "u", &mut connect(&["b", "a", "ü\"{}"], "id-2", 4))
+    // Known ids only: the stored subscriber, unchanged.
+    let same = via
+        .upsert(subs, "m", "u", connect(&["a"], "id-9", 4))
+        .unwrap();
+    assert_eq!(same, s);
+    let s = via
+        .upsert(subs, "m", "u", connect(&["b", "a", "ü\"{}"], "id-2", 4))
         .unwrap();
     assert_eq!(s.nox_user_id, "id-1");
     assert_eq!(s.device_ids, ["c", "a", "b", "ü\"{}"]);
     // Past the cap: refused whole, nothing changes.
-    assert!(
-        subs.upsert("m", "u", &mut connect(&["z"], "id-3", 4))
-            .is_err()
-    );
+    let refused = via
+        .upsert(subs, "m", "u", connect(&["z"], "id-3", 4))
+        .unwrap_err();
+    assert_eq!(refused.fields(), ["device_ids"]);
     let other = backend.open();
     let stored = other.subscribers.get("m", "u").unwrap().unwrap();
     assert_eq!(stored, s);
     // Another key is another subscriber.
-    other
-        .subscribers
-        .upsert("m", "u2", &mut connect(&[], "id-4", 4))
+    via.upsert(&*other.subscribers, "m", "u2", connect(&[], "id-4", 4))
         .unwrap();
     assert_eq!(other.subscribers.get("m2", "u").unwrap(), None);
     assert_eq!(subs.len().unwrap(), 2);
@@ -1108,6 +1155,16 @@ fn one_completion_wins_across_instances(backend: &Backend) {
 }
 
 fn concurrent_upserts_keep_every_device_id(backend: &Backend) {
+    every_device_id_under_concurrency(backend, Via::Call);
+}
+
+fn concurrent_queued_upserts_keep_every_device_id(backend: &Backend) {
+    every_device_id_under_concurrency(backend, Via::Queue);
+}
+
+/// 16 threads, half on each of two instances, each connecting one user five times with an id
+/// of its own and one they share.
+fn every_device_id_under_concurrency(backend: &Backend, via: Via) {
     let a = backend.open();
     let b = backend.open();
     std::thread::scope(|scope| {
@@ -1121,13 +1178,13 @@ fn concurrent_upserts_keep_every_device_id(backend: &Backend) {
                 for j in 0..5 {
                     let id = format!("t{i}-{j}");
                     let fresh = format!("nox-{i}-{j}");
-                    store
-                        .upsert(
-                            "m",
-                            "u",
-                            &mut connect(&[id.as_str(), "shared"], &fresh, 1000),
-                        )
-                        .unwrap();
+                    via.upsert(
+                        &**store,
+                        "m",
+                        "u",
+                        connect(&[id.as_str(), "shared"], &fresh, 1000),
+                    )
+                    .unwrap();
                 }
             });
         }
@@ -1149,6 +1206,80 @@ fn concurrent_upserts_keep_every_device_id(backend: &Backend) {
         assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
     }
     assert_eq!(a.subscribers.len().unwrap(), 1);
+}
+
+/// Upserts queued at once without waiting (for a store that queues them, they share batches):
+/// new and known users, a second and third connect of one user in the same batch, and
+/// refusals, each answered once, on two instances.
+fn queued_upserts_answer_each_as_alone(backend: &Backend) {
+    let a = backend.open();
+    let b = backend.open();
+    // (instance, user, ids): users 0-9 new, then 0-4 again with ids of their own and one
+    // shared with the first call, twice over, and user 9 with more ids than the cap of 6.
+    let mut calls: Vec<(usize, String, Vec<String>)> = Vec::new();
+    for u in 0..10 {
+        calls.push((
+            u % 2,
+            format!("u{u}"),
+            vec![format!("first-{u}"), "x".into()],
+        ));
+    }
+    for round in 0..2 {
+        for u in 0..5 {
+            calls.push((
+                (u + round + 1) % 2,
+                format!("u{u}"),
+                vec![format!("again-{round}-{u}"), "x".into()],
+            ));
+        }
+    }
+    calls.push((
+        1,
+        "u9".into(),
+        (0..7).map(|i| format!("many-{i}")).collect(),
+    ));
+    let (answered, answers) = std::sync::mpsc::channel();
+    for (i, (instance, user, ids)) in calls.iter().enumerate() {
+        let store = if *instance == 0 { &a } else { &b };
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let answered = answered.clone();
+        store.subscribers.upsert_queued(
+            "m".into(),
+            user.clone(),
+            Box::new(connect(&ids, &format!("nox-{i}"), 6)),
+            Box::new(move |result| answered.send((i, result)).unwrap()),
+        );
+    }
+    drop(answered);
+    let mut results: Vec<_> = answers.iter().collect();
+    results.sort_by_key(|(i, _)| *i);
+    assert_eq!(
+        results.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
+        (0..calls.len()).collect::<Vec<_>>(),
+        "each upsert answered exactly once"
+    );
+    for ((_, user, ids), (_, result)) in calls.iter().zip(&results) {
+        let stored = a.subscribers.get("m", user).unwrap().unwrap();
+        if ids.len() > 6 {
+            let e = result.as_ref().unwrap_err();
+            assert_eq!(e.fields(), ["device_ids"], "{e:?}");
+            continue;
+        }
+        let s = result.as_ref().unwrap();
+        assert_eq!(s.nox_user_id, stored.nox_user_id, "one id per user");
+        assert!(ids.iter().all(|id| s.device_ids.contains(id)), "{s:?}");
+    }
+    for u in 0..10 {
+        let stored = b.subscribers.get("m", &format!("u{u}")).unwrap().unwrap();
+        let mut expected: HashSet<String> = [format!("first-{u}"), "x".into()].into();
+        if u < 5 {
+            expected.extend((0..2).map(|round| format!("again-{round}-{u}")));
+        }
+        let got: HashSet<String> = stored.device_ids.iter().cloned().collect();
+        assert_eq!(got, expected, "u{u}: the union, nothing of a refused call");
+        assert_eq!(got.len(), stored.device_ids.len(), "no id twice");
+    }
+    assert_eq!(a.subscribers.len().unwrap(), 10);
 }
 
 fn queued_inserts_answer_as_inserts_do(backend: &Backend) {
@@ -1306,6 +1437,9 @@ macro_rules! contracts {
                 a_newer_schema_is_refused,
                 one_completion_wins_across_instances,
                 concurrent_upserts_keep_every_device_id,
+                queued_upserts_keep_the_union_in_first_seen_order,
+                concurrent_queued_upserts_keep_every_device_id,
+                queued_upserts_answer_each_as_alone,
                 the_event_is_written_with_the_completion_only,
                 claims_lease_each_event_to_one_instance,
                 concurrent_claims_take_each_event_once,

@@ -16,13 +16,14 @@
 //! own refusal or failure stays its own and is decided exactly as without batching. A lost
 //! connection fails the batch's callers with it.
 
+use std::sync::Arc;
 use std::sync::atomic::AtomicI64;
 use std::sync::mpsc::sync_channel;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use nox_authenticator::store::{InsertDone, OutboxEvent};
 use nox_authenticator::{Error, LinkSession, PendingCaps, Result};
 
+use super::queue::WorkQueue;
 use super::{Connection, Manager, SHARDS, insert_on, insert_with_event_on};
 use crate::row::{caller_kind, cap};
 use crate::threads::Threads;
@@ -103,22 +104,7 @@ struct Shared {
     pool: r2d2::Pool<Manager>,
     /// The `now` of the last settle a single insert ran (see `settle_due`).
     last_settle: AtomicI64,
-    queue: Mutex<Queue>,
-    /// Signalled when a session is queued while an inserter thread sleeps, or when closing.
-    wake: Condvar,
-}
-
-#[derive(Default)]
-struct Queue {
-    sessions: Vec<Queued>,
-    /// How many inserter threads wait for `wake`.
-    sleeping: usize,
-    closed: bool,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Nothing is left half done under these locks.
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+    queue: WorkQueue<Queued>,
 }
 
 /// The queue of inserts and the threads that write them in batches.
@@ -133,8 +119,7 @@ impl Inserter {
             shared: Arc::new(Shared {
                 pool,
                 last_settle: AtomicI64::new(i64::MIN),
-                queue: Mutex::new(Queue::default()),
-                wake: Condvar::new(),
+                queue: WorkQueue::new(),
             }),
             threads: Threads::default(),
         }
@@ -164,20 +149,15 @@ impl Inserter {
         if let Err(e) = self.ensure_threads() {
             return done(Err(e));
         }
-        let mut queue = lock(&self.shared.queue);
-        if queue.closed {
-            drop(queue);
-            return done(Err(Error::store("postgres: the store is closed")));
-        }
-        queue.sessions.push(Queued {
+        let queued = Queued {
             session,
             caps,
             now,
             event,
             done,
-        });
-        if queue.sleeping > 0 {
-            self.shared.wake.notify_one();
+        };
+        if let Err(refused) = self.shared.queue.push(queued) {
+            (refused.done)(Err(Error::store("postgres: the store is closed")));
         }
     }
 
@@ -208,31 +188,14 @@ impl Inserter {
 
 impl Drop for Inserter {
     fn drop(&mut self) {
-        lock(&self.shared.queue).closed = true;
-        self.shared.wake.notify_all();
+        self.shared.queue.close();
         self.threads.join();
     }
 }
 
 /// An inserter thread: writes the queued sessions in batches until the store closes.
 fn serve(shared: &Shared) {
-    loop {
-        let batch = {
-            let mut queue = lock(&shared.queue);
-            while queue.sessions.is_empty() && !queue.closed {
-                queue.sleeping += 1;
-                queue = shared
-                    .wake
-                    .wait(queue)
-                    .unwrap_or_else(PoisonError::into_inner);
-                queue.sleeping -= 1;
-            }
-            if queue.sessions.is_empty() {
-                return; // closed
-            }
-            let take = queue.sessions.len().min(MAX_BATCH);
-            queue.sessions.drain(..take).collect::<Vec<_>>()
-        };
+    while let Some(batch) = shared.queue.take(MAX_BATCH) {
         let mut connection = match shared.pool.get() {
             Ok(connection) => connection,
             Err(e) => {
