@@ -15,8 +15,9 @@
 #   CONNECTIONS="32 64" ROUNDS=2 DURATION=8 scripts/prove/store_bench.sh
 #   STORES="memory sqlite" SQLITE_QUERY='?synchronous=full' NO_DOCS=1 scripts/prove/store_bench.sh
 #
-# STORES picks the stores (default all three), ENDPOINTS the runs (default "create connect",
-# in that order on one server); SQLITE_QUERY is appended to the sqlite: URL and
+# STORES picks the stores (default all three), ENDPOINTS the runs (default "create connect
+# connect_new", in that order on one server: v2 supplier creates, v1 connects of 1,000 known
+# users with known device ids (a read each), v1 connects of users never seen (an insert each)); SQLITE_QUERY is appended to the sqlite: URL and
 # PG_QUERY to the PostgreSQL one; NO_DOCS=1 prints the table without writing it into the docs.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -35,7 +36,7 @@ results="$work/results.tsv"
 pg_sep='?'; [[ "$pg_url" == *'?'* ]] && pg_sep='&'
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 read -r -a stores <<<"${STORES:-memory sqlite postgres}"
-read -r -a endpoints <<<"${ENDPOINTS:-create connect}"
+read -r -a endpoints <<<"${ENDPOINTS:-create connect connect_new}"
 for round in $(seq 1 "$rounds"); do
   # Each round starts with the next store, so that no store always runs first.
   shift_by=$(((round - 1) % ${#stores[@]}))
@@ -76,14 +77,15 @@ print("| connections | store | endpoint | req/s | vs memory | p50 ms | p99 ms | 
 print("|---|---|---|---|---|---|---|---|")
 med = lambda runs, key: statistics.median(r[key] for r in runs)
 for connections in counts:
-    for endpoint in ["create", "connect"]:
+    for endpoint in ["create", "connect", "connect_new"]:
         base = data.get(("memory", connections, endpoint))
         base_rps = med(base, "rps") if base else None
         for store in ["memory", "sqlite", "postgres"]:
             runs = data.get((store, connections, endpoint))
             if runs is None:
                 continue
-            label = {"create": "v2 supplier create", "connect": "v1 connect"}[endpoint]
+            label = {"create": "v2 supplier create", "connect": "v1 connect",
+                     "connect_new": "v1 connect, new user"}[endpoint]
             rps = med(runs, "rps")
             spread = f"{min(r['rps'] for r in runs):,.0f}–{max(r['rps'] for r in runs):,.0f}"
             ratio = f"{rps / base_rps:.2f}x" if base_rps else "n/a"

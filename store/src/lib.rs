@@ -21,10 +21,14 @@
 //! host makes it from a blocking pool (`tokio::task::spawn_blocking`). For PostgreSQL this is a
 //! must, not only a courtesy: each pooled client drives its socket with a small runtime of its
 //! own, which cannot run on an async worker thread. ([`open`] and dropping a store are safe
-//! anywhere.) The exception is an insert: both stores
-//! [queue inserts](nox_authenticator::SessionStore::queues_inserts), so
+//! anywhere.) The exceptions are an insert and, on PostgreSQL, a v1 connect's upsert: both
+//! stores [queue inserts](nox_authenticator::SessionStore::queues_inserts), so
 //! `SessionStore::insert_queued` returns at once on any thread and answers from a thread of
-//! the store's own (the SQLite writer, a PostgreSQL inserter) once the row is committed.
+//! the store's own (the SQLite writer, a PostgreSQL inserter) once the row is committed, and
+//! PostgreSQL [queues upserts](nox_authenticator::SubscriberStore::queues_upserts), so
+//! `SubscriberStore::upsert_queued` does the same from an upserter thread. (On SQLite an
+//! upsert's read runs on the calling thread, with no round trip to wait for; it is not
+//! queued.)
 //! Failures while serving are [`nox_authenticator::Error::Store`] (a 503); a PostgreSQL
 //! connection lost meanwhile is replaced by the pool on a later call, once the
 //! server answers again, without reopening.
@@ -78,7 +82,12 @@
 //!   `update` changed it, with a compare-and-set on the row as read; if another call changed it
 //!   meanwhile, it starts over in a transaction holding the row's lock (`SELECT … FOR UPDATE`,
 //!   starting over if another instance inserted it first), so the device ids of two instances'
-//!   calls are united.
+//!   calls are united. Queued upserts run the same way in batches, on two upserter threads:
+//!   one statement reads the subscribers of every upsert queued at that moment, those that
+//!   change nothing are answered with that read, and one more statement writes the others
+//!   (insert a new subscriber unless it exists by then; update a changed one only if its row
+//!   is still as read); an upsert that statement did not write, and a second upsert of one
+//!   subscriber in one batch, run alone afterwards holding the row's lock.
 //! - A PostgreSQL URL may not ask for TLS (`sslmode=require`, `verify-ca`, `verify-full` are
 //!   refused at open with [`OpenError::BadSetting`]): this build has no TLS library. Reach the
 //!   server through a Unix socket, a private network or a TLS-terminating proxy. Without a
