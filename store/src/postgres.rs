@@ -934,14 +934,12 @@ fn to_subscriber(
 /// its read and its insert (once is enough: the row then exists and is locked on the re-read).
 const UPSERT_ATTEMPTS: usize = 3;
 
-/// An upsert on `connection` (see [`PostgresStore::upsert`]): the subscriber is read first
-/// without a lock, then written as [`write_upsert`] does.
-fn upsert_on(
+/// The subscriber for the key, read on `connection` without a lock.
+fn select_subscriber(
     connection: &mut Connection,
     manufacturer_id: &str,
     manufacturer_user_id: &str,
-    update: &mut dyn FnMut(Option<Subscriber>) -> Result<Subscriber>,
-) -> Result<Subscriber> {
+) -> Result<Option<Subscriber>> {
     let Connection {
         client, statements, ..
     } = connection;
@@ -951,7 +949,18 @@ fn upsert_on(
             &[&manufacturer_id, &manufacturer_user_id],
         )
         .map_err(fail)?;
-    let existing = to_subscriber(row, manufacturer_id, manufacturer_user_id)?;
+    to_subscriber(row, manufacturer_id, manufacturer_user_id)
+}
+
+/// An upsert on `connection` (see [`PostgresStore::upsert`]): the subscriber is read first
+/// without a lock, then written as [`write_upsert`] does.
+fn upsert_on(
+    connection: &mut Connection,
+    manufacturer_id: &str,
+    manufacturer_user_id: &str,
+    update: &mut dyn FnMut(Option<Subscriber>) -> Result<Subscriber>,
+) -> Result<Subscriber> {
+    let existing = select_subscriber(connection, manufacturer_id, manufacturer_user_id)?;
     let updated = update(existing.clone())?;
     write_upsert(
         connection,
@@ -1098,17 +1107,11 @@ impl SubscriberStore for PostgresStore {
     }
 
     fn get(&self, manufacturer_id: &str, manufacturer_user_id: &str) -> Result<Option<Subscriber>> {
-        let mut connection = self.connection()?;
-        let Connection {
-            client, statements, ..
-        } = &mut *connection;
-        let row = client
-            .query_opt(
-                &statements.select_subscriber,
-                &[&manufacturer_id, &manufacturer_user_id],
-            )
-            .map_err(fail)?;
-        to_subscriber(row, manufacturer_id, manufacturer_user_id)
+        select_subscriber(
+            &mut *self.connection()?,
+            manufacturer_id,
+            manufacturer_user_id,
+        )
     }
 
     fn len(&self) -> Result<usize> {

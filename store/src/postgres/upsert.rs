@@ -153,19 +153,14 @@ fn serve(shared: &Shared) {
         let mut connection = match shared.pool.get() {
             Ok(connection) => connection,
             Err(e) => {
-                let reason = format!("postgres: {e}");
-                for queued in batch {
-                    (queued.done)(Err(Error::store(reason.clone())));
-                }
+                fail_all(batch, &format!("postgres: {e}"));
                 continue;
             }
         };
         let found = match read(&mut connection, &batch) {
             Ok(found) => found,
             Err(reason) => {
-                for queued in batch {
-                    (queued.done)(Err(Error::store(reason.clone())));
-                }
+                fail_all(batch, &reason);
                 continue;
             }
         };
@@ -219,6 +214,13 @@ fn serve(shared: &Shared) {
     }
 }
 
+/// Answers every upsert of a batch that could not run with `reason`.
+fn fail_all(batch: Vec<Queued>, reason: &str) {
+    for queued in batch {
+        (queued.done)(Err(Error::store(reason)));
+    }
+}
+
 /// A subscriber's `nox_user_id` and device ids as read.
 type Found = Option<(String, Vec<String>)>;
 
@@ -237,13 +239,13 @@ fn read(connection: &mut Connection, batch: &[Queued]) -> std::result::Result<Ve
             &statements.select_subscribers_batch,
             &[&manufacturer_id, &user_id],
         )
-        .map_err(|e| format!("postgres: {e}"))?;
+        .map_err(failed)?;
     let mut found: Vec<Found> = (0..batch.len()).map(|_| None).collect();
     for row in rows {
         let (i, nox_user_id, device_ids): (i64, String, Vec<String>) = (
-            row.try_get(0).map_err(|e| format!("postgres: {e}"))?,
-            row.try_get(1).map_err(|e| format!("postgres: {e}"))?,
-            row.try_get(2).map_err(|e| format!("postgres: {e}"))?,
+            row.try_get(0).map_err(failed)?,
+            row.try_get(1).map_err(failed)?,
+            row.try_get(2).map_err(failed)?,
         );
         let slot = usize::try_from(i - 1)
             .ok()
@@ -320,8 +322,13 @@ fn write(
         // A statement refused by the server (a row breaking a constraint) rolled back as a
         // whole: each upsert runs again alone, to get its own outcome.
         Err(e) if e.as_db_error().is_some() && !client.is_closed() => Ok(HashSet::new()),
-        Err(e) => Err(format!("postgres: {e}")),
+        Err(e) => Err(failed(e)),
     }
+}
+
+/// Why a batch failed, for each of its callers.
+fn failed(e: ::postgres::Error) -> String {
+    format!("postgres: {e}")
 }
 
 /// Appends `ids` to `flat` and returns their 1-based bounds there (an empty slice when `ids`
