@@ -137,8 +137,9 @@ pub trait EventOutbox: Send + Sync + fmt::Debug {
     fn defer(&self, id: &str, instance: &str, due_at: i64) -> Result<bool>;
     /// At most `limit` failed deliveries, the most recently failed first.
     fn failed(&self, limit: usize) -> Result<Vec<Delivery>>;
-    /// Makes a failed (or waiting) event due again at `now`, with a fresh schedule; `false` if
-    /// there is no such event or it was delivered.
+    /// Makes a failed event due again at `now`, with a fresh schedule; `false` if there is no
+    /// such event or it has not failed (it is waiting, being attempted or delivered: a retry
+    /// would make an attempt in flight twice, or a pending session's expiry event due now).
     fn retry(&self, id: &str, now: i64) -> Result<bool>;
     /// The delivery state of one event.
     fn delivery(&self, id: &str) -> Result<Option<Delivery>>;
@@ -734,7 +735,7 @@ impl EventOutbox for MemorySessionStore {
     fn retry(&self, id: &str, now: i64) -> Result<bool> {
         let mut table = self.table();
         match table.outbox.get_mut(id) {
-            Some((d, lease)) if d.delivered_at.is_none() => {
+            Some((d, lease)) if d.delivered_at.is_none() && d.failed_at.is_some() => {
                 d.failed_at = None;
                 d.attempts = 0;
                 d.next_attempt_at = now;

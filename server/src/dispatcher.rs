@@ -4,10 +4,15 @@
 //! schedule with a little jitter, or failed after the last one).
 //!
 //! - **Never blocks a request**: store calls run on the blocking pool, attempts are async, and
-//!   at most [`TOTAL_CONCURRENCY`] run at once, [`ENDPOINT_CONCURRENCY`] per caller; a caller
-//!   has at most [`CALLER_QUEUE`] events waiting in this process, and events of a caller at
-//!   that mark are given back for a second, so a slow or dead endpoint never holds up another
-//!   caller's events.
+//!   at most [`TOTAL_CONCURRENCY`] run at once, [`ENDPOINT_CONCURRENCY`] per caller, and one at
+//!   a time to an endpoint whose last attempt failed (until one succeeds), so a slow or dead
+//!   endpoint never holds up another caller's events: a failing one takes one of the attempts
+//!   in flight, and [`RESERVED_FOR_IDLE_CALLERS`] of them are kept for callers with none in
+//!   flight (before their first failures, eight dead endpoints would otherwise take all 64).
+//! - **No waiting under a lease**: only as many events are claimed as attempts may start now,
+//!   and a claimed event whose endpoint has no room is given back for a second at once. An
+//!   attempt therefore starts as soon as it is claimed, and its lease (three time-outs and
+//!   15 s) outlasts it: another instance never claims an event that is still being attempted.
 //! - **Never loses an event**: an event leaves the outbox only once an attempt's outcome is
 //!   recorded; what is in flight at a crash or shutdown keeps its lease, which runs out, and
 //!   the event is claimed again (after a restart, or by another instance).
@@ -37,7 +42,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::AppState;
 
@@ -45,10 +50,11 @@ use crate::AppState;
 pub const TOTAL_CONCURRENCY: usize = 64;
 /// Attempts in flight at once to one caller's endpoint.
 pub const ENDPOINT_CONCURRENCY: usize = 8;
+/// Of [`TOTAL_CONCURRENCY`], the attempts kept for callers with none in flight: a caller's
+/// second and later attempts at once need more than this many free.
+pub const RESERVED_FOR_IDLE_CALLERS: usize = 16;
 /// The most of an answer that is read.
 pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
-/// Tasks (waiting or attempting) per caller; events claimed beyond that are given back.
-pub const CALLER_QUEUE: usize = 64;
 /// Events claimed at once.
 const CLAIM_BATCH: usize = 32;
 /// How often the outbox is polled when nothing was due (real time).
@@ -136,14 +142,63 @@ pub fn render_into(state: &AppState, mut text: String) -> String {
     text
 }
 
-/// What is in flight in this process, so that an event whose lease ran out while it waited
-/// is not attempted twice here.
+/// What is in flight in this process (so that an event claimed again while it is attempted
+/// here is not attempted twice), and each caller's endpoint.
 #[derive(Default)]
 struct InFlight {
     ids: Mutex<HashSet<String>>,
-    per_endpoint: Mutex<HashMap<String, Arc<Semaphore>>>,
-    /// Tasks per caller, waiting or attempting.
-    queued: Mutex<HashMap<String, usize>>,
+    per_endpoint: Mutex<HashMap<String, Arc<Endpoint>>>,
+}
+
+/// A caller's endpoint in this process: its attempts in flight, and whether the last one
+/// failed.
+struct Endpoint {
+    /// [`ENDPOINT_CONCURRENCY`] attempts at once.
+    attempts: Arc<Semaphore>,
+    /// One attempt at once while the endpoint is failing.
+    probe: Arc<Semaphore>,
+    failing: std::sync::atomic::AtomicBool,
+}
+
+/// The permits an attempt holds while it runs.
+struct Permits {
+    _total: OwnedSemaphorePermit,
+    _endpoint: OwnedSemaphorePermit,
+    _probe: Option<OwnedSemaphorePermit>,
+}
+
+impl Endpoint {
+    fn new() -> Endpoint {
+        Endpoint {
+            attempts: Arc::new(Semaphore::new(ENDPOINT_CONCURRENCY)),
+            probe: Arc::new(Semaphore::new(1)),
+            failing: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    fn failing(&self) -> bool {
+        self.failing.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The permits for one more attempt now, if the endpoint and the total have room.
+    fn permits(&self, total: &Arc<Semaphore>) -> Option<Permits> {
+        let busy = self.attempts.available_permits() < ENDPOINT_CONCURRENCY;
+        if busy && total.available_permits() <= RESERVED_FOR_IDLE_CALLERS {
+            return None;
+        }
+        let endpoint = Arc::clone(&self.attempts).try_acquire_owned().ok()?;
+        let probe = if self.failing() {
+            Some(Arc::clone(&self.probe).try_acquire_owned().ok()?)
+        } else {
+            None
+        };
+        let total = Arc::clone(total).try_acquire_owned().ok()?;
+        Some(Permits {
+            _total: total,
+            _endpoint: endpoint,
+            _probe: probe,
+        })
+    }
 }
 
 impl InFlight {
@@ -159,39 +214,14 @@ impl InFlight {
             .unwrap_or_else(PoisonError::into_inner)
             .remove(id);
     }
-    /// Counts a task for `caller` unless it already has [`CALLER_QUEUE`] of them.
-    fn enqueue(&self, caller: &str) -> bool {
-        let mut queued = self.queued.lock().unwrap_or_else(PoisonError::into_inner);
-        let n = queued.entry(caller.to_owned()).or_insert(0);
-        if *n >= CALLER_QUEUE {
-            return false;
-        }
-        *n += 1;
-        true
-    }
-    fn dequeue(&self, caller: &str) {
-        let mut queued = self.queued.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(n) = queued.get_mut(caller) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                queued.remove(caller);
-            }
-        }
-    }
-    fn len(&self) -> usize {
-        self.ids
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
-    }
-    fn endpoint(&self, caller: &str) -> Arc<Semaphore> {
+    fn endpoint(&self, caller: &str) -> Arc<Endpoint> {
         let mut map = self
             .per_endpoint
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         Arc::clone(
             map.entry(caller.to_owned())
-                .or_insert_with(|| Arc::new(Semaphore::new(ENDPOINT_CONCURRENCY))),
+                .or_insert_with(|| Arc::new(Endpoint::new())),
         )
     }
 }
@@ -202,7 +232,8 @@ fn instance_name() -> String {
     format!("{}-{random:016x}", std::process::id())
 }
 
-/// How long a claim holds an event: long enough for the attempt and for waiting its turn.
+/// How long a claim holds an event: long enough for the attempt (which starts when the event
+/// is claimed) and for recording it.
 fn lease_seconds(settings: &WebhookSettings) -> i64 {
     i64::try_from(settings.timeout_seconds.saturating_mul(3))
         .unwrap_or(i64::MAX)
@@ -240,9 +271,8 @@ pub async fn run(state: Arc<AppState>) {
     let lease = lease_seconds(&settings);
     let settings = Arc::new(settings);
     loop {
-        let room = (TOTAL_CONCURRENCY * 4)
-            .saturating_sub(in_flight.len())
-            .min(CLAIM_BATCH);
+        // No more than can start now: a claimed event never waits under its lease.
+        let room = total.available_permits().min(CLAIM_BATCH);
         if room == 0 {
             tokio::time::sleep(POLL).await;
             continue;
@@ -279,23 +309,23 @@ pub async fn run(state: Arc<AppState>) {
             if !in_flight.insert(&delivery.event.id) {
                 continue; // still being attempted here: its lease was simply renewed
             }
-            if !in_flight.enqueue(&delivery.event.caller) {
+            let endpoint = in_flight.endpoint(&delivery.event.caller);
+            let Some(permits) = endpoint.permits(&total) else {
                 // Its endpoint has as many attempts as it may: give the event back for a
                 // moment, so that a slow or dead endpoint never holds up other callers' events.
                 in_flight.remove(&delivery.event.id);
                 busy.push(delivery.event.id);
                 continue;
-            }
+            };
             let task = Task {
                 state: Arc::clone(&state),
                 client: client.clone(),
                 pinned: Arc::clone(&pinned),
                 settings: Arc::clone(&settings),
                 instance: Arc::clone(&instance),
-                total: Arc::clone(&total),
                 in_flight: Arc::clone(&in_flight),
             };
-            tokio::spawn(task.deliver(delivery));
+            tokio::spawn(task.deliver(delivery, endpoint, permits));
             spawned += 1;
         }
         if !busy.is_empty() {
@@ -368,7 +398,6 @@ struct Task {
     pinned: Arc<PinnedClients>,
     settings: Arc<WebhookSettings>,
     instance: Arc<String>,
-    total: Arc<Semaphore>,
     in_flight: Arc<InFlight>,
 }
 
@@ -376,26 +405,45 @@ struct Task {
 struct Outcome {
     status: Option<u16>,
     error: Option<String>,
+    /// Whether a failure is retried on the schedule: not for a refused address (decision 20
+    /// retries a non-2xx answer, a time-out and a refused connection), which is failed at once.
+    retry: bool,
+}
+
+impl Outcome {
+    /// A failure that the schedule retries.
+    fn retried(error: String) -> Outcome {
+        Outcome {
+            status: None,
+            error: Some(error),
+            retry: true,
+        }
+    }
+
+    /// A failure that is final: the delivery is failed at once (the admin route retries it).
+    fn refused(error: String) -> Outcome {
+        Outcome {
+            status: None,
+            error: Some(error),
+            retry: false,
+        }
+    }
 }
 
 impl Task {
-    async fn deliver(self, delivery: Delivery) {
-        let id = delivery.event.id.clone();
-        let endpoint = self.in_flight.endpoint(&delivery.event.caller);
-        let outcome = {
-            let _endpoint = endpoint.acquire().await;
-            let _total = self.total.acquire().await;
-            match self.settings.endpoints.get(&delivery.event.caller) {
-                Some(target) => self.attempt(target, &delivery).await,
-                None => Outcome {
-                    status: None,
-                    error: Some("the caller has no webhook configured any more".into()),
-                },
-            }
+    /// Attempts `delivery` and records the outcome, holding `permits` until it is recorded.
+    async fn deliver(self, delivery: Delivery, endpoint: Arc<Endpoint>, permits: Permits) {
+        let outcome = match self.settings.endpoints.get(&delivery.event.caller) {
+            Some(target) => self.attempt(target, &delivery).await,
+            None => Outcome::refused("the caller has no webhook configured any more".into()),
         };
+        endpoint.failing.store(
+            outcome.error.is_some(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
         self.record(&delivery, outcome).await;
-        self.in_flight.remove(&id);
-        self.in_flight.dequeue(&delivery.event.caller);
+        drop(permits);
+        self.in_flight.remove(&delivery.event.id);
     }
 
     async fn attempt(&self, target: &WebhookEndpoint, delivery: &Delivery) -> Outcome {
@@ -416,10 +464,7 @@ impl Task {
     }
 
     async fn send(&self, target: &WebhookEndpoint, delivery: &Delivery) -> Outcome {
-        let refuse = |error: String| Outcome {
-            status: None,
-            error: Some(error),
-        };
+        let refuse = Outcome::refused;
         let url = &target.url;
         let Some(host) = url.host_str() else {
             return refuse("the webhook URL has no host".into());
@@ -439,11 +484,11 @@ impl Task {
             },
             None => match tokio::net::lookup_host((host, port)).await {
                 Ok(found) => found.collect(),
-                Err(e) => return refuse(format!("cannot resolve {host}: {e}")),
+                Err(e) => return Outcome::retried(format!("cannot resolve {host}: {e}")),
             },
         };
         if addresses.is_empty() {
-            return refuse(format!("{host} resolves to no address"));
+            return Outcome::retried(format!("{host} resolves to no address"));
         }
         if literal.is_none() {
             for address in &addresses {
@@ -461,7 +506,7 @@ impl Task {
             // Pinned to the addresses just checked (kept while the host resolves to them).
             match self.pinned.get(&self.settings, host, &addresses) {
                 Ok((client, _)) => client,
-                Err(e) => return refuse(format!("cannot build the HTTP client: {e}")),
+                Err(e) => return Outcome::retried(format!("cannot build the HTTP client: {e}")),
             }
         };
         let now = nox_authenticator::system_now();
@@ -480,7 +525,7 @@ impl Task {
         }
         let mut response = match request.send().await {
             Ok(response) => response,
-            Err(e) => return refuse(describe(&e)),
+            Err(e) => return Outcome::retried(describe(&e)),
         };
         let status = response.status().as_u16();
         // Read (and drop) at most 64 KiB of the answer, so the connection can be reused.
@@ -495,11 +540,13 @@ impl Task {
             Outcome {
                 status: Some(status),
                 error: None,
+                retry: false,
             }
         } else {
             Outcome {
                 status: Some(status),
                 error: Some(format!("answered {status}")),
+                retry: true,
             }
         }
     }
@@ -509,6 +556,8 @@ impl Task {
         let now = self.state.clock.now();
         let next = if outcome.error.is_none() {
             AttemptOutcome::Delivered
+        } else if !outcome.retry {
+            AttemptOutcome::Failed
         } else {
             match next_attempt(&self.settings.retry_schedule_seconds, attempts, now) {
                 Some(at) => AttemptOutcome::RetryAt(at),
@@ -749,15 +798,17 @@ pub async fn admin_route(
     }
     let retried = tokio::task::spawn_blocking(move || {
         let now = state.clock.now();
-        if !state.outbox.retry(&id, now)? {
-            return Ok(None);
-        }
-        state.outbox.delivery(&id)
+        let retried = state.outbox.retry(&id, now)?;
+        Ok::<_, nox_authenticator::Error>((retried, state.outbox.delivery(&id)?))
     })
     .await;
     match retried {
-        Ok(Ok(Some(delivery))) => json_response(200, &delivery_json(&delivery)),
-        Ok(Ok(None)) => not_found(),
+        Ok(Ok((true, Some(delivery)))) => json_response(200, &delivery_json(&delivery)),
+        Ok(Ok((false, Some(_)))) => json_response(
+            409,
+            &serde_json::json!({"error": "The delivery has not failed", "code": "not_failed"}),
+        ),
+        Ok(Ok((_, None))) => not_found(),
         Ok(Err(error)) => {
             tracing::warn!(%error, "webhooks: cannot retry a delivery");
             json_response(

@@ -47,6 +47,8 @@ struct Script {
     statuses: VecDeque<u16>,
     then: u16,
     silent: bool,
+    /// A `location` header sent with every answer (a redirect, with a 3xx status).
+    location: Option<String>,
 }
 
 /// A loopback HTTP receiver on a thread: records requests, answers as scripted.
@@ -76,6 +78,7 @@ impl Receiver {
             statuses: statuses.iter().copied().collect(),
             then,
             silent: false,
+            location: None,
         }));
         let stop = Arc::new(AtomicBool::new(false));
         let (g, s, st) = (Arc::clone(&got), Arc::clone(&script), Arc::clone(&stop));
@@ -177,10 +180,15 @@ fn serve(mut stream: TcpStream, got: &Mutex<Vec<Received>>, script: &Mutex<Scrip
     if reader.read_exact(&mut body).is_err() {
         return;
     }
-    let status = {
+    let (status, location) = {
         let mut script = script.lock().unwrap();
         let then = script.then;
-        script.statuses.pop_front().unwrap_or(then)
+        let location = script
+            .location
+            .as_ref()
+            .map(|l| format!("location: {l}\r\n"))
+            .unwrap_or_default();
+        (script.statuses.pop_front().unwrap_or(then), location)
     };
     got.lock().unwrap().push(Received {
         at: Instant::now(),
@@ -188,8 +196,10 @@ fn serve(mut stream: TcpStream, got: &Mutex<Vec<Received>>, script: &Mutex<Scrip
         body,
     });
     let _ = stream.write_all(
-        format!("HTTP/1.1 {status} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
-            .as_bytes(),
+        format!(
+            "HTTP/1.1 {status} X\r\n{location}content-length: 2\r\nconnection: close\r\n\r\nok"
+        )
+        .as_bytes(),
     );
 }
 
@@ -316,8 +326,20 @@ fn five_hundred_twice_then_two_hundred_is_three_signed_attempts_with_one_id_on_t
     complete(&server, &other);
     // One log line per attempt, with the id, host and status; never the body or the secret.
     let log = server.log();
-    assert_eq!(log.matches("webhook attempt").count(), 3, "{log}");
-    assert!(log.contains(id) && log.contains("127.0.0.1"), "{log}");
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("webhook attempt"))
+        .collect();
+    assert_eq!(lines.len(), 3, "{log}");
+    for (line, status) in lines.iter().zip(["500", "500", "200"]) {
+        assert!(
+            line.contains(&format!("event_id={id}"))
+                && line.contains("host=127.0.0.1")
+                && line.contains(&format!("status={status}"))
+                && line.contains("latency_ms="),
+            "{line}"
+        );
+    }
     assert!(
         !log.contains(SECRET) && !log.contains("link_session.completed"),
         "{log}"
@@ -339,9 +361,31 @@ fn five_hundred_twice_then_two_hundred_is_three_signed_attempts_with_one_id_on_t
 #[test]
 fn after_the_last_attempt_the_delivery_is_listed_failed_and_a_retry_delivers_it() {
     let receiver = Receiver::start(&[], 503);
-    let server = start_on(&config(&receiver.url(), &[1], 2), "wh-failed", None);
+    // A retry 3 s after the first attempt (2-3 s, on the clock's whole seconds), so that the
+    // event is still waiting when the admin route is asked to retry it early.
+    let server = start_on(&config(&receiver.url(), &[3], 2), "wh-failed", None);
     let token = create(&server, "k1");
     complete(&server, &token);
+    // Not failed yet (due, being attempted, or waiting a second for its retry): the admin
+    // route does not retry it, which would make an attempt in flight twice.
+    let first = receiver.wait_for(Duration::from_secs(15), "the first attempt", |g| {
+        !g.is_empty()
+    });
+    let id = first[0].header("webhook-id").to_owned();
+    let early = request(
+        &server.admin,
+        "POST",
+        &format!("/admin/webhook-deliveries/{id}/retry"),
+        &[],
+        b"",
+    );
+    assert_eq!(
+        early.status,
+        409,
+        "{}",
+        String::from_utf8_lossy(&early.body)
+    );
+    assert_eq!(early.json()["code"], "not_failed");
     receiver.wait_for(Duration::from_secs(15), "two attempts", |g| g.len() >= 2);
     let deadline = Instant::now() + Duration::from_secs(10);
     let listed = loop {
@@ -418,7 +462,9 @@ fn after_the_last_attempt_the_delivery_is_listed_failed_and_a_retry_delivers_it(
 fn a_host_name_resolving_to_loopback_is_refused_at_delivery_and_recorded_failed() {
     let receiver = Receiver::start(&[], 200);
     let url = format!("https://localhost:{}/hook", receiver.port);
-    let server = start_on(&config(&url, &[], 2), "wh-address", None);
+    // With a schedule of retries: a refused address is failed at once, not retried (decision
+    // 20 retries a non-2xx answer, a time-out and a refused connection).
+    let server = start_on(&config(&url, &[1, 1, 1], 2), "wh-address", None);
     let token = create(&server, "k1");
     complete(&server, &token);
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -437,6 +483,7 @@ fn a_host_name_resolving_to_loopback_is_refused_at_delivery_and_recorded_failed(
         std::thread::sleep(Duration::from_millis(100));
     };
     assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["attempts"], 1, "{listed:?}");
     let reason = listed[0]["last_error"].as_str().unwrap();
     println!("refused: {reason}");
     assert!(
@@ -444,6 +491,44 @@ fn a_host_name_resolving_to_loopback_is_refused_at_delivery_and_recorded_failed(
         "{reason}"
     );
     assert!(receiver.got().is_empty(), "nothing reached the receiver");
+}
+
+/// The failed deliveries the admin listener lists, once there are `n` (or after 15 s).
+fn wait_for_failed(server: &Server, n: usize) -> Vec<serde_json::Value> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let reply = request(
+            &server.admin,
+            "GET",
+            "/admin/webhook-deliveries?status=failed",
+            &[],
+            b"",
+        );
+        let list = reply.json()["deliveries"].as_array().unwrap().clone();
+        if list.len() >= n || Instant::now() > deadline {
+            return list;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_redirect_is_not_followed_and_is_retried_as_a_failure() {
+    let target = Receiver::start(&[], 200);
+    let redirecting = Receiver::start(&[], 307);
+    redirecting.script.lock().unwrap().location = Some(target.url());
+    let server = start_on(&config(&redirecting.url(), &[1], 2), "wh-redirect", None);
+    let token = create(&server, "k1");
+    complete(&server, &token);
+    let listed = wait_for_failed(&server, 1);
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["attempts"], 2, "retried once on the schedule");
+    assert_eq!(listed[0]["last_status"], 307);
+    assert_eq!(redirecting.got().len(), 2);
+    assert!(
+        target.got().is_empty(),
+        "the redirect's target was never posted to"
+    );
 }
 
 #[test]
@@ -526,28 +611,40 @@ fn a_session_left_pending_is_reported_expired_exactly_once() {
 }
 
 #[test]
-fn a_dead_endpoint_does_not_hold_up_another_callers_events() {
-    let dead = Receiver::silent();
+fn dead_endpoints_do_not_hold_up_another_callers_events() {
+    // Nine callers whose endpoints never answer, each with more events than may be in flight
+    // to one endpoint: before their first time-outs, they would take every attempt in flight
+    // (9 x 8 > 64) without the attempts kept for callers with none in flight.
+    let dead: Vec<Receiver> = (0..9).map(|_| Receiver::silent()).collect();
     let healthy = Receiver::start(&[], 200);
+    let mut suppliers: Vec<serde_json::Value> = dead
+        .iter()
+        .enumerate()
+        .map(|(i, receiver)| {
+            serde_json::json!({
+                "id": format!("dead{i}"), "name": "Dead Energy", "api_key": format!("d{i}"),
+                "redirect_urls": ["https://acme.example/cb"],
+                "webhook": {"url": receiver.url(), "secret": SECRET}
+            })
+        })
+        .collect();
+    suppliers.push(serde_json::json!({
+        "id": "s2", "name": "Other Energy", "api_key": "k2",
+        "redirect_urls": ["https://acme.example/cb"],
+        "webhook": {"url": healthy.url(), "secret": SECRET}
+    }));
     let json = serde_json::json!({
-        "suppliers": [{
-            "id": "s1", "name": "Acme Energy", "api_key": "k1",
-            "redirect_urls": ["https://acme.example/cb"],
-            "webhook": {"url": dead.url(), "secret": SECRET}
-        }, {
-            "id": "s2", "name": "Other Energy", "api_key": "k2",
-            "redirect_urls": ["https://acme.example/cb"],
-            "webhook": {"url": healthy.url(), "secret": SECRET}
-        }],
+        "suppliers": suppliers,
         "webhooks": {"retry_schedule_seconds": [1, 1, 1], "timeout_seconds": 5},
         "limits": {"requests_per_second_per_key": 10000, "burst_per_key": 10000}
     })
     .to_string();
     let server = start_on(&json, "wh-fair", None);
-    // More than the dispatcher keeps in flight, all for the dead endpoint.
-    for _ in 0..200 {
-        let token = create(&server, "k1");
-        complete(&server, &token);
+    for i in 0..dead.len() {
+        for _ in 0..24 {
+            let token = create(&server, &format!("d{i}"));
+            complete(&server, &token);
+        }
     }
     std::thread::sleep(Duration::from_millis(500));
     let started = Instant::now();
@@ -557,8 +654,9 @@ fn a_dead_endpoint_does_not_hold_up_another_callers_events() {
         !g.is_empty()
     });
     println!(
-        "the other caller's event arrived after {:.2} s, with 200 events of a dead endpoint queued",
-        started.elapsed().as_secs_f64()
+        "the other caller's event arrived after {:.2} s, with {} events of nine dead endpoints queued",
+        started.elapsed().as_secs_f64(),
+        dead.len() * 24
     );
 }
 
@@ -575,29 +673,82 @@ fn p99(mut times: Vec<f64>) -> f64 {
     times[(times.len() * 99 / 100).min(times.len() - 1)]
 }
 
+/// Writes a figure a test measured to the test's output and to `nox-figures.txt` in the
+/// target's temporary directory, which the test command prints after the Rust tests (a
+/// passing test's output is not shown).
+fn report(line: &str) {
+    println!("{line}");
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("nox-figures.txt");
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = writeln!(file, "{line}");
+    }
+}
+
+/// The p99 of creates (each followed by its completion) on `store`, without and with a
+/// receiver that never answers: two servers run at once and the creates alternate, so that
+/// the machine's other load falls on both samples alike. Up to three rounds: the first that
+/// meets the goal (with at most 1.5x without) passes; each round is reported.
+fn a_dead_receiver_does_not_slow_creates_on(store: &str) {
+    let n = 400;
+    let healthy = Receiver::start(&[], 200);
+    let dead = Receiver::silent();
+    let dir = temp_dir(&format!("wh-p99-{store}"));
+    let on = |name: &str| match store {
+        "sqlite" => Some(format!(
+            "sqlite:{}",
+            dir.join(format!("{name}.db")).display()
+        )),
+        _ => None,
+    };
+    let quiet_store = on("quiet");
+    let dead_store = on("dead");
+    let quiet = start_on(
+        &config(&healthy.url(), &[1], 2),
+        "wh-quiet",
+        quiet_store.as_deref(),
+    );
+    let server = start_on(
+        &config(&dead.url(), &[1, 1, 1], 2),
+        "wh-dead",
+        dead_store.as_deref(),
+    );
+    let mut rounds = Vec::new();
+    for round in 1..=3 {
+        let (mut without, mut with) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for _ in 0..n {
+            without.push(timed_create(&quiet, "k1"));
+            with.push(timed_create(&server, "k1"));
+        }
+        let (without, with) = (p99(without), p99(with));
+        report(&format!(
+            "p99 of creates during a dead webhook receiver ({store}, round {round}, {n} creates each followed by its completion, interleaved): healthy receiver {without:.2} ms, receiver that never answers {with:.2} ms = {:.2}x (goal: at most 1.5x)",
+            with / without
+        ));
+        rounds.push((without, with));
+        if with <= without * 1.5 {
+            break;
+        }
+    }
+    assert!(
+        rounds.iter().any(|(without, with)| *with <= without * 1.5),
+        "p99 with a dead receiver more than 1.5x of without in every round (without ms, with ms): {rounds:?}"
+    );
+    drop((quiet, server));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn a_receiver_that_never_answers_does_not_slow_api_requests() {
-    let n = 400;
-    // Without: a server whose caller's receiver answers 200. With: one whose receiver never
-    // answers. Both run at once and the creates alternate, so that the machine's other load
-    // falls on both samples alike.
-    let healthy = Receiver::start(&[], 200);
-    let quiet = start_on(&config(&healthy.url(), &[1], 2), "wh-quiet", None);
-    let dead = Receiver::silent();
-    let server = start_on(&config(&dead.url(), &[1, 1, 1], 2), "wh-dead", None);
-    let (mut without, mut with) = (Vec::with_capacity(n), Vec::with_capacity(n));
-    for _ in 0..n {
-        without.push(timed_create(&quiet, "k1"));
-        with.push(timed_create(&server, "k1"));
-    }
-    let (without, with) = (p99(without), p99(with));
-    println!(
-        "p99 of creates (each followed by its completion, {n} each, interleaved): healthy receiver {without:.2} ms, receiver that never answers {with:.2} ms"
-    );
-    assert!(
-        with <= without * 1.5 + 5.0,
-        "with {with:.2} ms vs without {without:.2} ms"
-    );
+    a_dead_receiver_does_not_slow_creates_on("memory");
+}
+
+#[test]
+fn a_receiver_that_never_answers_does_not_slow_api_requests_on_sqlite() {
+    a_dead_receiver_does_not_slow_creates_on("sqlite");
 }
 
 fn crash_then_restart_delivers_every_completion(store: &str, name: &str) {

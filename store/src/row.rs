@@ -171,7 +171,7 @@ pub(crate) mod outbox_sql {
     /// $1 id, $2 now.
     pub const RETRY: &str = "UPDATE webhook_outbox SET failed_at = NULL, attempts = 0, \
          next_attempt_at = $2, leased_by = NULL, leased_until = 0 \
-         WHERE id = $1 AND delivered_at IS NULL";
+         WHERE id = $1 AND failed_at IS NOT NULL AND delivered_at IS NULL";
     /// $1 id.
     pub const ONE: &str = "FROM webhook_outbox WHERE id = $1";
     /// $1 now.

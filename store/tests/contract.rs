@@ -990,6 +990,20 @@ fn failed_deliveries_are_listed_and_retried(backend: &Backend) {
     assert!(stores.outbox.retry(&ids[0], 4000).unwrap());
     assert!(!stores.outbox.retry("msg_none", 4000).unwrap());
     assert!(stores.outbox.failed(10).unwrap().is_empty());
+    // An event that has not failed is not retried: the second one is being attempted by "a"
+    // (its lease runs to 3030), and a retry would have it attempted twice at once.
+    assert!(!stores.outbox.retry(&ids[1], 3002).unwrap());
+    assert!(
+        stores
+            .outbox
+            .claim_due(3002, 10, 30, "b")
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        stores.outbox.delivery(&ids[1]).unwrap().unwrap().attempts,
+        0
+    );
     let due = stores.outbox.claim_due(4000, 10, 30, "b").unwrap();
     assert!(due.iter().any(|d| d.event.id == ids[0] && d.attempts == 0));
 }
