@@ -784,6 +784,23 @@ mod tests {
     }
 
     #[test]
+    fn the_webhook_schedule_and_time_out_default_to_decision_20() {
+        // Decision 20: retried after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h; a 10 s
+        // time-out.
+        let checked = Config::from_json(
+            r#"{"suppliers": [{"id": "s", "name": "n", "api_key": "k",
+                "redirect_urls": ["https://a.example/cb"]}]}"#,
+        )
+        .and_then(|c| c.check())
+        .unwrap();
+        assert_eq!(
+            checked.webhooks.retry_schedule_seconds,
+            [5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 10 * 3600]
+        );
+        assert_eq!(checked.webhooks.timeout_seconds, 10);
+    }
+
+    #[test]
     fn keys_rotate_with_a_list() {
         let config = Config::from_json(
             r#"{"suppliers": [{"id": "s", "name": "n", "api_key": ["new-key", "old-key"],

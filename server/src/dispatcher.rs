@@ -606,7 +606,7 @@ impl Task {
 /// Why an address may not receive events, if it may not.
 fn refused_reason(ip: IpAddr) -> Option<&'static str> {
     let ip = match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        IpAddr::V6(v6) => embedded_ipv4(v6).map_or(IpAddr::V6(v6), IpAddr::V4),
         v4 => v4,
     };
     match ip {
@@ -638,12 +638,42 @@ fn refused_reason(ip: IpAddr) -> Option<&'static str> {
                 Some("link-local address")
             } else if first & 0xfe00 == 0xfc00 {
                 Some("private address (unique local)")
-            } else if first == 0x2001 && v6.segments()[1] == 0x0db8 {
+            } else if first & 0xffc0 == 0xfec0 {
+                Some("private address (site-local)")
+            } else if (first == 0x2001 && matches!(v6.segments()[1], 0x0000 | 0x0db8))
+                || (first == 0x0064 && v6.segments()[1] == 0xff9b)
+                || (first == 0x0100 && v6.segments()[1..4] == [0, 0, 0])
+            {
+                // Teredo and documentation (2001::/32, 2001:db8::/32), local-use NAT64
+                // (64:ff9b:1::/48; the well-known prefix embeds an address checked as IPv4),
+                // discard-only (100::/64).
                 Some("reserved address")
             } else {
                 None
             }
         }
+    }
+}
+
+/// The IPv4 address an IPv6 address stands for, where it embeds one that reaches it:
+/// IPv4-mapped (`::ffff:a.b.c.d`), IPv4-compatible (`::a.b.c.d`, deprecated), the NAT64
+/// well-known prefix (`64:ff9b::a.b.c.d`) and 6to4 (`2002:aabb:ccdd::/48`). These are checked
+/// as that IPv4 address, so that `64:ff9b::10.0.0.1` is refused as `10.0.0.1` is.
+fn embedded_ipv4(v6: std::net::Ipv6Addr) -> Option<std::net::Ipv4Addr> {
+    if let Some(v4) = v6.to_ipv4_mapped() {
+        return Some(v4);
+    }
+    let s = v6.segments();
+    let o = v6.octets();
+    let last = std::net::Ipv4Addr::new(o[12], o[13], o[14], o[15]);
+    if s[..6] == [0; 6] && !(s[6] == 0 && s[7] <= 1) {
+        Some(last) // IPv4-compatible (:: and ::1 are themselves)
+    } else if s[..6] == [0x0064, 0xff9b, 0, 0, 0, 0] {
+        Some(last)
+    } else if s[0] == 0x2002 {
+        Some(std::net::Ipv4Addr::new(o[2], o[3], o[4], o[5]))
+    } else {
+        None
     }
 }
 
@@ -871,13 +901,27 @@ mod tests {
             "fe80::1",
             "fd00::1",
             "::ffff:10.0.0.1",
+            "::10.0.0.1",
+            "64:ff9b::10.0.0.1",
+            "64:ff9b::127.0.0.1",
+            "64:ff9b:1::1",
+            "2002:a00:1::1",
+            "2002:7f00:1::1",
+            "fec0::1",
+            "2001::1",
+            "100::1",
         ] {
             let ip: IpAddr = ip
                 .parse()
                 .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
             assert!(refused_reason(ip).is_some(), "{ip}");
         }
-        for ip in ["93.184.216.34", "2606:4700::1111"] {
+        for ip in [
+            "93.184.216.34",
+            "2606:4700::1111",
+            "64:ff9b::93.184.216.34",
+            "2002:5db8:d822::1",
+        ] {
             let ip: IpAddr = ip
                 .parse()
                 .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));

@@ -386,6 +386,18 @@ fn after_the_last_attempt_the_delivery_is_listed_failed_and_a_retry_delivers_it(
         String::from_utf8_lossy(&early.body)
     );
     assert_eq!(early.json()["code"], "not_failed");
+    // Meanwhile the metrics show it waiting, and its age (the retry is at least 2 s after the
+    // first attempt).
+    std::thread::sleep(Duration::from_millis(1200));
+    let metrics = request(&server.admin, "GET", "/metrics", &[], b"");
+    let text = String::from_utf8_lossy(&metrics.body);
+    assert!(text.contains("nox_webhook_queue_depth 1"), "{text}");
+    let age: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("nox_webhook_queue_oldest_age_seconds "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(-1.0);
+    assert!((1.0..=10.0).contains(&age), "oldest age {age}: {text}");
     receiver.wait_for(Duration::from_secs(15), "two attempts", |g| g.len() >= 2);
     let deadline = Instant::now() + Duration::from_secs(10);
     let listed = loop {
@@ -572,6 +584,7 @@ fn a_session_left_pending_is_reported_expired_exactly_once() {
     let path = write_config(&dir, &config(&receiver.url(), &[1], 2));
     // 60 times real time: a session expires after 10 real seconds.
     let server = start(&["--config", &path, "--clock-speed", "60"]);
+    let created = Instant::now();
     let left = create(&server, "k1");
     let completed = create(&server, "k1");
     complete(&server, &completed);
@@ -591,6 +604,22 @@ fn a_session_left_pending_is_reported_expired_exactly_once() {
         .filter(|e| e["type"] == "link_session.expired")
         .collect();
     assert_eq!(expired.len(), 1, "{events:?}");
+    // Sent once the session expired, within 60 s of it (1 s of real time at 60 times real
+    // time; the bound allows 1 s more for a busy machine): 10-12 real seconds after creation.
+    let arrived = receiver
+        .got()
+        .iter()
+        .find(|r| {
+            r.body
+                .windows(22)
+                .any(|w| w == b"link_session.expired\",".as_slice())
+        })
+        .map(|r| r.at.duration_since(created).as_secs_f64())
+        .unwrap();
+    assert!(
+        (9.9..=12.0).contains(&arrived),
+        "the expired event arrived {arrived:.2} s after the creation (expiry at 10 s)"
+    );
     assert_eq!(expired[0]["data"]["state"], "expired");
     assert_eq!(expired[0]["data"]["session"]["link_token"], left.as_str());
     let done: Vec<&serde_json::Value> = events
