@@ -666,9 +666,9 @@ fn embedded_ipv4(v6: std::net::Ipv6Addr) -> Option<std::net::Ipv4Addr> {
     let s = v6.segments();
     let o = v6.octets();
     let last = std::net::Ipv4Addr::new(o[12], o[13], o[14], o[15]);
-    if s[..6] == [0; 6] && !(s[6] == 0 && s[7] <= 1) {
-        Some(last) // IPv4-compatible (:: and ::1 are themselves)
-    } else if s[..6] == [0x0064, 0xff9b, 0, 0, 0, 0] {
+    // IPv4-compatible (:: and ::1 are themselves), and the NAT64 well-known prefix.
+    let compatible = s[..6] == [0; 6] && !(s[6] == 0 && s[7] <= 1);
+    if compatible || s[..6] == [0x0064, 0xff9b, 0, 0, 0, 0] {
         Some(last)
     } else if s[0] == 0x2002 {
         Some(std::net::Ipv4Addr::new(o[2], o[3], o[4], o[5]))
