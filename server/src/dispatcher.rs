@@ -9,10 +9,12 @@
 //!   endpoint never holds up another caller's events: a failing one takes one of the attempts
 //!   in flight, and [`RESERVED_FOR_IDLE_CALLERS`] of them are kept for callers with none in
 //!   flight (before their first failures, eight dead endpoints would otherwise take all 64).
-//! - **No waiting under a lease**: only as many events are claimed as attempts may start now,
-//!   and a claimed event whose endpoint has no room is given back for a second at once. An
-//!   attempt therefore starts as soon as it is claimed, and its lease (three time-outs and
-//!   15 s) outlasts it: another instance never claims an event that is still being attempted.
+//!   A caller has at most [`CALLER_QUEUE`] events waiting or in flight here ([`FAILING_QUEUE`]
+//!   while failing); events of a caller at that mark are given back for a second.
+//! - **No attempt outside its lease**: an event waits for its turn under its lease (three
+//!   time-outs and 15 s from its claim); one that could not start early enough to finish
+//!   within it (a time-out and 10 s before it runs out) is given back instead of attempted,
+//!   so another instance never claims an event that is still being attempted.
 //! - **Never loses an event**: an event leaves the outbox only once an attempt's outcome is
 //!   recorded; what is in flight at a crash or shutdown keeps its lease, which runs out, and
 //!   the event is claimed again (after a restart, or by another instance).
@@ -50,9 +52,16 @@ use crate::AppState;
 pub const TOTAL_CONCURRENCY: usize = 64;
 /// Attempts in flight at once to one caller's endpoint.
 pub const ENDPOINT_CONCURRENCY: usize = 8;
-/// Of [`TOTAL_CONCURRENCY`], the attempts kept for callers with none in flight: a caller's
-/// second and later attempts at once need more than this many free.
+/// Of [`TOTAL_CONCURRENCY`], the attempts kept for callers with none in flight.
 pub const RESERVED_FOR_IDLE_CALLERS: usize = 16;
+/// Events (waiting or attempting) per caller in this process; events claimed beyond that are
+/// given back.
+pub const CALLER_QUEUE: usize = 64;
+/// [`CALLER_QUEUE`] while the caller's last attempt failed (one attempt at a time then).
+pub const FAILING_QUEUE: usize = 3;
+/// What an attempt may still need of its lease when it starts: the time-out, and this for
+/// resolving the host and recording the outcome.
+const LEASE_MARGIN: Duration = Duration::from_secs(10);
 /// The most of an answer that is read.
 pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
 /// Events claimed at once.
@@ -144,20 +153,38 @@ pub fn render_into(state: &AppState, mut text: String) -> String {
 
 /// What is in flight in this process (so that an event claimed again while it is attempted
 /// here is not attempted twice), and each caller's endpoint.
-#[derive(Default)]
 struct InFlight {
     ids: Mutex<HashSet<String>>,
     per_endpoint: Mutex<HashMap<String, Arc<Endpoint>>>,
+    /// Attempts at once over all endpoints, less [`RESERVED_FOR_IDLE_CALLERS`].
+    shared: Arc<Semaphore>,
+    /// The attempts kept for callers with none in flight.
+    reserved: Arc<Semaphore>,
 }
 
-/// A caller's endpoint in this process: its attempts in flight, and whether the last one
-/// failed.
+impl Default for InFlight {
+    fn default() -> Self {
+        InFlight {
+            ids: Mutex::default(),
+            per_endpoint: Mutex::default(),
+            shared: Arc::new(Semaphore::new(
+                TOTAL_CONCURRENCY - RESERVED_FOR_IDLE_CALLERS,
+            )),
+            reserved: Arc::new(Semaphore::new(RESERVED_FOR_IDLE_CALLERS)),
+        }
+    }
+}
+
+/// A caller's endpoint in this process: its attempts in flight, its events here, and whether
+/// the last attempt failed.
 struct Endpoint {
     /// [`ENDPOINT_CONCURRENCY`] attempts at once.
     attempts: Arc<Semaphore>,
     /// One attempt at once while the endpoint is failing.
     probe: Arc<Semaphore>,
     failing: std::sync::atomic::AtomicBool,
+    /// Events waiting or attempting.
+    queued: std::sync::atomic::AtomicUsize,
 }
 
 /// The permits an attempt holds while it runs.
@@ -173,6 +200,7 @@ impl Endpoint {
             attempts: Arc::new(Semaphore::new(ENDPOINT_CONCURRENCY)),
             probe: Arc::new(Semaphore::new(1)),
             failing: std::sync::atomic::AtomicBool::new(false),
+            queued: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
@@ -180,19 +208,46 @@ impl Endpoint {
         self.failing.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// The permits for one more attempt now, if the endpoint and the total have room.
-    fn permits(&self, total: &Arc<Semaphore>) -> Option<Permits> {
-        let busy = self.attempts.available_permits() < ENDPOINT_CONCURRENCY;
-        if busy && total.available_permits() <= RESERVED_FOR_IDLE_CALLERS {
-            return None;
-        }
-        let endpoint = Arc::clone(&self.attempts).try_acquire_owned().ok()?;
+    /// Counts one more event here, unless the caller has as many as it may.
+    fn enqueue(&self) -> bool {
+        let cap = if self.failing() {
+            FAILING_QUEUE
+        } else {
+            CALLER_QUEUE
+        };
+        self.queued
+            .fetch_update(
+                std::sync::atomic::Ordering::Relaxed,
+                std::sync::atomic::Ordering::Relaxed,
+                |n| (n < cap).then_some(n + 1),
+            )
+            .is_ok()
+    }
+
+    fn dequeue(&self) {
+        self.queued
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Waits for this endpoint's turn and a place among the attempts in flight (the reserved
+    /// places only for a caller with no other attempt in flight); `None` if the semaphores
+    /// closed (they never do).
+    async fn permits(&self, in_flight: &InFlight) -> Option<Permits> {
+        let endpoint = Arc::clone(&self.attempts).acquire_owned().await.ok()?;
         let probe = if self.failing() {
-            Some(Arc::clone(&self.probe).try_acquire_owned().ok()?)
+            Some(Arc::clone(&self.probe).acquire_owned().await.ok()?)
         } else {
             None
         };
-        let total = Arc::clone(total).try_acquire_owned().ok()?;
+        let alone = self.attempts.available_permits() + 1 == ENDPOINT_CONCURRENCY;
+        let total = match Arc::clone(&in_flight.shared).try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) if alone => match Arc::clone(&in_flight.reserved).try_acquire_owned() {
+                Ok(permit) => permit,
+                Err(_) => Arc::clone(&in_flight.shared).acquire_owned().await.ok()?,
+            },
+            Err(_) => Arc::clone(&in_flight.shared).acquire_owned().await.ok()?,
+        };
         Some(Permits {
             _total: total,
             _endpoint: endpoint,
@@ -207,6 +262,12 @@ impl InFlight {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(id.to_owned())
+    }
+    fn len(&self) -> usize {
+        self.ids
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
     fn remove(&self, id: &str) {
         self.ids
@@ -265,14 +326,14 @@ pub async fn run(state: Arc<AppState>) {
         }
     };
     let instance = Arc::new(instance_name());
-    let total = Arc::new(Semaphore::new(TOTAL_CONCURRENCY));
     let in_flight = Arc::new(InFlight::default());
     let pinned = Arc::new(PinnedClients::default());
     let lease = lease_seconds(&settings);
     let settings = Arc::new(settings);
     loop {
-        // No more than can start now: a claimed event never waits under its lease.
-        let room = total.available_permits().min(CLAIM_BATCH);
+        let room = (TOTAL_CONCURRENCY * 4)
+            .saturating_sub(in_flight.len())
+            .min(CLAIM_BATCH);
         if room == 0 {
             tokio::time::sleep(POLL).await;
             continue;
@@ -310,13 +371,13 @@ pub async fn run(state: Arc<AppState>) {
                 continue; // still being attempted here: its lease was simply renewed
             }
             let endpoint = in_flight.endpoint(&delivery.event.caller);
-            let Some(permits) = endpoint.permits(&total) else {
+            if !endpoint.enqueue() {
                 // Its endpoint has as many attempts as it may: give the event back for a
                 // moment, so that a slow or dead endpoint never holds up other callers' events.
                 in_flight.remove(&delivery.event.id);
                 busy.push(delivery.event.id);
                 continue;
-            };
+            }
             let task = Task {
                 state: Arc::clone(&state),
                 client: client.clone(),
@@ -325,7 +386,8 @@ pub async fn run(state: Arc<AppState>) {
                 instance: Arc::clone(&instance),
                 in_flight: Arc::clone(&in_flight),
             };
-            tokio::spawn(task.deliver(delivery, endpoint, permits));
+            let lease_ends = Instant::now() + Duration::from_secs(lease.unsigned_abs());
+            tokio::spawn(task.deliver(delivery, endpoint, lease_ends));
             spawned += 1;
         }
         if !busy.is_empty() {
@@ -431,19 +493,48 @@ impl Outcome {
 }
 
 impl Task {
-    /// Attempts `delivery` and records the outcome, holding `permits` until it is recorded.
-    async fn deliver(self, delivery: Delivery, endpoint: Arc<Endpoint>, permits: Permits) {
-        let outcome = match self.settings.endpoints.get(&delivery.event.caller) {
-            Some(target) => self.attempt(target, &delivery).await,
-            None => Outcome::refused("the caller has no webhook configured any more".into()),
-        };
-        endpoint.failing.store(
-            outcome.error.is_some(),
-            std::sync::atomic::Ordering::Relaxed,
-        );
-        self.record(&delivery, outcome).await;
-        drop(permits);
+    /// Waits for its turn, attempts `delivery` and records the outcome, unless its lease
+    /// (`lease_ends`) would run out before the attempt could end: then it is given back.
+    async fn deliver(self, delivery: Delivery, endpoint: Arc<Endpoint>, lease_ends: Instant) {
+        if let Some(permits) = endpoint.permits(&self.in_flight).await {
+            let timeout = Duration::from_secs(self.settings.timeout_seconds.max(1));
+            if Instant::now() + timeout + LEASE_MARGIN <= lease_ends {
+                let outcome = match self.settings.endpoints.get(&delivery.event.caller) {
+                    Some(target) => self.attempt(target, &delivery).await,
+                    None => {
+                        Outcome::refused("the caller has no webhook configured any more".into())
+                    }
+                };
+                endpoint.failing.store(
+                    outcome.error.is_some(),
+                    std::sync::atomic::Ordering::Relaxed,
+                );
+                self.record(&delivery, outcome).await;
+            } else {
+                self.give_back(&delivery).await;
+            }
+            drop(permits);
+        }
+        endpoint.dequeue();
         self.in_flight.remove(&delivery.event.id);
+    }
+
+    /// Gives an event whose turn came too late in its lease back to the outbox, due now.
+    async fn give_back(&self, delivery: &Delivery) {
+        let state = Arc::clone(&self.state);
+        let instance = Arc::clone(&self.instance);
+        let id = delivery.event.id.clone();
+        let given = tokio::task::spawn_blocking(move || {
+            state.outbox.defer(&id, &instance, state.clock.now())
+        })
+        .await;
+        if let Ok(Err(error)) = given {
+            tracing::warn!(
+                event_id = %delivery.event.id,
+                %error,
+                "webhooks: cannot give back an event whose lease ran short; it is attempted again once the lease runs out"
+            );
+        }
     }
 
     async fn attempt(&self, target: &WebhookEndpoint, delivery: &Delivery) -> Outcome {
